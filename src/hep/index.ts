@@ -1,0 +1,8 @@
+export * from './constants.js'
+export * from './packet.js'
+export * from './chunks.js'
+export * from './codec.js'
+export * from './framer.js'
+export * from './json.js'
+export { ipv4ToString, ipv6ToString, parseIPv4, parseIPv6, ipVersionOf } from './ip.js'
+export type { ByteOrder } from './v1v2.js'

@@ -1,0 +1,3 @@
+// The programmatic API of hep: re-exports only.
+export * from './errors.js'
+export * from './hep/index.js'
