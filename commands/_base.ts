@@ -1,0 +1,116 @@
+/**
+ * What every hep command shares: output decided once (JSON lines or human text on stdout,
+ * diagnostics on stderr), colour, --quiet, clean errors with documented exit codes, and one stop
+ * path for Ctrl-C, SIGTERM and a closed stdout pipe.
+ */
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
+import { Chalk, type ChalkInstance } from 'chalk'
+import { HepError } from '../src/errors.js'
+import { LineWriter } from '../src/io/line-writer.js'
+
+/** Exit codes (README "Exit codes"). */
+export const EXIT = {
+  OK: 0,
+  /** some input was malformed or could not be read; what could be decoded was */
+  INPUT: 1,
+  /** bad flags or arguments */
+  USAGE: 2,
+  /** a socket could not be bound or a destination not reached */
+  NETWORK: 3,
+  /** some packets could not be sent / were dropped */
+  PARTIAL: 4,
+} as const
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    json: Flags.boolean({ description: 'one compact JSON object per line on stdout, nothing else', default: false }),
+    quiet: Flags.boolean({ char: 'q', description: 'no diagnostics, progress or summary on stderr (errors still shown)', default: false }),
+    color: Flags.boolean({ description: 'colour the human output (default: only on a terminal; NO_COLOR honoured)', allowNo: true }),
+  }
+
+  static override enableJsonFlag = false
+
+  protected flags!: BaseFlags<T>
+  protected c!: ChalkInstance
+  protected cErr!: ChalkInstance
+  protected out!: LineWriter
+  /** aborted on Ctrl-C, SIGTERM or when stdout's reader goes away */
+  protected readonly stop = new AbortController()
+  protected stopReason: 'signal' | 'pipe' | undefined
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const { flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== ''
+    const want = (tty: boolean | undefined) =>
+      this.flags.color === true ? true : this.flags.color === false || noColorEnv ? false : Boolean(tty)
+    this.c = new Chalk({ level: want(process.stdout.isTTY) ? 1 : 0 })
+    this.cErr = new Chalk({ level: want(process.stderr.isTTY) ? 1 : 0 })
+    this.out = new LineWriter(process.stdout, () => this.requestStop('pipe'))
+    const onSignal = () => this.requestStop('signal')
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+  }
+
+  protected requestStop(reason: 'signal' | 'pipe'): void {
+    if (this.stop.signal.aborted) return
+    this.stopReason = reason
+    this.stop.abort()
+  }
+
+  protected get stopped(): boolean {
+    return this.stop.signal.aborted
+  }
+
+  /** A diagnostic line on stderr (silenced by --quiet). */
+  protected note(msg: string): void {
+    if (!this.flags?.quiet) process.stderr.write(msg + '\n')
+  }
+
+  /** A problem with the input on stderr (never silenced). */
+  protected problem(msg: string): void {
+    process.stderr.write(this.cErr.red('error: ') + msg + '\n')
+  }
+
+  protected override async finally(err: Error | undefined): Promise<void> {
+    try {
+      await this.out?.end()
+    } catch {
+      // stdout gone: nothing more to say there
+    }
+    return super.finally(err)
+  }
+
+  /** Bad input or a network failure: a message that names it, no stack trace. */
+  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    if (err instanceof HepError) {
+      process.stderr.write(`hep ${this.id ?? ''}: ${err.message}\n`)
+      process.exitCode = err.code === 'NET' ? EXIT.NETWORK : err.code === 'HEP_ENCODE' ? EXIT.USAGE : EXIT.INPUT
+      return
+    }
+    const errno = err as NodeJS.ErrnoException
+    if (errno.code === 'ENOENT' || errno.code === 'EACCES' || errno.code === 'EISDIR') {
+      process.stderr.write(`hep ${this.id ?? ''}: cannot read ${errno.path ?? 'input'}: ${errno.code === 'ENOENT' ? 'no such file' : errno.code}\n`)
+      process.exitCode = EXIT.INPUT
+      return
+    }
+    if (errno.code === 'EADDRINUSE' || errno.code === 'EACCES' || errno.code === 'ECONNREFUSED' || errno.code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`hep ${this.id ?? ''}: network: ${err.message}\n`)
+      process.exitCode = EXIT.NETWORK
+      return
+    }
+    if (err instanceof Errors.CLIError || err.oclif) return super.catch(err)
+    // anything else is our bug: say so plainly, still without drowning the user in a stack
+    process.stderr.write(`hep ${this.id ?? ''}: internal error: ${err.message}\n`)
+    if (process.env.HEP_DEBUG) process.stderr.write(String(err.stack) + '\n')
+    process.exitCode = 70
+  }
+}

@@ -1,0 +1,68 @@
+import { Args, Flags } from '@oclif/core'
+import { chunkTable, summaryLine } from '../src/format/pretty.js'
+import { toJsonLine } from '../src/hep/json.js'
+import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
+import { readHep } from '../src/io/read-hep.js'
+import { BaseCommand, EXIT } from './_base.js'
+
+export default class Decode extends BaseCommand<typeof Decode> {
+  static override summary = 'Decode HEP from files, captures or stdin and show it'
+  static override description = `Input formats are detected from the first bytes unless --from says:
+raw (back-to-back HEP packets, the bytes of a HEP-over-TCP stream; a v1/v2 file holds one packet),
+hex (one packet per line, as tshark -T fields -e udp.payload prints), jsonl (the JSON form),
+pcap/pcapng (HEP carried in captured UDP/TCP, any port, found by content; --port to restrict).
+A malformed packet is reported with its position and reason; decoding goes on and the exit code is 1.`
+
+  static override examples = [
+    '<%= config.bin %> decode fixtures/hep/hep-v3.hex',
+    '<%= config.bin %> decode fixtures/hep/hep-v2-sngrep.hex --chunks',
+    'tshark -r capture.pcap -T fields -e udp.payload | <%= config.bin %> decode --from hex --json',
+    '<%= config.bin %> decode fixtures/captures/hep-v3.pcap --json | jq -r .payload | head',
+  ]
+
+  static override args = {
+    files: Args.string({ description: 'input files ("-" or none: stdin)', required: false, ignoreStdin: true }),
+  }
+
+  static override strict = false
+
+  static override flags = {
+    from: Flags.option({ options: HEP_FORMATS, description: 'input format (default: detected)' })(),
+    chunks: Flags.boolean({ description: 'add a table of every chunk (vendor, id, name, length, value)', default: false }),
+    port: Flags.integer({ description: 'pcap input: only traffic to or from this port (repeatable)', multiple: true }),
+    'time-byte-order': Flags.option({
+      options: ['le', 'be'] as const,
+      default: 'le' as const,
+      description: 'HEPv2 time header byte order: le (Kamailio, default) or be (heplify-server)',
+    })(),
+  }
+
+  public async run(): Promise<void> {
+    const { argv } = await this.parse(Decode)
+    const files = (argv as string[]).length > 0 ? (argv as string[]) : ['-']
+    const f = this.flags
+    let ok = 0
+    let bad = 0
+    for (const file of files) {
+      for await (const item of readHep(file, { from: f.from as HepFormat | undefined, ports: f.port, timeByteOrder: f['time-byte-order'] })) {
+        if (this.stopped) break
+        if (item.error || !item.packet) {
+          bad++
+          this.problem(`${item.where}: ${item.error?.message ?? 'no packet'}`)
+          continue
+        }
+        ok++
+        if (f.json) this.out.line(toJsonLine(item.packet))
+        else {
+          this.out.line(`${this.c.dim('#' + item.index)} ${summaryLine(item.packet, this.c)}`)
+          if (f.chunks) this.out.line(chunkTable(item.packet, this.c))
+        }
+        if (ok % 256 === 0) await this.out.drained()
+      }
+      if (this.stopped) break
+    }
+    await this.out.end()
+    if (this.stopReason !== 'pipe') this.note(`${ok} packet${ok === 1 ? '' : 's'} decoded${bad ? `, ${bad} malformed` : ''}`)
+    if (bad > 0) process.exitCode = EXIT.INPUT
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * `hep convert` as a library call: packets from any HEP input (or messages from a capture) to any
+ * output, with the HEP encoding options applied. Returns statistics; prints nothing.
+ */
+import { HepError } from '../errors.js'
+import { encode } from '../hep/codec.js'
+import { applyEncodingOptions, checkEncodingOptions, type HepEncodingOptions } from '../hep/encoding-options.js'
+import type { HepPacket } from '../hep/packet.js'
+import type { HepItem } from '../io/hep-source.js'
+import { openSink, packetTime, type OutputFormat, type SinkOptions } from './sinks.js'
+
+export interface ConvertStats {
+  /** packets or messages read */
+  in: number
+  /** written */
+  out: number
+  /** not written, by reason */
+  skipped: Record<string, number>
+}
+
+export interface ConvertOptions extends HepEncodingOptions, SinkOptions {
+  into: OutputFormat
+  /** the Call-ID finder for correlationId 'auto' */
+  callIdOf?: (payload: Buffer) => string | undefined
+  /** told about every item that is skipped, with its position */
+  onSkip?: (where: string, reason: string, error?: HepError) => void
+  /** stop early (Ctrl-C) */
+  signal?: AbortSignal
+  /** progress callback, every few hundred items */
+  onProgress?: (stats: ConvertStats) => void
+}
+
+export function skip(stats: ConvertStats, reason: string): void {
+  stats.skipped[reason] = (stats.skipped[reason] ?? 0) + 1
+}
+
+/** Converts items (from readHep or the capture pipeline) into `output`. */
+export async function convertItems(
+  items: AsyncIterable<HepItem>,
+  output: string,
+  opts: ConvertOptions,
+): Promise<ConvertStats> {
+  checkEncodingOptions(opts)
+  const sink = openSink(opts.into, output, opts)
+  const stats: ConvertStats = { in: 0, out: 0, skipped: {} }
+  try {
+    for await (const item of items) {
+      if (opts.signal?.aborted) break
+      stats.in++
+      if (item.error || !item.packet) {
+        const reason = item.error?.code === 'INPUT_FORMAT' || item.error?.code === 'HEP_JSON' ? 'unreadable' : 'malformed'
+        skip(stats, reason)
+        opts.onSkip?.(item.where, reason, item.error)
+        continue
+      }
+      let p: HepPacket = item.packet
+      let bytes: Buffer
+      try {
+        p = applyEncodingOptions(p, opts, opts.callIdOf)
+        bytes = encode(p)
+        const t = item.capture ? { seconds: item.capture.seconds, nanos: item.capture.nanos } : undefined
+        sink.write(p, bytes, opts.into === 'hep-pcap' && t ? t : packetTime(p, t))
+      } catch (e) {
+        if (!(e instanceof HepError)) throw e
+        skip(stats, 'not encodable')
+        opts.onSkip?.(item.where, 'not encodable', e)
+        continue
+      }
+      stats.out++
+      if ((stats.in & 255) === 0) {
+        await sink.maybeFlush()
+        opts.onProgress?.(stats)
+      }
+    }
+  } finally {
+    await sink.close()
+  }
+  return stats
+}

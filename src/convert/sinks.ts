@@ -1,0 +1,113 @@
+/** Where converted packets go: raw, hex, jsonl, a pcap of HEP-over-UDP frames, or a pcap of the messages. */
+import { HepError } from '../errors.js'
+import { decode } from '../hep/codec.js'
+import { toJsonLine } from '../hep/json.js'
+import type { HepPacket } from '../hep/packet.js'
+import { ByteSink } from '../io/byte-sink.js'
+import { FrameBuilder } from '../pcap/synth.js'
+import { PcapWriter } from '../pcap/writer.js'
+
+export type OutputFormat = 'raw' | 'hex' | 'jsonl' | 'hep-pcap' | 'pcap'
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['raw', 'hex', 'jsonl', 'hep-pcap', 'pcap']
+
+export interface SinkTime {
+  seconds: number
+  nanos: number
+}
+
+export interface PacketSink {
+  readonly format: OutputFormat
+  /** `bytes` is the packet's encoding; `time` the capture time to stamp pcap records with */
+  write(p: HepPacket, bytes: Buffer, time: SinkTime): void
+  maybeFlush(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface SinkOptions {
+  /** hep-pcap: addresses of the HEP transport frames (default 127.0.0.1:9060 from 127.0.0.1:9060) */
+  hepSrc?: { ip: string; port: number }
+  hepDst?: { ip: string; port: number }
+  /** pcap precision (default µs) */
+  precision?: 'us' | 'ns'
+  /** called once per kind of problem that does not stop the output */
+  warn?: (msg: string) => void
+}
+
+class TextSink implements PacketSink {
+  private out: ByteSink
+  private warnedLegacy = false
+  constructor(
+    readonly format: 'raw' | 'hex' | 'jsonl',
+    target: string,
+    private readonly warn?: (m: string) => void,
+  ) {
+    this.out = new ByteSink(target)
+  }
+  write(p: HepPacket, bytes: Buffer): void {
+    if (this.format === 'raw') {
+      if (p.version !== 3 && !this.warnedLegacy) {
+        this.warnedLegacy = true
+        this.warn?.('raw output of HEP v1/v2 packets cannot be read back (they carry no length); prefer hex or jsonl')
+      }
+      this.out.write(bytes)
+    } else if (this.format === 'hex') this.out.write(bytes.toString('hex') + '\n')
+    else this.out.write(toJsonLine(decode(bytes)) + '\n')
+  }
+  maybeFlush(): Promise<void> {
+    return this.out.maybeFlush()
+  }
+  close(): Promise<void> {
+    return this.out.close()
+  }
+}
+
+class PcapSink implements PacketSink {
+  private writer: PcapWriter
+  private frames = new FrameBuilder()
+  constructor(
+    readonly format: 'hep-pcap' | 'pcap',
+    target: string,
+    private readonly opts: SinkOptions,
+  ) {
+    if (target === '-') this.writer = new PcapWriter(process.stdout, { precision: opts.precision })
+    else this.writer = new PcapWriter(target, { precision: opts.precision })
+  }
+  write(p: HepPacket, bytes: Buffer, time: SinkTime): void {
+    let frame: Buffer
+    if (this.format === 'hep-pcap') {
+      const s = this.opts.hepSrc ?? { ip: '127.0.0.1', port: 9060 }
+      const d = this.opts.hepDst ?? { ip: '127.0.0.1', port: 9060 }
+      frame = this.frames.build({ src: s.ip, dst: d.ip, srcPort: s.port, dstPort: d.port, protocol: 17, payload: bytes })
+    } else {
+      if (p.srcIp === undefined || p.dstIp === undefined) throw new HepError('HEP_ENCODE', 'packet has no addresses to write a frame with')
+      frame = this.frames.build({
+        src: p.srcIp,
+        dst: p.dstIp,
+        srcPort: p.srcPort ?? 0,
+        dstPort: p.dstPort ?? 0,
+        protocol: p.protocol,
+        payload: p.payload ?? Buffer.alloc(0),
+      })
+    }
+    this.writer.write({ seconds: time.seconds, nanos: time.nanos, data: frame })
+  }
+  async maybeFlush(): Promise<void> {
+    await this.writer.flush()
+  }
+  close(): Promise<void> {
+    return this.writer.close()
+  }
+}
+
+export function openSink(format: OutputFormat, target: string, opts: SinkOptions = {}): PacketSink {
+  if (format === 'hep-pcap' || format === 'pcap') return new PcapSink(format, target, opts)
+  return new TextSink(format, target, opts.warn)
+}
+
+/** The time to stamp a packet's record with: its HEP time, else the capture's, else now. */
+export function packetTime(p: HepPacket, fallback?: SinkTime): SinkTime {
+  if (p.timeSeconds !== undefined) return { seconds: p.timeSeconds, nanos: (p.timeUseconds ?? 0) * 1000 }
+  if (fallback) return fallback
+  const ms = Date.now()
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 }
+}

@@ -1,0 +1,99 @@
+/** Human rendering of packets: one summary line, and a chunk table for --chunks. Rendering only. */
+import { isUtf8 } from 'node:buffer'
+import { Chalk, type ChalkInstance } from 'chalk'
+import Table from 'cli-table3'
+import { CHUNK_BY_ID, CHUNK_DEFS, chunkIdHex } from '../hep/chunks.js'
+import { IP_PROTOCOL_NAMES, VENDORS, payloadTypeName } from '../hep/constants.js'
+import { isoTime } from '../hep/json.js'
+import type { ChunkRef, HepPacket } from '../hep/packet.js'
+
+export const plain: ChalkInstance = new Chalk({ level: 0 })
+
+export function endpoint(ip: string | undefined, port: number | undefined): string {
+  if (ip === undefined) return '?'
+  const host = ip.includes(':') ? `[${ip}]` : ip
+  return port === undefined ? host : `${host}:${port}`
+}
+
+/** First line of a textual payload, or a size summary for binary ones. */
+export function payloadSummary(payload: Buffer | undefined, max = 100): string {
+  if (payload === undefined || payload.length === 0) return '(no payload)'
+  const nl = payload.indexOf(0x0d) >= 0 ? payload.indexOf(0x0d) : payload.indexOf(0x0a)
+  const end = Math.min(nl >= 0 ? nl : payload.length, max * 4)
+  const head = payload.subarray(0, end)
+  if (!isUtf8(head)) return `(${payload.length} bytes binary)`
+  let s = head.toString('utf8').replace(/[\x00-\x1f\x7f]/g, '.')
+  if (s.length > max) s = s.slice(0, max - 1) + '…'
+  return s
+}
+
+/** "2026-11-23T12:39:59.584087Z v3 id 2001 node  127.0.0.1:5070 → 127.0.0.1:5060 UDP SIP  INVITE sip:…" */
+export function summaryLine(p: HepPacket, c: ChalkInstance = plain): string {
+  const time = p.timeSeconds !== undefined ? isoTime(p.timeSeconds, p.timeUseconds ?? 0) : '-'.padEnd(27)
+  const parts: string[] = [c.dim(time), c.cyan(`v${p.version}`)]
+  if (p.captureId !== undefined) parts.push(`id ${p.captureId}`)
+  if (p.nodeName !== undefined) parts.push(`node ${p.nodeName}`)
+  parts.push(`${c.yellow(endpoint(p.srcIp, p.srcPort))} → ${c.yellow(endpoint(p.dstIp, p.dstPort))}`)
+  parts.push(IP_PROTOCOL_NAMES[p.protocol ?? -1] ?? `proto ${p.protocol ?? '?'}`)
+  parts.push(c.magenta(payloadTypeName(p.payloadType)))
+  if (p.correlationId !== undefined) parts.push(`corr ${p.correlationId}`)
+  let summary = payloadSummary(p.payload)
+  if (p.payload === undefined && p.compressedPayload !== undefined) summary = `(${p.compressedPayload.length} bytes compressed)`
+  parts.push(c.bold(summary))
+  if (p.hdrLen !== undefined) parts.push(c.red(`[header length byte ${p.hdrLen}]`))
+  return parts.join(' ')
+}
+
+function valueText(p: HepPacket, ref: ChunkRef): { vendor: number; id: number; name: string; length: number; value: string } {
+  if (typeof ref !== 'number') {
+    const d = ref.vendor === 0 ? CHUNK_BY_ID[ref.type] : undefined
+    const name = d ? `${d.field} (repeated/raw)` : ref.vendor === 0 ? 'unknown' : `${VENDORS[ref.vendor] ?? 'vendor ' + ref.vendor}`
+    return { vendor: ref.vendor, id: ref.type, name, length: ref.value.length + 6, value: hexPreview(ref.value) }
+  }
+  const d = CHUNK_BY_ID[ref]
+  const f = p as unknown as Record<string, unknown>
+  if (d === undefined) return { vendor: 0, id: ref, name: 'unknown', length: 0, value: '' }
+  const v = f[d.field]
+  let text: string
+  let len = d.width
+  if (v instanceof Uint8Array) {
+    len = v.length
+    text = payloadSummary(Buffer.from(v.buffer, v.byteOffset, v.length), 60) + (v.length > 60 ? ` (${v.length} bytes)` : '')
+  } else if (typeof v === 'string') {
+    if (d.width === 0) len = Buffer.byteLength(v)
+    text = v
+  } else text = String(v)
+  if (d.field === 'payloadType') text += ` (${payloadTypeName(v as number)})`
+  if (d.field === 'protocolFamily') text += v === 2 ? ' (IPv4)' : v === 10 ? ' (IPv6)' : ''
+  if (d.field === 'protocol') text += ` (${IP_PROTOCOL_NAMES[v as number] ?? '?'})`
+  return { vendor: 0, id: ref, name: d.field, length: len + 6, value: text }
+}
+
+function hexPreview(b: Buffer): string {
+  const h = b.subarray(0, 24).toString('hex')
+  return b.length > 24 ? `${h}… (${b.length} bytes)` : h
+}
+
+/** The chunk table of --chunks (v3: every chunk in wire order; v1/v2: the header fields). */
+export function chunkTable(p: HepPacket, c: ChalkInstance = plain): string {
+  const table = new Table({
+    head: ['vendor', 'id', 'name', 'length', 'value'].map((h) => c.bold(h)),
+    style: { head: [], border: [], compact: true },
+    wordWrap: false,
+  })
+  if (p.version === 3) {
+    const refs = p.chunks ?? CHUNK_DEFS.map((d) => d.id)
+    for (const ref of refs) {
+      const r = valueText(p, ref)
+      if (typeof ref === 'number' && r.length === 0) continue
+      table.push([chunkIdHex(r.vendor), chunkIdHex(r.id), r.name, String(r.length), r.value])
+    }
+  } else {
+    const f = p as unknown as Record<string, unknown>
+    for (const k of ['protocolFamily', 'protocol', 'srcPort', 'dstPort', 'srcIp', 'dstIp', 'timeSeconds', 'timeUseconds', 'captureId', 'hdrLen', 'v2Padding']) {
+      if (f[k] !== undefined) table.push(['-', '-', k, '-', String(f[k])])
+    }
+    table.push(['-', '-', 'payload', String(p.payload?.length ?? 0), payloadSummary(p.payload, 60)])
+  }
+  return table.toString()
+}

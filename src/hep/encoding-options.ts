@@ -1,0 +1,51 @@
+/** The HEP encoding options shared by send, replay and convert, applied to a packet. */
+import { HepError } from '../errors.js'
+import type { HepPacket } from './packet.js'
+
+export interface HepEncodingOptions {
+  version?: 1 | 2 | 3
+  captureId?: number
+  nodeName?: string
+  authKey?: string
+  /** 'auto': the SIP Call-ID of the payload; 'none': drop it; anything else: that value */
+  correlationId?: string
+}
+
+/** Checks option values once, before any packet (e.g. a v2 capture id must fit 16 bits). */
+export function checkEncodingOptions(o: HepEncodingOptions): void {
+  if (o.captureId !== undefined) {
+    if (!Number.isInteger(o.captureId) || o.captureId < 0 || o.captureId > 0xffffffff) {
+      throw new HepError('HEP_ENCODE', `--capture-id ${o.captureId}: expected an integer from 0 to 4294967295`)
+    }
+    if (o.version === 2 && o.captureId > 0xffff) {
+      throw new HepError('HEP_ENCODE', `--capture-id ${o.captureId}: HEPv2 holds 16 bits (at most 65535); use --version 3`)
+    }
+  }
+}
+
+/**
+ * A new packet with the options applied. `callIdOf` finds the Call-ID for `correlationId: 'auto'`.
+ * Changing the version drops what belonged to the old version's layout (v1/v2 header quirks).
+ */
+export function applyEncodingOptions(
+  p: HepPacket,
+  o: HepEncodingOptions,
+  callIdOf?: (payload: Buffer) => string | undefined,
+): HepPacket {
+  const q: HepPacket = { ...p }
+  if (o.version !== undefined && o.version !== p.version) {
+    q.version = o.version
+    delete q.hdrLen
+    delete q.v2Padding
+    if (o.version !== 3) delete q.chunks
+  }
+  if (o.captureId !== undefined) q.captureId = o.captureId
+  if (o.nodeName !== undefined) q.nodeName = o.nodeName
+  if (o.authKey !== undefined) q.authKey = o.authKey
+  if (o.correlationId === 'none') delete q.correlationId
+  else if (o.correlationId === 'auto') {
+    const id = q.payload && callIdOf ? callIdOf(q.payload) : undefined
+    if (id !== undefined) q.correlationId = id
+  } else if (o.correlationId !== undefined) q.correlationId = o.correlationId
+  return q
+}

@@ -1,0 +1,96 @@
+/**
+ * Opening inputs (files, '-' for stdin, gzip) and telling their format from the first bytes.
+ */
+import { createReadStream } from 'node:fs'
+import { Readable } from 'node:stream'
+import { HepError } from '../errors.js'
+
+/** Format names shared by decode, convert and send (`--from` / `--into`). */
+export type HepFormat = 'raw' | 'hex' | 'jsonl' | 'pcap' | 'pcapng' | 'hep-pcap'
+export const HEP_FORMATS: readonly HepFormat[] = ['raw', 'hex', 'jsonl', 'pcap', 'pcapng', 'hep-pcap']
+
+export const READ_SIZE = 256 * 1024
+
+export function inputName(path: string): string {
+  return path === '-' ? 'stdin' : path
+}
+
+export function openInput(path: string): Readable {
+  if (path === '-') return process.stdin
+  return createReadStream(path, { highWaterMark: READ_SIZE })
+}
+
+/** Format from the first bytes; undefined when they say nothing. */
+export function sniffFormat(head: Buffer): HepFormat | undefined {
+  if (head.length === 0) return undefined
+  if (head.length >= 4) {
+    const m = head.readUInt32BE(0)
+    if (m === 0xa1b2c3d4 || m === 0xd4c3b2a1 || m === 0xa1b23c4d || m === 0x4d3cb2a1 || m === 0xa1b2cd34 || m === 0x34cdb2a1) {
+      return 'pcap'
+    }
+    if (m === 0x0a0d0d0a) return 'pcapng'
+    if (m === 0x48455033) return 'raw'
+  }
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'pcap' // gzip: only captures are compressed
+  if ((head[0] === 1 || head[0] === 2) && head.length >= 3 && (head[2] === 2 || head[2] === 10)) return 'raw'
+  let i = 0
+  while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++
+  if (head[i] === 0x7b /* { */) return 'jsonl'
+  const probe = head.subarray(i, Math.min(head.length, i + 64)).toString('latin1')
+  if (/^(#.*\n\s*)*[0-9a-fA-F]{8}/.test(probe)) return 'hex'
+  return undefined
+}
+
+/**
+ * Reads the first chunk of a stream to sniff it; returns the format and a stream that still yields
+ * every byte (the sniffed chunk first).
+ */
+export async function sniffStream(
+  stream: Readable,
+  name: string,
+): Promise<{ format: HepFormat | undefined; stream: Readable; empty: boolean }> {
+  const it = stream[Symbol.asyncIterator]()
+  let first: Buffer = Buffer.alloc(0)
+  // gather at least 64 bytes (stdin may come in small pieces)
+  let done = false
+  while (first.length < 64) {
+    const r = await it.next()
+    if (r.done) {
+      done = true
+      break
+    }
+    const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : (r.value as Buffer)
+    first = first.length === 0 ? chunk : Buffer.concat([first, chunk])
+  }
+  const head = first
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head
+    if (done) return
+    for (;;) {
+      const r = await it.next()
+      if (r.done) return
+      yield typeof r.value === 'string' ? Buffer.from(r.value) : (r.value as Buffer)
+    }
+  }
+  void name
+  return { format: sniffFormat(head), stream: Readable.from(rest(), { objectMode: false }), empty: head.length === 0 }
+}
+
+export function formatFromExtension(path: string): HepFormat | undefined {
+  const p = path.toLowerCase().replace(/\.gz$/, '')
+  if (p.endsWith('.hep.pcap')) return 'hep-pcap'
+  if (p.endsWith('.pcapng')) return 'pcapng'
+  if (p.endsWith('.pcap') || p.endsWith('.cap')) return 'pcap'
+  if (p.endsWith('.hep') || p.endsWith('.raw') || p.endsWith('.bin')) return 'raw'
+  if (p.endsWith('.hex')) return 'hex'
+  if (p.endsWith('.jsonl') || p.endsWith('.ndjson') || p.endsWith('.json')) return 'jsonl'
+  return undefined
+}
+
+export function unknownFormat(name: string, head?: Buffer): HepError {
+  const hint = head && head.length ? ` (first bytes ${head.subarray(0, 8).toString('hex')})` : ''
+  return new HepError(
+    'INPUT_FORMAT',
+    `${name}: cannot tell the input format${hint}; say it with --from raw|hex|jsonl|pcap`,
+  )
+}
