@@ -21,13 +21,25 @@ export const EXIT = {
   PARTIAL: 4,
 } as const
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
 
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
-    json: Flags.boolean({ description: 'one compact JSON object per line on stdout, nothing else', default: false }),
-    quiet: Flags.boolean({ char: 'q', description: 'no diagnostics, progress or summary on stderr (errors still shown)', default: false }),
-    color: Flags.boolean({ description: 'colour the human output (default: only on a terminal; NO_COLOR honoured)', allowNo: true }),
+    json: Flags.boolean({
+      description: 'one compact JSON object per line on stdout, nothing else',
+      default: false,
+    }),
+    quiet: Flags.boolean({
+      char: 'q',
+      description: 'no diagnostics, progress or summary on stderr (errors still shown)',
+      default: false,
+    }),
+    color: Flags.boolean({
+      description: 'colour the human output (default: only on a terminal; NO_COLOR honoured)',
+      allowNo: true,
+    }),
   }
 
   static override enableJsonFlag = false
@@ -90,19 +102,29 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /** Bad input or a network failure: a message that names it, no stack trace. */
-  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+  protected override async catch(
+    err: Error & { exitCode?: number; oclif?: { exit?: number } },
+  ): Promise<unknown> {
     if (err instanceof HepError) {
       process.stderr.write(`hep ${this.id ?? ''}: ${err.message}\n`)
-      process.exitCode = err.code === 'NET' ? EXIT.NETWORK : err.code === 'HEP_ENCODE' ? EXIT.USAGE : EXIT.INPUT
+      process.exitCode =
+        err.code === 'NET' ? EXIT.NETWORK : err.code === 'HEP_ENCODE' ? EXIT.USAGE : EXIT.INPUT
       return
     }
     const errno = err as NodeJS.ErrnoException
     if (errno.code === 'ENOENT' || errno.code === 'EACCES' || errno.code === 'EISDIR') {
-      process.stderr.write(`hep ${this.id ?? ''}: cannot read ${errno.path ?? 'input'}: ${errno.code === 'ENOENT' ? 'no such file' : errno.code}\n`)
+      process.stderr.write(
+        `hep ${this.id ?? ''}: cannot read ${errno.path ?? 'input'}: ${errno.code === 'ENOENT' ? 'no such file' : errno.code}\n`,
+      )
       process.exitCode = EXIT.INPUT
       return
     }
-    if (errno.code === 'EADDRINUSE' || errno.code === 'EACCES' || errno.code === 'ECONNREFUSED' || errno.code === 'EADDRNOTAVAIL') {
+    if (
+      errno.code === 'EADDRINUSE' ||
+      errno.code === 'EACCES' ||
+      errno.code === 'ECONNREFUSED' ||
+      errno.code === 'EADDRNOTAVAIL'
+    ) {
       process.stderr.write(`hep ${this.id ?? ''}: network: ${err.message}\n`)
       process.exitCode = EXIT.NETWORK
       return

@@ -3,11 +3,20 @@ import { Flags } from '@oclif/core'
 import type { HepEncodingOptions } from '../src/hep/encoding-options.js'
 
 export const hepEncodingFlags = {
-  version: Flags.option({ options: ['1', '2', '3'] as const, description: 'HEP version to encode (default: 3; convert: keep the input\'s)' })(),
-  'capture-id': Flags.integer({ description: 'capture agent id (u32; HEPv2 holds 16 bits)', min: 0, max: 0xffffffff }),
+  version: Flags.option({
+    options: ['1', '2', '3'] as const,
+    description: "HEP version to encode (default: 3; convert: keep the input's)",
+  })(),
+  'capture-id': Flags.integer({
+    description: 'capture agent id (u32; HEPv2 holds 16 bits)',
+    min: 0,
+    max: 0xffffffff,
+  }),
   'node-name': Flags.string({ description: 'capture node name (chunk 0x0013)' }),
   'auth-key': Flags.string({ description: 'authentication key (chunk 0x000e)' }),
-  'correlation-id': Flags.string({ description: 'correlation id (chunk 0x0011): auto (the SIP Call-ID), none, or a value' }),
+  'correlation-id': Flags.string({
+    description: 'correlation id (chunk 0x0011): auto (the SIP Call-ID), none, or a value',
+  }),
 }
 
 export function encodingOptionsFrom(f: {

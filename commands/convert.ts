@@ -31,16 +31,29 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
   }
 
   static override flags = {
-    from: Flags.option({ options: HEP_FORMATS, description: 'input format (default: detected from the content)' })(),
-    into: Flags.option({ options: OUTPUT_FORMATS, description: 'output format (default: from the extension)' })(),
+    from: Flags.option({
+      options: HEP_FORMATS,
+      description: 'input format (default: detected from the content)',
+    })(),
+    into: Flags.option({
+      options: OUTPUT_FORMATS,
+      description: 'output format (default: from the extension)',
+    })(),
     ...hepEncodingFlags,
     'time-byte-order': Flags.option({
       options: ['le', 'be'] as const,
       default: 'le' as const,
       description: 'HEPv2 time header byte order of the input',
     })(),
-    precision: Flags.option({ options: ['us', 'ns'] as const, default: 'us' as const, description: 'pcap output timestamp precision' })(),
-    port: Flags.integer({ description: 'pcap input: only traffic to or from this port (repeatable)', multiple: true }),
+    precision: Flags.option({
+      options: ['us', 'ns'] as const,
+      default: 'us' as const,
+      description: 'pcap output timestamp precision',
+    })(),
+    port: Flags.integer({
+      description: 'pcap input: only traffic to or from this port (repeatable)',
+      multiple: true,
+    }),
   }
 
   public async run(): Promise<void> {
@@ -48,10 +61,17 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     const f = this.flags
     const into = (f.into as OutputFormat | undefined) ?? outputFormatOf(args.output)
     if (into === undefined) {
-      throw new HepError('INPUT_FORMAT', `${args.output}: cannot tell the output format from the name; say it with --into ${OUTPUT_FORMATS.join('|')}`)
+      throw new HepError(
+        'INPUT_FORMAT',
+        `${args.output}: cannot tell the output format from the name; say it with --into ${OUTPUT_FORMATS.join('|')}`,
+      )
     }
     const enc = encodingOptionsFrom(f)
-    const items = readHep(args.input, { from: f.from as HepFormat | undefined, timeByteOrder: f['time-byte-order'], ports: f.port })
+    const items = readHep(args.input, {
+      from: f.from as HepFormat | undefined,
+      timeByteOrder: f['time-byte-order'],
+      ports: f.port,
+    })
     const problems = new Map<string, number>()
     const stats = await convertItems(items, args.output, {
       ...enc,

@@ -21,15 +21,25 @@ A malformed packet is reported with its position and reason; decoding goes on an
   ]
 
   static override args = {
-    files: Args.string({ description: 'input files ("-" or none: stdin)', required: false, ignoreStdin: true }),
+    files: Args.string({
+      description: 'input files ("-" or none: stdin)',
+      required: false,
+      ignoreStdin: true,
+    }),
   }
 
   static override strict = false
 
   static override flags = {
     from: Flags.option({ options: HEP_FORMATS, description: 'input format (default: detected)' })(),
-    chunks: Flags.boolean({ description: 'add a table of every chunk (vendor, id, name, length, value)', default: false }),
-    port: Flags.integer({ description: 'pcap input: only traffic to or from this port (repeatable)', multiple: true }),
+    chunks: Flags.boolean({
+      description: 'add a table of every chunk (vendor, id, name, length, value)',
+      default: false,
+    }),
+    port: Flags.integer({
+      description: 'pcap input: only traffic to or from this port (repeatable)',
+      multiple: true,
+    }),
     'time-byte-order': Flags.option({
       options: ['le', 'be'] as const,
       default: 'le' as const,
@@ -44,7 +54,11 @@ A malformed packet is reported with its position and reason; decoding goes on an
     let ok = 0
     let bad = 0
     for (const file of files) {
-      for await (const item of readHep(file, { from: f.from as HepFormat | undefined, ports: f.port, timeByteOrder: f['time-byte-order'] })) {
+      for await (const item of readHep(file, {
+        from: f.from as HepFormat | undefined,
+        ports: f.port,
+        timeByteOrder: f['time-byte-order'],
+      })) {
         if (this.stopped) break
         if (item.error || !item.packet) {
           bad++
@@ -62,7 +76,8 @@ A malformed packet is reported with its position and reason; decoding goes on an
       if (this.stopped) break
     }
     await this.out.end()
-    if (this.stopReason !== 'pipe') this.note(`${ok} packet${ok === 1 ? '' : 's'} decoded${bad ? `, ${bad} malformed` : ''}`)
+    if (this.stopReason !== 'pipe')
+      this.note(`${ok} packet${ok === 1 ? '' : 's'} decoded${bad ? `, ${bad} malformed` : ''}`)
     if (bad > 0) process.exitCode = EXIT.INPUT
   }
 }

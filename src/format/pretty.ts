@@ -22,6 +22,7 @@ export function payloadSummary(payload: Buffer | undefined, max = 100): string {
   const end = Math.min(nl >= 0 ? nl : payload.length, max * 4)
   const head = payload.subarray(0, end)
   if (!isUtf8(head)) return `(${payload.length} bytes binary)`
+  // eslint-disable-next-line no-control-regex
   let s = head.toString('utf8').replace(/[\x00-\x1f\x7f]/g, '.')
   if (s.length > max) s = s.slice(0, max - 1) + '…'
   return s
@@ -38,17 +39,31 @@ export function summaryLine(p: HepPacket, c: ChalkInstance = plain): string {
   parts.push(c.magenta(payloadTypeName(p.payloadType)))
   if (p.correlationId !== undefined) parts.push(`corr ${p.correlationId}`)
   let summary = payloadSummary(p.payload)
-  if (p.payload === undefined && p.compressedPayload !== undefined) summary = `(${p.compressedPayload.length} bytes compressed)`
+  if (p.payload === undefined && p.compressedPayload !== undefined)
+    summary = `(${p.compressedPayload.length} bytes compressed)`
   parts.push(c.bold(summary))
   if (p.hdrLen !== undefined) parts.push(c.red(`[header length byte ${p.hdrLen}]`))
   return parts.join(' ')
 }
 
-function valueText(p: HepPacket, ref: ChunkRef): { vendor: number; id: number; name: string; length: number; value: string } {
+function valueText(
+  p: HepPacket,
+  ref: ChunkRef,
+): { vendor: number; id: number; name: string; length: number; value: string } {
   if (typeof ref !== 'number') {
     const d = ref.vendor === 0 ? CHUNK_BY_ID[ref.type] : undefined
-    const name = d ? `${d.field} (repeated/raw)` : ref.vendor === 0 ? 'unknown' : `${VENDORS[ref.vendor] ?? 'vendor ' + ref.vendor}`
-    return { vendor: ref.vendor, id: ref.type, name, length: ref.value.length + 6, value: hexPreview(ref.value) }
+    const name = d
+      ? `${d.field} (repeated/raw)`
+      : ref.vendor === 0
+        ? 'unknown'
+        : `${VENDORS[ref.vendor] ?? 'vendor ' + ref.vendor}`
+    return {
+      vendor: ref.vendor,
+      id: ref.type,
+      name,
+      length: ref.value.length + 6,
+      value: hexPreview(ref.value),
+    }
   }
   const d = CHUNK_BY_ID[ref]
   const f = p as unknown as Record<string, unknown>
@@ -58,7 +73,9 @@ function valueText(p: HepPacket, ref: ChunkRef): { vendor: number; id: number; n
   let len = d.width
   if (v instanceof Uint8Array) {
     len = v.length
-    text = payloadSummary(Buffer.from(v.buffer, v.byteOffset, v.length), 60) + (v.length > 60 ? ` (${v.length} bytes)` : '')
+    text =
+      payloadSummary(Buffer.from(v.buffer, v.byteOffset, v.length), 60) +
+      (v.length > 60 ? ` (${v.length} bytes)` : '')
   } else if (typeof v === 'string') {
     if (d.width === 0) len = Buffer.byteLength(v)
     text = v
@@ -90,7 +107,19 @@ export function chunkTable(p: HepPacket, c: ChalkInstance = plain): string {
     }
   } else {
     const f = p as unknown as Record<string, unknown>
-    for (const k of ['protocolFamily', 'protocol', 'srcPort', 'dstPort', 'srcIp', 'dstIp', 'timeSeconds', 'timeUseconds', 'captureId', 'hdrLen', 'v2Padding']) {
+    for (const k of [
+      'protocolFamily',
+      'protocol',
+      'srcPort',
+      'dstPort',
+      'srcIp',
+      'dstIp',
+      'timeSeconds',
+      'timeUseconds',
+      'captureId',
+      'hdrLen',
+      'v2Padding',
+    ]) {
       if (f[k] !== undefined) table.push(['-', '-', k, '-', String(f[k])])
     }
     table.push(['-', '-', 'payload', String(p.payload?.length ?? 0), payloadSummary(p.payload, 60)])

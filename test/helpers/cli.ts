@@ -1,0 +1,64 @@
+/** Runs the built CLI (`node bin/run.js`, as users do after npm install) and collects its output. */
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const BIN = `${ROOT}bin/run.js`
+
+export interface RunResult {
+  stdout: string
+  stdoutBytes: Buffer
+  stderr: string
+  code: number | null
+}
+
+export function fixture(rel: string): string {
+  return `${ROOT}fixtures/${rel}`
+}
+
+export function hep(
+  args: string[],
+  opts: { input?: Buffer | string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (d: Buffer) => out.push(d))
+    child.stderr.on('data', (d: Buffer) => err.push(d))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`hep ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 20000} ms`))
+    }, opts.timeoutMs ?? 20000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      const stdoutBytes = Buffer.concat(out)
+      resolve({
+        stdout: stdoutBytes.toString('utf8'),
+        stdoutBytes,
+        stderr: Buffer.concat(err).toString('utf8'),
+        code,
+      })
+    })
+    child.stdin.on('error', () => {})
+    if (opts.input !== undefined) child.stdin.end(opts.input)
+    else child.stdin.end()
+  })
+}
+
+/** A Debian tool the tests use as an oracle; in CI its absence is a failure, elsewhere a skip. */
+export function haveTool(name: string): boolean {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`]).status === 0
+  if (!found && process.env.CI) throw new Error(`${name} is missing: .ci/run must install it`)
+  return found
+}
+
+export function builtAlready(): boolean {
+  return existsSync(`${ROOT}dist/commands/decode.js`)
+}
