@@ -22,7 +22,16 @@ export interface ChunkDef {
   label: string
 }
 
-const WIDTH: Record<ChunkKind, number> = { u8: 1, u16: 2, u32: 4, u64: 8, inet4: 4, inet6: 16, text: 0, bytes: 0 }
+const WIDTH: Record<ChunkKind, number> = {
+  u8: 1,
+  u16: 2,
+  u32: 4,
+  u64: 8,
+  inet4: 4,
+  inet6: 16,
+  text: 0,
+  bytes: 0,
+}
 
 const def = (id: number, field: HepField, kind: ChunkKind, label: string): ChunkDef => ({
   id,

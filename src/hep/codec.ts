@@ -25,7 +25,12 @@ export function detectVersion(buf: Uint8Array, offset = 0): 1 | 2 | 3 | undefine
 
 function badVersion(buf: Buffer, offset: number, end: number): never {
   if (offset >= end) throw new DecodeError('HEP_TRUNCATED', offset, 'version', 'no bytes')
-  throw new DecodeError('HEP_BAD_VERSION', offset, 'version', `first byte 0x${buf[offset].toString(16).padStart(2, '0')} is neither 1, 2 nor "HEP3"`)
+  throw new DecodeError(
+    'HEP_BAD_VERSION',
+    offset,
+    'version',
+    `first byte 0x${buf[offset].toString(16).padStart(2, '0')} is neither 1, 2 nor "HEP3"`,
+  )
 }
 
 interface DecodeFn {
@@ -66,7 +71,12 @@ export const decode: DecodeFn = Object.assign(
 export function decodeDatagram(buf: Buffer, options?: DecodeOptions): HepPacket {
   const p = decode(buf, 0, buf.length, options)
   if (decode.bytes !== buf.length) {
-    throw new DecodeError('HEP_BAD_LENGTH', 4, 'total length', `${decode.bytes}, but the datagram holds ${buf.length} bytes`)
+    throw new DecodeError(
+      'HEP_BAD_LENGTH',
+      4,
+      'total length',
+      `${decode.bytes}, but the datagram holds ${buf.length} bytes`,
+    )
   }
   return p
 }
@@ -79,7 +89,10 @@ export function encodingLength(packet: HepPacket): number {
     case 2:
       return encodingLengthV1V2(packet)
     default:
-      throw new HepError('HEP_ENCODE', `version: ${JSON.stringify((packet as HepPacket).version)} is not 1, 2 or 3`)
+      throw new HepError(
+        'HEP_ENCODE',
+        `version: ${JSON.stringify((packet as HepPacket).version)} is not 1, 2 or 3`,
+      )
   }
 }
 
@@ -96,7 +109,10 @@ export const encode: EncodeFn = Object.assign(
         r = encodeV1V2(packet, buf, offset, options?.timeByteOrder)
         break
       default:
-        throw new HepError('HEP_ENCODE', `version: ${JSON.stringify((packet as HepPacket).version)} is not 1, 2 or 3`)
+        throw new HepError(
+          'HEP_ENCODE',
+          `version: ${JSON.stringify((packet as HepPacket).version)} is not 1, 2 or 3`,
+        )
     }
     encode.bytes = r.length
     return r.buffer

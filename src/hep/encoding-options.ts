@@ -15,10 +15,16 @@ export interface HepEncodingOptions {
 export function checkEncodingOptions(o: HepEncodingOptions): void {
   if (o.captureId !== undefined) {
     if (!Number.isInteger(o.captureId) || o.captureId < 0 || o.captureId > 0xffffffff) {
-      throw new HepError('HEP_ENCODE', `--capture-id ${o.captureId}: expected an integer from 0 to 4294967295`)
+      throw new HepError(
+        'HEP_ENCODE',
+        `--capture-id ${o.captureId}: expected an integer from 0 to 4294967295`,
+      )
     }
     if (o.version === 2 && o.captureId > 0xffff) {
-      throw new HepError('HEP_ENCODE', `--capture-id ${o.captureId}: HEPv2 holds 16 bits (at most 65535); use --version 3`)
+      throw new HepError(
+        'HEP_ENCODE',
+        `--capture-id ${o.captureId}: HEPv2 holds 16 bits (at most 65535); use --version 3`,
+      )
     }
   }
 }

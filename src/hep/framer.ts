@@ -18,16 +18,31 @@ export function frameLength(buf: Uint8Array, offset: number, maxLength = HEP3_MA
   for (let i = 0; i < n; i++) {
     if (buf[offset + i] !== MAGIC[i]) {
       const got = Buffer.from(buf.subarray(offset, offset + n)).toString('hex')
-      throw new DecodeError('HEP_BAD_MAGIC', base + offset, 'magic', `expected "HEP3" (48455033), got ${got}; not a HEP3 stream`)
+      throw new DecodeError(
+        'HEP_BAD_MAGIC',
+        base + offset,
+        'magic',
+        `expected "HEP3" (48455033), got ${got}; not a HEP3 stream`,
+      )
     }
   }
   if (avail < HEP3_HEADER_LENGTH) return -(HEP3_HEADER_LENGTH - avail)
   const total = (buf[offset + 4] << 8) | buf[offset + 5]
   if (total < HEP3_HEADER_LENGTH) {
-    throw new DecodeError('HEP_BAD_LENGTH', base + offset + 4, 'total length', `${total} is less than the 6-byte header`)
+    throw new DecodeError(
+      'HEP_BAD_LENGTH',
+      base + offset + 4,
+      'total length',
+      `${total} is less than the 6-byte header`,
+    )
   }
   if (total > maxLength) {
-    throw new DecodeError('HEP_TOO_LONG', base + offset + 4, 'total length', `${total} exceeds the limit of ${maxLength} bytes`)
+    throw new DecodeError(
+      'HEP_TOO_LONG',
+      base + offset + 4,
+      'total length',
+      `${total} exceeds the limit of ${maxLength} bytes`,
+    )
   }
   return total
 }

@@ -133,7 +133,9 @@ const NUMBER_FIELDS = new Set<string>(
   CHUNK_DEFS.filter((d) => d.kind === 'u8' || d.kind === 'u16' || d.kind === 'u32').map((d) => d.field),
 )
 const TEXT_FIELDS = new Set<string>(
-  CHUNK_DEFS.filter((d) => d.kind === 'text' || d.kind === 'u64' || d.kind.startsWith('inet')).map((d) => d.field),
+  CHUNK_DEFS.filter((d) => d.kind === 'text' || d.kind === 'u64' || d.kind.startsWith('inet')).map(
+    (d) => d.field,
+  ),
 )
 
 /** Names other tools use (hep-js rcinfo, Homer) for our fields. */
@@ -160,7 +162,12 @@ function num(field: string, v: unknown): number {
 
 function bytesOf(field: string, v: unknown, encoding: unknown): Buffer {
   if (typeof v !== 'string') {
-    if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+    if (
+      v &&
+      typeof v === 'object' &&
+      (v as { type?: unknown }).type === 'Buffer' &&
+      Array.isArray((v as { data?: unknown }).data)
+    ) {
       return Buffer.from((v as { data: number[] }).data) // a Buffer's own toJSON
     }
     return bad(field, `expected a string, got ${JSON.stringify(v)}`)
@@ -200,7 +207,10 @@ function chunkOf(i: number, c: unknown): ChunkRef {
  */
 export function fromJson(input: unknown): HepPacket {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    return bad('packet', `expected a JSON object, got ${Array.isArray(input) ? 'an array' : JSON.stringify(input)}`)
+    return bad(
+      'packet',
+      `expected a JSON object, got ${Array.isArray(input) ? 'an array' : JSON.stringify(input)}`,
+    )
   }
   let src = input as Record<string, unknown>
   if (src.rcinfo && typeof src.rcinfo === 'object') {
@@ -221,8 +231,10 @@ export function fromJson(input: unknown): HepPacket {
       f[name] = v
     }
   }
-  if (src.payload !== undefined && src.payload !== null) p.payload = bytesOf('payload', src.payload, src.payloadEncoding)
-  if (typeof src.compressedPayload === 'string') p.compressedPayload = bytesOf('compressedPayload', src.compressedPayload, 'base64')
+  if (src.payload !== undefined && src.payload !== null)
+    p.payload = bytesOf('payload', src.payload, src.payloadEncoding)
+  if (typeof src.compressedPayload === 'string')
+    p.compressedPayload = bytesOf('compressedPayload', src.compressedPayload, 'base64')
   if (p.timeSeconds === undefined && typeof src.time === 'string') {
     const t = parseIsoTime(src.time)
     if (!t) bad('time', `${JSON.stringify(src.time)} is not an ISO 8601 time`)

@@ -15,10 +15,20 @@ export const V1_HEADER_IPV4 = 16
 export const V1_HEADER_IPV6 = 40
 export const V2_TIME_HEADER = 12
 
-export function decodeV1V2(buf: Buffer, offset: number, end: number, timeByteOrder: ByteOrder = 'le'): HepPacket {
+export function decodeV1V2(
+  buf: Buffer,
+  offset: number,
+  end: number,
+  timeByteOrder: ByteOrder = 'le',
+): HepPacket {
   const version = buf[offset] as 1 | 2
   if (end - offset < 8) {
-    throw new DecodeError('HEP_TRUNCATED', offset, `HEPv${version} header`, `${end - offset} bytes, the header needs at least 16`)
+    throw new DecodeError(
+      'HEP_TRUNCATED',
+      offset,
+      `HEPv${version} header`,
+      `${end - offset} bytes, the header needs at least 16`,
+    )
   }
   const hdrLenByte = buf[offset + 1]
   const family = buf[offset + 2]
@@ -31,11 +41,21 @@ export function decodeV1V2(buf: Buffer, offset: number, end: number, timeByteOrd
     addrLen = 16
     stdHdr = V1_HEADER_IPV6
   } else {
-    throw new DecodeError('HEP_BAD_FAMILY', offset + 2, 'address family', `${family}; HEPv${version} knows 2 (IPv4) and 10 (IPv6)`)
+    throw new DecodeError(
+      'HEP_BAD_FAMILY',
+      offset + 2,
+      'address family',
+      `${family}; HEPv${version} knows 2 (IPv4) and 10 (IPv6)`,
+    )
   }
   const need = stdHdr + (version === 2 ? V2_TIME_HEADER : 0)
   if (end - offset < need) {
-    throw new DecodeError('HEP_TRUNCATED', offset, `HEPv${version} header`, `${end - offset} bytes, an ${family === AF_INET ? 'IPv4' : 'IPv6'} HEPv${version} header needs ${need}`)
+    throw new DecodeError(
+      'HEP_TRUNCATED',
+      offset,
+      `HEPv${version} header`,
+      `${end - offset} bytes, an ${family === AF_INET ? 'IPv4' : 'IPv6'} HEPv${version} header needs ${need}`,
+    )
   }
   const p: HepPacket = {
     version,
@@ -76,7 +96,8 @@ function familyOf(p: HepPacket): number {
 
 function need(p: HepPacket, field: 'srcIp' | 'dstIp'): string {
   const v = p[field]
-  if (typeof v !== 'string') throw new HepError('HEP_ENCODE', `${field}: HEPv${p.version} needs both addresses`)
+  if (typeof v !== 'string')
+    throw new HepError('HEP_ENCODE', `${field}: HEPv${p.version} needs both addresses`)
   return v
 }
 
@@ -112,7 +133,10 @@ export function encodeV1V2(
   const buf = target ?? Buffer.allocUnsafe(total)
   if (target === undefined) offset = 0
   else if (target.length - offset < total) {
-    throw new HepError('HEP_ENCODE', `target buffer has ${target.length - offset} bytes from offset ${offset}, packet needs ${total}`)
+    throw new HepError(
+      'HEP_ENCODE',
+      `target buffer has ${target.length - offset} bytes from offset ${offset}, packet needs ${total}`,
+    )
   }
   const stdHdr = family === AF_INET6 ? V1_HEADER_IPV6 : V1_HEADER_IPV4
   buf[offset] = version
@@ -124,20 +148,33 @@ export function encodeV1V2(
   const src = need(p, 'srcIp')
   const dst = need(p, 'dstIp')
   if (family === AF_INET) {
-    if (!writeIPv4(src, buf, offset + 8)) throw new HepError('HEP_ENCODE', `srcIp: ${JSON.stringify(src)} is not an IPv4 address`)
-    if (!writeIPv4(dst, buf, offset + 12)) throw new HepError('HEP_ENCODE', `dstIp: ${JSON.stringify(dst)} is not an IPv4 address`)
+    if (!writeIPv4(src, buf, offset + 8))
+      throw new HepError('HEP_ENCODE', `srcIp: ${JSON.stringify(src)} is not an IPv4 address`)
+    if (!writeIPv4(dst, buf, offset + 12))
+      throw new HepError('HEP_ENCODE', `dstIp: ${JSON.stringify(dst)} is not an IPv4 address`)
   } else {
     const s6 = parseIPv6(src)
     const d6 = parseIPv6(dst)
-    if (!s6) throw new HepError('HEP_ENCODE', `srcIp: ${JSON.stringify(src)} is not an IPv6 address (family is IPv6)`)
-    if (!d6) throw new HepError('HEP_ENCODE', `dstIp: ${JSON.stringify(dst)} is not an IPv6 address (family is IPv6)`)
+    if (!s6)
+      throw new HepError(
+        'HEP_ENCODE',
+        `srcIp: ${JSON.stringify(src)} is not an IPv6 address (family is IPv6)`,
+      )
+    if (!d6)
+      throw new HepError(
+        'HEP_ENCODE',
+        `dstIp: ${JSON.stringify(dst)} is not an IPv6 address (family is IPv6)`,
+      )
     buf.set(s6, offset + 8)
     buf.set(d6, offset + 24)
   }
   let pos = offset + stdHdr
   if (version === 2) {
     if (p.captureId !== undefined && p.captureId > 0xffff) {
-      throw new HepError('HEP_ENCODE', `captureId: ${p.captureId} does not fit HEPv2's 16 bits (at most 65535); use --version 3`)
+      throw new HepError(
+        'HEP_ENCODE',
+        `captureId: ${p.captureId} does not fit HEPv2's 16 bits (at most 65535); use --version 3`,
+      )
     }
     const sec = u(p.timeSeconds, 'timeSeconds', 0xffffffff, 0)
     const usec = u(p.timeUseconds, 'timeUseconds', 0xffffffff, 0)
