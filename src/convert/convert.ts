@@ -4,7 +4,11 @@
  */
 import { HepError } from '../errors.js'
 import { encode } from '../hep/codec.js'
-import { applyEncodingOptions, checkEncodingOptions, type HepEncodingOptions } from '../hep/encoding-options.js'
+import {
+  applyEncodingOptions,
+  checkEncodingOptions,
+  type HepEncodingOptions,
+} from '../hep/encoding-options.js'
 import type { HepPacket } from '../hep/packet.js'
 import type { HepItem } from '../io/hep-source.js'
 import { openSink, packetTime, type OutputFormat, type SinkOptions } from './sinks.js'
@@ -48,7 +52,8 @@ export async function convertItems(
       if (opts.signal?.aborted) break
       stats.in++
       if (item.error || !item.packet) {
-        const reason = item.error?.code === 'INPUT_FORMAT' || item.error?.code === 'HEP_JSON' ? 'unreadable' : 'malformed'
+        const reason =
+          item.error?.code === 'INPUT_FORMAT' || item.error?.code === 'HEP_JSON' ? 'unreadable' : 'malformed'
         skip(stats, reason)
         opts.onSkip?.(item.where, reason, item.error)
         continue

@@ -47,7 +47,9 @@ class TextSink implements PacketSink {
     if (this.format === 'raw') {
       if (p.version !== 3 && !this.warnedLegacy) {
         this.warnedLegacy = true
-        this.warn?.('raw output of HEP v1/v2 packets cannot be read back (they carry no length); prefer hex or jsonl')
+        this.warn?.(
+          'raw output of HEP v1/v2 packets cannot be read back (they carry no length); prefer hex or jsonl',
+        )
       }
       this.out.write(bytes)
     } else if (this.format === 'hex') this.out.write(bytes.toString('hex') + '\n')
@@ -77,9 +79,17 @@ class PcapSink implements PacketSink {
     if (this.format === 'hep-pcap') {
       const s = this.opts.hepSrc ?? { ip: '127.0.0.1', port: 9060 }
       const d = this.opts.hepDst ?? { ip: '127.0.0.1', port: 9060 }
-      frame = this.frames.build({ src: s.ip, dst: d.ip, srcPort: s.port, dstPort: d.port, protocol: 17, payload: bytes })
+      frame = this.frames.build({
+        src: s.ip,
+        dst: d.ip,
+        srcPort: s.port,
+        dstPort: d.port,
+        protocol: 17,
+        payload: bytes,
+      })
     } else {
-      if (p.srcIp === undefined || p.dstIp === undefined) throw new HepError('HEP_ENCODE', 'packet has no addresses to write a frame with')
+      if (p.srcIp === undefined || p.dstIp === undefined)
+        throw new HepError('HEP_ENCODE', 'packet has no addresses to write a frame with')
       frame = this.frames.build({
         src: p.srcIp,
         dst: p.dstIp,

@@ -2,7 +2,7 @@
 import { isUtf8 } from 'node:buffer'
 import { DecodeError, HepError } from '../errors.js'
 import { CANONICAL_ORDER, CHUNK_BY_ID, CHUNK_DEFS, chunkIdHex, type ChunkDef } from './chunks.js'
-import { CHUNK, CHUNK_HEADER_LENGTH, HEP3_HEADER_LENGTH, HEP3_MAX_LENGTH } from './constants.js'
+import { CHUNK_HEADER_LENGTH, HEP3_HEADER_LENGTH, HEP3_MAX_LENGTH } from './constants.js'
 import { ipv4ToString, ipv6ToString, parseIPv6, writeIPv4 } from './ip.js'
 import type { ChunkRef, HepField, HepPacket, RawChunk } from './packet.js'
 

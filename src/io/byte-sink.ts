@@ -15,7 +15,8 @@ export class ByteSink {
     private readonly highWater = 256 * 1024,
   ) {
     this.ownStream = typeof target === 'string' && target !== '-'
-    this.stream = typeof target === 'string' ? (target === '-' ? process.stdout : createWriteStream(target)) : target
+    this.stream =
+      typeof target === 'string' ? (target === '-' ? process.stdout : createWriteStream(target)) : target
     this.stream.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') this.closed = true
     })

@@ -22,7 +22,16 @@ export interface HepItem {
   raw?: Buffer
   error?: HepError
   /** capture metadata when the packet came out of a pcap */
-  capture?: { frame: number; seconds: number; nanos: number; src: string; dst: string; srcPort: number; dstPort: number; transport: string }
+  capture?: {
+    frame: number
+    seconds: number
+    nanos: number
+    src: string
+    dst: string
+    srcPort: number
+    dstPort: number
+    transport: string
+  }
 }
 
 export interface HepSourceOptions extends DecodeOptions {
@@ -37,7 +46,11 @@ async function* lines(stream: Readable): AsyncGenerator<string> {
 
 const HEX_SEPARATORS = /[\s:]/g
 
-export async function* hexSource(stream: Readable, name: string, opts: HepSourceOptions = {}): AsyncGenerator<HepItem> {
+export async function* hexSource(
+  stream: Readable,
+  name: string,
+  opts: HepSourceOptions = {},
+): AsyncGenerator<HepItem> {
   let lineNo = 0
   let index = 0
   for await (const line of lines(stream)) {
@@ -52,7 +65,10 @@ export async function* hexSource(stream: Readable, name: string, opts: HepSource
       yield {
         index,
         where,
-        error: new HepError('INPUT_FORMAT', bad >= 0 ? `not hex at column ${bad + 1}` : 'odd number of hex digits'),
+        error: new HepError(
+          'INPUT_FORMAT',
+          bad >= 0 ? `not hex at column ${bad + 1}` : 'odd number of hex digits',
+        ),
       }
       continue
     }
@@ -86,7 +102,11 @@ export async function* jsonlSource(stream: Readable, name: string): AsyncGenerat
  * Raw input: back-to-back HEP3 packets (a HEP-over-TCP stream). A raw input that starts with a
  * HEP v1/v2 header holds one packet (v1/v2 have no length field): the whole input.
  */
-export async function* rawSource(stream: Readable, name: string, opts: HepSourceOptions = {}): AsyncGenerator<HepItem> {
+export async function* rawSource(
+  stream: Readable,
+  name: string,
+  opts: HepSourceOptions = {},
+): AsyncGenerator<HepItem> {
   const framer = new Hep3Framer({ maxLength: opts.maxLength })
   let index = 0
   let first = true
@@ -114,7 +134,12 @@ export async function* rawSource(stream: Readable, name: string, opts: HepSource
       const at = off
       off += pkt.length
       try {
-        items.push({ index: 0, where: `${name} byte ${at}`, raw: pkt, packet: decode(pkt, 0, pkt.length, opts) })
+        items.push({
+          index: 0,
+          where: `${name} byte ${at}`,
+          raw: pkt,
+          packet: decode(pkt, 0, pkt.length, opts),
+        })
       } catch (e) {
         items.push({ index: 0, where: `${name} byte ${at}`, raw: pkt, error: asHepError(e, at) })
       }
@@ -139,7 +164,12 @@ export async function* rawSource(stream: Readable, name: string, opts: HepSource
     yield {
       index: ++index,
       where: `${name} byte ${at}`,
-      error: new DecodeError('HEP_TRUNCATED', at, 'packet', `input ends ${framer.buffered} bytes into a packet that needs ${framer.buffered + framer.needed}`),
+      error: new DecodeError(
+        'HEP_TRUNCATED',
+        at,
+        'packet',
+        `input ends ${framer.buffered} bytes into a packet that needs ${framer.buffered + framer.needed}`,
+      ),
     }
   }
 }
@@ -150,13 +180,19 @@ function byteOf(it: HepItem): number {
 }
 
 export function asHepError(e: unknown, shift = 0): HepError {
-  if (e instanceof DecodeError && shift !== 0) return new DecodeError(e.code, e.offset + shift, e.field, e.detail)
+  if (e instanceof DecodeError && shift !== 0)
+    return new DecodeError(e.code, e.offset + shift, e.field, e.detail)
   if (e instanceof HepError) return e
   return new HepError('INPUT_FORMAT', (e as Error)?.message ?? String(e))
 }
 
 /** Items from a stream whose format is known (pcap formats are handled by the capture module). */
-export function hepSource(format: HepFormat, stream: Readable, name: string, opts: HepSourceOptions = {}): AsyncGenerator<HepItem> {
+export function hepSource(
+  format: HepFormat,
+  stream: Readable,
+  name: string,
+  opts: HepSourceOptions = {},
+): AsyncGenerator<HepItem> {
   switch (format) {
     case 'raw':
       return rawSource(stream, name, opts)

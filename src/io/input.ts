@@ -25,7 +25,14 @@ export function sniffFormat(head: Buffer): HepFormat | undefined {
   if (head.length === 0) return undefined
   if (head.length >= 4) {
     const m = head.readUInt32BE(0)
-    if (m === 0xa1b2c3d4 || m === 0xd4c3b2a1 || m === 0xa1b23c4d || m === 0x4d3cb2a1 || m === 0xa1b2cd34 || m === 0x34cdb2a1) {
+    if (
+      m === 0xa1b2c3d4 ||
+      m === 0xd4c3b2a1 ||
+      m === 0xa1b23c4d ||
+      m === 0x4d3cb2a1 ||
+      m === 0xa1b2cd34 ||
+      m === 0x34cdb2a1
+    ) {
       return 'pcap'
     }
     if (m === 0x0a0d0d0a) return 'pcapng'
@@ -34,7 +41,8 @@ export function sniffFormat(head: Buffer): HepFormat | undefined {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'pcap' // gzip: only captures are compressed
   if ((head[0] === 1 || head[0] === 2) && head.length >= 3 && (head[2] === 2 || head[2] === 10)) return 'raw'
   let i = 0
-  while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++
+  while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d))
+    i++
   if (head[i] === 0x7b /* { */) return 'jsonl'
   const probe = head.subarray(i, Math.min(head.length, i + 64)).toString('latin1')
   if (/^(#.*\n\s*)*[0-9a-fA-F]{8}/.test(probe)) return 'hex'
@@ -73,7 +81,11 @@ export async function sniffStream(
     }
   }
   void name
-  return { format: sniffFormat(head), stream: Readable.from(rest(), { objectMode: false }), empty: head.length === 0 }
+  return {
+    format: sniffFormat(head),
+    stream: Readable.from(rest(), { objectMode: false }),
+    empty: head.length === 0,
+  }
 }
 
 export function formatFromExtension(path: string): HepFormat | undefined {

@@ -176,7 +176,8 @@ export function walkIPv6(buf: Buffer, off: number, end: number, next: number, h:
           h.fragment = true
           h.moreFragments = more
           h.fragmentOffset = fragOffset
-          h.fragmentId = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0
+          h.fragmentId =
+            ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0
           h.protocol = buf[off]
           h.payloadOffset = off + 8
           return IP_OK

@@ -38,7 +38,7 @@ export class LinkFrame {
   offset = 0
   /** innermost VLAN id, -1 if untagged */
   vlan = -1
-  /** for LINK_NOT_IP from NULL/LOOP: the address family; otherwise 0 */
+  /** for LINK_NOT_IP: the NULL/LOOP address family, or the raw-IP version nibble; otherwise 0 */
   family = 0
 }
 
@@ -87,6 +87,7 @@ export function decodeLink(linkType: number, buf: Buffer, out: LinkFrame): numbe
       else if (version === 6) out.netType = ETHERTYPE_IPV6
       else {
         out.netType = 0
+        out.family = version
         return LINK_NOT_IP
       }
       return LINK_OK

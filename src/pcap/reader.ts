@@ -9,8 +9,8 @@
  *
  * Malformed input is reported as a CaptureError, thrown from the iterator after every good record before it.
  */
-import { createReadStream } from 'node:fs'
-import { pipeline } from 'node:stream'
+import { open as openFile, type FileHandle } from 'node:fs/promises'
+import { pipeline, type Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { CaptureError, type HepErrorCode } from '../errors.js'
 
@@ -106,12 +106,15 @@ function describeBytes(b: Buffer): string {
   const hex = [...head].map((x) => x.toString(16).padStart(2, '0')).join(' ')
   const ascii = [...head].map((x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('')
   let guess = ''
-  if (head.length >= 4 && head.readUInt32BE(0) === 0x28b52ffd) guess = ' (zstd-compressed: decompress it first)'
-  else if (head.subarray(0, 3).toString('latin1') === 'BZh') guess = ' (bzip2-compressed: decompress it first)'
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x28b52ffd)
+    guess = ' (zstd-compressed: decompress it first)'
+  else if (head.subarray(0, 3).toString('latin1') === 'BZh')
+    guess = ' (bzip2-compressed: decompress it first)'
   else if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0])))
     guess = ' (xz-compressed: decompress it first)'
   else if (head.subarray(0, 4).toString('latin1') === 'PK\x03\x04') guess = ' (a zip archive)'
-  else if (head.subarray(0, 4).toString('latin1') === 'HEP3') guess = ' (raw HEP3 packets, not a capture file)'
+  else if (head.subarray(0, 4).toString('latin1') === 'HEP3')
+    guess = ' (raw HEP3 packets, not a capture file)'
   else if (head.every((x) => x === 9 || x === 10 || x === 13 || (x >= 0x20 && x < 0x7f))) guess = ' (text)'
   return `first bytes ${hex} "${ascii}"${guess}`
 }
@@ -136,6 +139,14 @@ const enum Mode {
 }
 
 const TWO32 = 4294967296
+
+function u32le(b: Buffer, p: number): number {
+  return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16)) + b[p + 3] * 0x1000000
+}
+
+function u32be(b: Buffer, p: number): number {
+  return b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3])
+}
 
 /**
  * Split a 64-bit timestamp (hi:lo, in 1/units seconds) into seconds and nanoseconds exactly.
@@ -164,7 +175,10 @@ function splitTimestamp(hi: number, lo: number, ifc: Iface): number {
     const ql = Math.floor(cur / u)
     r = cur - ql * u
     const f = r * ifc.nsMul
-    tsNanos = f <= Number.MAX_SAFE_INTEGER ? Math.floor(f / ifc.nsDiv) : Number((BigInt(r) * 1_000_000_000n) / BigInt(u))
+    tsNanos =
+      f <= Number.MAX_SAFE_INTEGER
+        ? Math.floor(f / ifc.nsDiv)
+        : Number((BigInt(r) * 1_000_000_000n) / BigInt(u))
     return qh * TWO32 + qm * 65536 + ql
   }
   const v = (BigInt(hi) << 32n) | BigInt(lo)
@@ -254,7 +268,7 @@ export class CaptureParser {
     const end = chunk.length
     try {
       if (this.pending) {
-        p = this.fillPending(chunk, chunkBase, out)
+        p = this.fillPending(chunk, out)
         if (this.pending) return out
       }
       this.base = chunkBase
@@ -280,7 +294,12 @@ export class CaptureParser {
   end(): void {
     if (this.error) throw this.error
     if (this.mode === Mode.Magic && !this.pending) {
-      this.error = new CaptureError('CAPTURE_FORMAT', 1, 0, `not a capture file: ${describeBytes(Buffer.alloc(0))}`)
+      this.error = new CaptureError(
+        'CAPTURE_FORMAT',
+        1,
+        0,
+        `not a capture file: ${describeBytes(Buffer.alloc(0))}`,
+      )
       throw this.error
     }
     if (this.pending) {
@@ -289,12 +308,8 @@ export class CaptureParser {
       const buf = this.pending.subarray(0, have)
       let what: string
       if (this.mode === Mode.Magic) {
-        const kind = isCaptureMagic(buf)
-        if (kind === undefined && (have < 2 || buf[0] !== 0x1f)) {
-          this.error = new CaptureError('CAPTURE_FORMAT', 1, 0, `not a capture file: ${describeBytes(buf)}`)
-          throw this.error
-        }
-        what = 'the file header'
+        this.error = new CaptureError('CAPTURE_FORMAT', 1, 0, `not a capture file: ${describeBytes(buf)}`)
+        throw this.error
       } else if (this.mode === Mode.PcapHeader) {
         what = 'the 24-byte file header'
       } else {
@@ -318,6 +333,11 @@ export class CaptureParser {
     }
   }
 
+  /** Stream offset where the next (incomplete) record starts. */
+  get resumeOffset(): number {
+    return this.pending ? this.pendingStart : this.bytesFed
+  }
+
   private startPending(chunk: Buffer, p: number, avail: number, need: number, start: number): void {
     const cap = Math.max(need, avail, 32)
     const buf = Buffer.allocUnsafe(cap)
@@ -328,22 +348,22 @@ export class CaptureParser {
   }
 
   /** Complete the pending unit from the start of `chunk`; return the position after the bytes taken. */
-  private fillPending(chunk: Buffer, chunkBase: number, out: CaptureRecord[]): number {
+  private fillPending(chunk: Buffer, out: CaptureRecord[]): number {
     let p = 0
     const end = chunk.length
     for (;;) {
       let buf = this.pending as Buffer
       const have = this.pendingLen
+      // offsets of units in the pending buffer are relative to its start
+      this.base = this.pendingStart
       const need = this.size(buf, 0, have)
       if (need <= have) {
         // a whole unit: parse it from the pending buffer (ours, fresh: records may keep views of it)
-        this.base = this.pendingStart
         this.pending = undefined
         const used = this.unit(buf, 0, need, out)
         if (used < have) {
           // the unit (magic detection, say) consumed less than we had: continue with the rest as a new unit
           const rest = have - used
-          this.base = this.pendingStart + used
           const next = this.size(buf, used, rest)
           if (next <= rest) {
             // enough for complete units: run over the pending buffer (views into it are fine)
@@ -368,7 +388,6 @@ export class CaptureParser {
       chunk.copy(buf, have, p, p + take)
       this.pendingLen = have + take
       p += take
-      void chunkBase
     }
   }
 
@@ -407,6 +426,7 @@ export class CaptureParser {
   /** Parse complete units from b[p..end); return where the first incomplete unit starts. */
   private run(b: Buffer, p: number, end: number, out: CaptureRecord[]): number {
     if (this.mode === Mode.Pcap) return this.runPcap(b, p, end, out)
+    if (this.mode === Mode.Pcapng) return this.runPcapng(b, p, end, out)
     while (p < end) {
       const avail = end - p
       const need = this.size(b, p, avail)
@@ -472,6 +492,56 @@ export class CaptureParser {
     return p
   }
 
+  /** The hot loop for pcapng: well-formed EPBs inline, every other block (and any doubt) through block(). */
+  private runPcapng(b: Buffer, p: number, end: number, out: CaptureRecord[]): number {
+    const maxBlock = this.maxRecord + PACKET_BLOCK_SLACK
+    const max = this.maxRecord
+    const base = this.base
+    while (end - p >= 12) {
+      const le = this.le
+      const type = le ? u32le(b, p) : u32be(b, p)
+      const total = le ? u32le(b, p + 4) : u32be(b, p + 4)
+      if (type === 6 && total >= 32 && total <= maxBlock && (total & 3) === 0) {
+        if (total > end - p) break
+        const ifaces = this.ifaces
+        const id = le ? u32le(b, p + 8) : u32be(b, p + 8)
+        const caplen = le ? u32le(b, p + 20) : u32be(b, p + 20)
+        const trailer = le ? u32le(b, p + total - 4) : u32be(b, p + total - 4)
+        if (id < ifaces.length && caplen <= total - 32 && caplen <= max && trailer === total) {
+          const ifc = ifaces[id]
+          const hi = le ? u32le(b, p + 12) : u32be(b, p + 12)
+          const lo = le ? u32le(b, p + 16) : u32be(b, p + 16)
+          const len = le ? u32le(b, p + 24) : u32be(b, p + 24)
+          let seconds = splitTimestamp(hi, lo, ifc) + ifc.tsOffset
+          let nanos = tsNanos
+          if (nanos > 999_999_999) {
+            seconds += Math.floor(nanos / 1e9)
+            nanos %= 1e9
+          }
+          out.push({
+            index: ++this.count,
+            offset: base + p,
+            linkType: ifc.linkType,
+            interfaceId: id,
+            seconds,
+            nanos,
+            originalLength: len,
+            data: b.subarray(p + 28, p + 28 + caplen),
+            truncated: caplen < len,
+          })
+          p += total
+          continue
+        }
+      }
+      // anything else, including a malformed EPB (which block() reports precisely)
+      const need = this.blockSize(b, p, end - p)
+      if (need > end - p) break
+      this.block(b, p, need, out)
+      p += need
+    }
+    return p
+  }
+
   /** Parse one complete unit of n bytes at b[p]; return the bytes consumed (n, or less for the magic probe). */
   private unit(b: Buffer, p: number, n: number, out: CaptureRecord[]): number {
     switch (this.mode) {
@@ -500,7 +570,8 @@ export class CaptureParser {
       return 0
     }
     void n
-    const detail = b[p] === 0x1f && b[p + 1] === 0x8b ? 'gzip data inside gzip data' : describeBytes(b.subarray(p))
+    const detail =
+      b[p] === 0x1f && b[p + 1] === 0x8b ? 'gzip data inside gzip data' : describeBytes(b.subarray(p))
     throw this.fail('CAPTURE_FORMAT', this.base + p, `not a pcap or pcapng file: ${detail}`)
   }
 
@@ -646,12 +717,20 @@ export class CaptureParser {
       if (code === 0) break
       const v = o + 4
       if (v + len > optEnd) {
-        throw this.fail('CAPTURE_BLOCK', this.base + p, `interface description block: option ${code} overruns the block`)
+        throw this.fail(
+          'CAPTURE_BLOCK',
+          this.base + p,
+          `interface description block: option ${code} overruns the block`,
+        )
       }
       if (code === 9 && len >= 1) {
         const r = tsresol(b[v])
         if (!r) {
-          throw this.fail('CAPTURE_BLOCK', this.base + p, `interface description block: bad if_tsresol 0x${b[v].toString(16)}`)
+          throw this.fail(
+            'CAPTURE_BLOCK',
+            this.base + p,
+            `interface description block: bad if_tsresol 0x${b[v].toString(16)}`,
+          )
         }
         units = r.units
         name = r.name
@@ -671,7 +750,13 @@ export class CaptureParser {
     const le = this.le
     const what = obsolete ? 'packet block' : 'enhanced packet block'
     if (n < 32) throw this.fail('CAPTURE_BLOCK', this.base + p, `${what} of ${n} bytes`)
-    const id = obsolete ? (le ? b.readUInt16LE(p + 8) : b.readUInt16BE(p + 8)) : le ? b.readUInt32LE(p + 8) : b.readUInt32BE(p + 8)
+    const id = obsolete
+      ? le
+        ? b.readUInt16LE(p + 8)
+        : b.readUInt16BE(p + 8)
+      : le
+        ? b.readUInt32LE(p + 8)
+        : b.readUInt32BE(p + 8)
     const ifc = this.ifaces[id]
     if (ifc === undefined) {
       throw this.fail(
@@ -685,7 +770,11 @@ export class CaptureParser {
     const caplen = le ? b.readUInt32LE(p + 20) : b.readUInt32BE(p + 20)
     const len = le ? b.readUInt32LE(p + 24) : b.readUInt32BE(p + 24)
     if (caplen > n - 32) {
-      throw this.fail('CAPTURE_BLOCK', this.base + p, `${what}: captured length ${caplen} overruns the ${n}-byte block`)
+      throw this.fail(
+        'CAPTURE_BLOCK',
+        this.base + p,
+        `${what}: captured length ${caplen} overruns the ${n}-byte block`,
+      )
     }
     if (caplen > this.maxRecord) {
       throw this.fail(
@@ -744,6 +833,34 @@ export class CaptureParser {
   }
 }
 
+/**
+ * Chunks of a regular file, read with positional reads into fresh buffers, the next read always in flight while
+ * the consumer works on the current chunk (at most one chunk read ahead).
+ */
+async function* readChunks(fh: FileHandle, size: number): AsyncGenerator<Buffer> {
+  let pos = 0
+  let next: Promise<{ bytesRead: number; buffer: Buffer }> | undefined
+  const read = (): Promise<{ bytesRead: number; buffer: Buffer }> => {
+    const p = fh.read(Buffer.allocUnsafeSlow(size), 0, size, pos)
+    p.catch(() => undefined) // observed when awaited; never an unhandled rejection meanwhile
+    return p
+  }
+  try {
+    next = read()
+    for (;;) {
+      const r = await next
+      next = undefined
+      if (r.bytesRead === 0) return
+      pos += r.bytesRead
+      next = read()
+      yield r.bytesRead < size ? r.buffer.subarray(0, r.bytesRead) : r.buffer
+    }
+  } finally {
+    if (next) await next.catch(() => undefined)
+    await fh.close()
+  }
+}
+
 function isGzipError(e: unknown): e is NodeJS.ErrnoException {
   const code = (e as NodeJS.ErrnoException | undefined)?.code
   return typeof code === 'string' && code.startsWith('Z_')
@@ -785,18 +902,36 @@ export class CaptureReader {
     return this.parser?.count ?? 0
   }
 
-  private open(): NodeJS.ReadableStream {
-    if (typeof this.source !== 'string') return this.source
-    if (this.source === '-') return process.stdin
-    return createReadStream(this.source, { highWaterMark: this.readSize })
+  private async open(): Promise<{ it: AsyncIterator<Buffer | string>; stream?: Partial<Readable> }> {
+    const src = this.source
+    if (typeof src !== 'string' || src === '-') {
+      const stream = src === '-' ? process.stdin : (src as NodeJS.ReadableStream)
+      return {
+        it: (stream as AsyncIterable<Buffer | string>)[Symbol.asyncIterator](),
+        stream: stream as Partial<Readable>,
+      }
+    }
+    const fh = await openFile(src, 'r')
+    let regular: boolean
+    try {
+      regular = (await fh.stat()).isFile()
+    } catch (e) {
+      await fh.close()
+      throw e
+    }
+    if (!regular) {
+      // a FIFO, a device...: sequential reads only
+      const stream = fh.createReadStream({ highWaterMark: this.readSize })
+      return { it: stream[Symbol.asyncIterator](), stream }
+    }
+    return { it: readChunks(fh, this.readSize) }
   }
 
   /** The records, in order, one array per read chunk (chunks that complete no record are skipped). */
   async *batches(): AsyncGenerator<CaptureRecord[]> {
     if (this.started) throw new Error('CaptureReader: a reader can be iterated only once')
     this.started = true
-    const stream = this.open()
-    const it = (stream as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]()
+    const { it, stream } = await this.open()
     // look at the first bytes for the gzip magic
     const head: Buffer[] = []
     let headLen = 0
@@ -825,7 +960,10 @@ export class CaptureReader {
         }
         while (!done) {
           const r = await it.next()
-          if (r.done) break
+          if (r.done) {
+            done = true
+            break
+          }
           const c = typeof r.value === 'string' ? Buffer.from(r.value) : r.value
           const recs = parser.push(c)
           if (recs.length > 0) yield recs
@@ -851,20 +989,28 @@ export class CaptureReader {
     pipeline(raw(), gunzip, () => {
       // errors surface through the iteration of gunzip below
     })
+    let finished = false
     try {
       for await (const c of gunzip as AsyncIterable<Buffer>) {
         const recs = parser.push(c)
         if (recs.length > 0) yield recs
         if (parser.failed) throw parser.failed
       }
+      finished = true
     } catch (e) {
       if (!isGzipError(e)) throw e
       if (parser.failed) throw parser.failed
       const truncated = /unexpected end/i.test(e.message) || e.code === 'Z_BUF_ERROR'
       const code: HepErrorCode = truncated ? 'CAPTURE_TRUNCATED' : 'CAPTURE_FORMAT'
-      throw new CaptureError(code, parser.count + 1, parser.bytesFed, `gzip: ${e.message}`)
+      const detail = truncated ? 'the gzip stream is cut off' : 'corrupt gzip data'
+      throw new CaptureError(code, parser.count + 1, parser.resumeOffset, `${detail} (${e.message})`)
     } finally {
       gunzip.destroy()
+      // stopped early (break, error): the pipeline may be parked on a read of the source, so stop it directly
+      if (!finished) {
+        if (stream) stream.destroy?.()
+        else it.return?.().catch(() => undefined)
+      }
     }
     parser.end()
   }
@@ -877,7 +1023,10 @@ export class CaptureReader {
 }
 
 /** Read a whole capture into memory (tests, small files). */
-export async function readAll(source: string | NodeJS.ReadableStream, options?: ReadOptions): Promise<CaptureRecord[]> {
+export async function readAll(
+  source: string | NodeJS.ReadableStream,
+  options?: ReadOptions,
+): Promise<CaptureRecord[]> {
   const out: CaptureRecord[] = []
   for await (const batch of new CaptureReader(source, options).batches()) {
     for (let i = 0; i < batch.length; i++) out.push(batch[i])

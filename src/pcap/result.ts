@@ -23,7 +23,7 @@ export type SkipReason = 'unknown-link-type' | 'not-ip' | 'truncated' | 'malform
 export interface TcpInfo {
   seq: number
   ack: number
-  /** the 12 bits after the data offset, as tshark's tcp.flags (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10...) */
+  /** the 12 bits after the data offset, as tshark's tcp.flags (FIN 1, SYN 2, RST 4, PSH 8, ACK 0x10...) */
   flags: number
   /** raw window field, not scaled */
   window: number
