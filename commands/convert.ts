@@ -1,5 +1,9 @@
 import { Args, Flags } from '@oclif/core'
 import Table from 'cli-table3'
+import { statSync } from 'node:fs'
+import { SingleBar } from 'cli-progress'
+import type { CaptureItems } from '../src/capture/items.js'
+import { parsePortRanges } from '../src/capture/extract.js'
 import { convertItems, type ConvertStats } from '../src/convert/convert.js'
 import { OUTPUT_FORMATS, type OutputFormat } from '../src/convert/sinks.js'
 import { HepError } from '../src/errors.js'
@@ -50,9 +54,8 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       default: 'us' as const,
       description: 'pcap output timestamp precision',
     })(),
-    port: Flags.integer({
-      description: 'pcap input: only traffic to or from this port (repeatable)',
-      multiple: true,
+    'port-range': Flags.string({
+      description: 'capture input: only traffic to or from these ports, e.g. 5060 or 5060-5080,5090',
     }),
   }
 
@@ -67,11 +70,24 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       )
     }
     const enc = encodingOptionsFrom(f)
+    let portRanges: [number, number][] | undefined
+    if (f['port-range'] !== undefined) {
+      portRanges = parsePortRanges(f['port-range'])
+      if (portRanges === undefined) {
+        this.error(`--port-range ${f['port-range']}: expected PORT, LO-HI or a comma-separated list`, { exit: EXIT.USAGE })
+      }
+    }
+    let capture: CaptureItems | undefined
+    const from = f.from as HepFormat | undefined
     const items = readHep(args.input, {
-      from: f.from as HepFormat | undefined,
+      from,
       timeByteOrder: f['time-byte-order'],
-      ports: f.port,
+      portRanges,
+      captureMode: from === 'pcap' || from === 'pcapng' ? 'sip' : 'auto',
+      captureId: enc.captureId,
+      onCapture: (c) => (capture = c),
     })
+    const bar = this.progressBar(args.input)
     const problems = new Map<string, number>()
     const stats = await convertItems(items, args.output, {
       ...enc,
@@ -79,6 +95,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       precision: f.precision,
       callIdOf,
       signal: this.stop.signal,
+      onProgress: () => bar?.update(capture?.extractor.bytesRead ?? 0),
       warn: (m) => this.note(`warning: ${m}`),
       onSkip: (where, reason, error) => {
         const n = (problems.get(reason) ?? 0) + 1
@@ -87,15 +104,40 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
         else if (n === 21) this.problem(`more ${reason} items: not shown one by one`)
       },
     })
-    this.summary(stats, args.output, into)
-    if (stats.skipped.malformed || stats.skipped.unreadable) process.exitCode = EXIT.INPUT
+    bar?.stop()
+    const cap = capture as CaptureItems | undefined
+    if (cap) {
+      // what the capture held besides the messages converted
+      for (const [reason, n] of Object.entries(cap.stats.skipped)) stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n
+    }
+    this.summary(stats, args.output, into, cap)
+    if (stats.skipped.malformed || stats.skipped.unreadable || cap?.stats.error) process.exitCode = EXIT.INPUT
     else if (stats.skipped['not encodable']) process.exitCode = EXIT.PARTIAL
   }
 
-  private summary(s: ConvertStats, output: string, into: OutputFormat): void {
+  private progressBar(input: string): SingleBar | undefined {
+    if (this.flags.quiet || !process.stderr.isTTY || input === '-') return undefined
+    let size = 0
+    try {
+      size = statSync(input).size
+    } catch {
+      return undefined
+    }
+    if (size < 16 * 1024 * 1024) return undefined
+    const bar = new SingleBar({ format: 'converting [{bar}] {percentage}% {value}/{total} bytes', stream: process.stderr, hideCursor: true })
+    bar.start(size, 0)
+    return bar
+  }
+
+  private summary(s: ConvertStats, output: string, into: OutputFormat, capture?: CaptureItems): void {
     if (this.flags.quiet) return
     const t = new Table({ style: { head: [], border: [], compact: true } })
-    t.push({ in: String(s.in) }, { [`out (${into})`]: String(s.out) })
+    if (capture) {
+      t.push({ 'capture records': String(capture.stats.records) })
+      t.push({ [capture.mode === 'hep' ? 'HEP packets found' : 'SIP messages found']: String(s.in) })
+      if (capture.stats.fragmentsReassembled) t.push({ 'IP datagrams reassembled': String(capture.stats.fragmentsReassembled) })
+    } else t.push({ in: String(s.in) })
+    t.push({ [`out (${into})`]: String(s.out) })
     for (const [reason, n] of Object.entries(s.skipped)) t.push({ [`skipped: ${reason}`]: String(n) })
     process.stderr.write(`${output === '-' ? 'stdout' : output}\n${t.toString()}\n`)
   }

@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { chunkTable, summaryLine } from '../src/format/pretty.js'
 import { toJsonLine } from '../src/hep/json.js'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
+import type { CaptureItems } from '../src/capture/items.js'
 import { readHep } from '../src/io/read-hep.js'
 import { BaseCommand, EXIT } from './_base.js'
 
@@ -54,11 +55,14 @@ A malformed packet is reported with its position and reason; decoding goes on an
     let ok = 0
     let bad = 0
     for (const file of files) {
-      for await (const item of readHep(file, {
+      let capture: CaptureItems | undefined
+      const items = readHep(file, {
         from: f.from as HepFormat | undefined,
         ports: f.port,
         timeByteOrder: f['time-byte-order'],
-      })) {
+        onCapture: (c) => (capture = c),
+      })
+      for await (const item of items) {
         if (this.stopped) break
         if (item.error || !item.packet) {
           bad++
@@ -72,6 +76,11 @@ A malformed packet is reported with its position and reason; decoding goes on an
           if (f.chunks) this.out.line(chunkTable(item.packet, this.c))
         }
         if (ok % 256 === 0) await this.out.drained()
+      }
+      const cap = capture as CaptureItems | undefined
+      if (cap && !this.stopped) {
+        const skipped = Object.entries(cap.stats.skipped).map(([r, n]) => `${n} ${r}`)
+        if (skipped.length > 0) this.note(`${file}: ${cap.stats.records} records; skipped: ${skipped.join(', ')}`)
       }
       if (this.stopped) break
     }

@@ -53,6 +53,7 @@ export function writeIPv4(s: string, buf: Uint8Array, off: number): boolean {
   for (let i = 0; i <= s.length; i++) {
     const c = i < s.length ? s.charCodeAt(i) : 46 /* '.' sentinel */
     if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return false // leading zero: "04" could be read as octal
       value = value * 10 + (c - 48)
       if (++digits > 3 || value > 255) return false
     } else if (c === 46) {
@@ -70,12 +71,11 @@ export function parseIPv4(s: string): Uint8Array | undefined {
   return writeIPv4(s, b, 0) ? b : undefined
 }
 
-/** Parses IPv6 text ("::1", "fe80::1", "::ffff:1.2.3.4", with or without brackets, a %zone is ignored). */
-export function parseIPv6(input: string): Uint8Array | undefined {
-  let s = input
-  if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1)
-  const pct = s.indexOf('%')
-  if (pct >= 0) s = s.slice(0, pct)
+/**
+ * Parses IPv6 text ("::1", "fe80::1", "::ffff:1.2.3.4"). Brackets and %zone suffixes are not part of
+ * an address (callers that accept "[::1]:9060" strip them first).
+ */
+export function parseIPv6(s: string): Uint8Array | undefined {
   const out = new Uint8Array(16)
   const dbl = s.indexOf('::')
   if (dbl >= 0 && s.indexOf('::', dbl + 1) >= 0) return undefined

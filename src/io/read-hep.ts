@@ -2,26 +2,22 @@
  * One entry point for "HEP packets from this input, whatever its format": files or stdin in raw,
  * hex, jsonl, or pcap/pcapng carrying HEP (found by content).
  */
-import { HepError } from '../errors.js'
+import { CaptureItems } from '../capture/items.js'
 import { hepSource, type HepItem, type HepSourceOptions } from './hep-source.js'
 import { inputName, openInput, sniffStream, unknownFormat, type HepFormat } from './input.js'
 
 export interface ReadHepOptions extends HepSourceOptions {
   /** the format, when not to be sniffed */
   from?: HepFormat
-  /** pcap input: only UDP/TCP traffic to or from these ports */
+  /** pcap input: only traffic to or from these ports */
   ports?: number[]
-}
-
-/** Pcap input is plugged in by the capture module (kept apart so HEP-only use loads no pcap code). */
-export type PcapHepSource = (
-  stream: NodeJS.ReadableStream,
-  name: string,
-  opts: ReadHepOptions,
-) => AsyncGenerator<HepItem>
-let pcapSource: PcapHepSource | undefined
-export function registerPcapHepSource(fn: PcapHepSource): void {
-  pcapSource = fn
+  portRanges?: [number, number][]
+  /** pcap input: HEP packets it carries ('hep', default), its SIP messages ('sip'), or whichever it has ('auto') */
+  captureMode?: 'hep' | 'sip' | 'auto'
+  /** capture id for SIP messages encapsulated from a capture */
+  captureId?: number
+  /** handed the capture reader when the input is a capture (for statistics and progress) */
+  onCapture?: (c: CaptureItems) => void
 }
 
 export async function* readHep(path: string, opts: ReadHepOptions = {}): AsyncGenerator<HepItem> {
@@ -31,8 +27,11 @@ export async function* readHep(path: string, opts: ReadHepOptions = {}): AsyncGe
   const format = opts.from ?? sniffed.format
   if (format === undefined) throw unknownFormat(name)
   if (format === 'pcap' || format === 'pcapng' || format === 'hep-pcap') {
-    if (pcapSource === undefined) throw new HepError('INPUT_FORMAT', `${name}: pcap input is not available`)
-    yield* pcapSource(sniffed.stream, name, opts)
+    const portRanges = opts.portRanges ?? opts.ports?.map((p): [number, number] => [p, p])
+    const mode = format === 'hep-pcap' ? 'hep' : (opts.captureMode ?? 'hep')
+    const items = new CaptureItems(sniffed.stream, name, { ...opts, mode, portRanges })
+    opts.onCapture?.(items)
+    yield* items
     return
   }
   yield* hepSource(format, sniffed.stream, name, opts)

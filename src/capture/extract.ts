@@ -1,0 +1,187 @@
+/**
+ * Messages out of a capture: pcap/pcapng records -> link/IP layers (fragments reassembled) -> UDP
+ * payloads classified by content as SIP or HEP (never by port alone); everything else is counted
+ * by reason. Streaming, consumer-paced, one array of messages per read.
+ */
+import { CaptureError, HepError } from '../errors.js'
+import { CaptureReader, type CaptureInfo } from '../pcap/reader.js'
+import { PacketDecoder, type PacketDecoderOptions } from '../pcap/decoder.js'
+import type { TransportResult } from '../pcap/result.js'
+import { scanSip, type SipInfo } from '../sip/scan.js'
+import { looksLikeHep } from './classify.js'
+
+export interface CapturedMessage {
+  /** record (frame) number that completed the message, as Wireshark numbers frames */
+  frame: number
+  seconds: number
+  nanos: number
+  transport: 'udp' | 'tcp' | 'sctp'
+  ipVersion: 4 | 6
+  src: string
+  dst: string
+  srcPort: number
+  dstPort: number
+  vlan?: number
+  payload: Buffer
+  kind: 'sip' | 'hep'
+  sip?: SipInfo
+}
+
+export interface ExtractStats {
+  records: number
+  sip: number
+  hep: number
+  /** frames (or payloads) not turned into messages, by reason */
+  skipped: Record<string, number>
+  fragmentsReassembled: number
+  /** the error that ended the capture early, if any (records before it were processed) */
+  error?: CaptureError
+}
+
+export interface ExtractOptions extends PacketDecoderOptions {
+  /** what to look for: SIP messages, HEP packets, or both */
+  want: 'sip' | 'hep' | 'both'
+  /** only traffic with a source or destination port in these ranges ([lo, hi], inclusive) */
+  portRanges?: [number, number][]
+  readSize?: number
+}
+
+/** "5060", "5060-5080", "5060,5070-5080" -> ranges; undefined when the text is not one. */
+export function parsePortRanges(text: string): [number, number][] | undefined {
+  const out: [number, number][] = []
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d{1,5})(?:\s*-\s*(\d{1,5}))?\s*$/.exec(part)
+    if (!m) return undefined
+    const lo = Number(m[1])
+    const hi = m[2] === undefined ? lo : Number(m[2])
+    if (lo > 65535 || hi > 65535 || hi < lo) return undefined
+    out.push([lo, hi])
+  }
+  return out
+}
+
+function inRanges(port: number, ranges: [number, number][]): boolean {
+  for (let i = 0; i < ranges.length; i++) if (port >= ranges[i][0] && port <= ranges[i][1]) return true
+  return false
+}
+
+/** Why a UDP payload that is neither SIP nor HEP was skipped. */
+function nonSipReason(t: TransportResult): string {
+  const p = t.payload
+  if (p.length === 0) return 'empty payload'
+  let crlf = true
+  for (let i = 0; i < p.length && crlf; i++) crlf = p[i] === 13 || p[i] === 10
+  if (crlf) return 'keep-alive'
+  if (t.srcPort === 53 || t.dstPort === 53 || t.srcPort === 5353 || t.dstPort === 5353) return 'DNS'
+  if (p.length >= 8 && (p[0] & 0xc0) === 0x80) {
+    const pt = p[1]
+    if (pt >= 200 && pt <= 207) return 'RTCP'
+    if (p.length >= 12) return 'RTP'
+  }
+  if (t.srcPort === 3478 || t.dstPort === 3478 || (p.length >= 20 && p.readUInt32BE(4) === 0x2112a442)) return 'STUN'
+  return 'not SIP'
+}
+
+export class CaptureExtractor {
+  readonly stats: ExtractStats = { records: 0, sip: 0, hep: 0, skipped: {}, fragmentsReassembled: 0 }
+  private readonly reader: CaptureReader
+  private readonly decoder: PacketDecoder
+
+  constructor(
+    source: string | NodeJS.ReadableStream,
+    private readonly opts: ExtractOptions,
+  ) {
+    this.reader = new CaptureReader(source, { readSize: opts.readSize })
+    this.decoder = new PacketDecoder(opts)
+  }
+
+  get bytesRead(): number {
+    return this.reader.bytesRead
+  }
+
+  get info(): CaptureInfo | undefined {
+    return this.reader.info
+  }
+
+  private skip(reason: string): void {
+    this.stats.skipped[reason] = (this.stats.skipped[reason] ?? 0) + 1
+  }
+
+  /**
+   * Messages, one array per read. A corrupt capture ends the iteration with `stats.error` set and
+   * the CaptureError thrown after every message before it was yielded.
+   */
+  async *batches(): AsyncGenerator<CapturedMessage[]> {
+    const { want, portRanges } = this.opts
+    const st = this.stats
+    try {
+      for await (const records of this.reader.batches()) {
+        const out: CapturedMessage[] = []
+        for (let r = 0; r < records.length; r++) {
+          const rec = records[r]
+          st.records++
+          const res = this.decoder.decode(rec.linkType, rec.data, rec.seconds, rec.nanos)
+          if (res.kind === 'pending') continue
+          if (res.kind === 'skip') {
+            this.skip(res.reason === 'unknown-link-type' ? `unknown link type ${rec.linkType}` : res.reason)
+            continue
+          }
+          if (res.kind === 'other') {
+            this.skip(`IP protocol ${res.protocol}`)
+            continue
+          }
+          if (portRanges !== undefined && !inRanges(res.srcPort, portRanges) && !inRanges(res.dstPort, portRanges)) {
+            this.skip('port filter')
+            continue
+          }
+          if (res.kind !== 'udp') {
+            this.skip(`${res.kind.toUpperCase()} (stream reassembly not implemented yet)`)
+            continue
+          }
+          const payload = res.payload
+          let kind: 'sip' | 'hep' | undefined
+          let sip: SipInfo | undefined
+          if (want !== 'sip' && looksLikeHep(payload)) kind = 'hep'
+          else if (want !== 'hep') {
+            sip = scanSip(payload)
+            if (sip !== undefined) kind = 'sip'
+          }
+          if (kind === undefined) {
+            this.skip(want === 'hep' && scanSip(payload) !== undefined ? 'SIP (not HEP)' : nonSipReason(res))
+            continue
+          }
+          if (kind === 'sip') st.sip++
+          else st.hep++
+          out.push({
+            frame: rec.index,
+            seconds: rec.seconds,
+            nanos: rec.nanos,
+            transport: 'udp',
+            ipVersion: res.ipVersion,
+            src: res.src,
+            dst: res.dst,
+            srcPort: res.srcPort,
+            dstPort: res.dstPort,
+            vlan: res.vlan,
+            payload,
+            kind,
+            sip,
+          })
+        }
+        if (out.length > 0) yield out
+      }
+    } catch (e) {
+      if (e instanceof CaptureError) st.error = e
+      throw e
+    } finally {
+      st.fragmentsReassembled = this.decoder.stats.reassembled
+      const held = this.decoder.stats.fragmentsHeld
+      this.decoder.flush()
+      if (held > 0) st.skipped['incomplete IP fragments'] = (st.skipped['incomplete IP fragments'] ?? 0) + held
+    }
+  }
+}
+
+export function isCaptureError(e: unknown): e is CaptureError {
+  return e instanceof CaptureError || (e instanceof HepError && e.code.startsWith('CAPTURE'))
+}

@@ -1,0 +1,138 @@
+/**
+ * Capture messages as HepItems, the common currency of decode and convert: HEP packets found in a
+ * capture (decoded), or SIP messages found in one (encapsulated as HEP with their capture facts).
+ */
+import { CaptureError } from '../errors.js'
+import { decodeDatagram, type DecodeOptions } from '../hep/codec.js'
+import type { HepPacket } from '../hep/packet.js'
+import { asHepError, type HepItem } from '../io/hep-source.js'
+import { CaptureExtractor, type CapturedMessage, type ExtractOptions, type ExtractStats } from './extract.js'
+
+export interface CaptureItemsOptions extends DecodeOptions {
+  /** 'hep': HEP packets carried in the capture; 'sip': captured SIP messages; 'auto': HEP if the capture carries any */
+  mode: 'hep' | 'sip' | 'auto'
+  portRanges?: [number, number][]
+  /** capture id stamped on encapsulated messages (default 1, as Kamailio and OpenSIPS) */
+  captureId?: number
+  /** how many messages 'auto' looks at before deciding (default 2000) */
+  lookahead?: number
+  /** told once the mode is known ('auto') */
+  onMode?: (mode: 'hep' | 'sip') => void
+  extract?: Partial<ExtractOptions>
+}
+
+/** The HEP packet (v3, canonical chunk order) that carries a captured message. */
+export function messageToHep(m: CapturedMessage, captureId = 1): HepPacket {
+  const p: HepPacket = {
+    version: 3,
+    protocolFamily: m.ipVersion === 6 ? 10 : 2,
+    protocol: m.transport === 'tcp' ? 6 : m.transport === 'sctp' ? 132 : 17,
+    srcIp: m.src,
+    dstIp: m.dst,
+    srcPort: m.srcPort,
+    dstPort: m.dstPort,
+    timeSeconds: m.seconds,
+    timeUseconds: Math.floor(m.nanos / 1000),
+    payloadType: 1,
+    captureId,
+    payload: m.payload,
+  }
+  if (m.vlan !== undefined) p.vlanId = m.vlan
+  return p
+}
+
+function meta(m: CapturedMessage): HepItem['capture'] {
+  return {
+    frame: m.frame,
+    seconds: m.seconds,
+    nanos: m.nanos,
+    src: m.src,
+    dst: m.dst,
+    srcPort: m.srcPort,
+    dstPort: m.dstPort,
+    transport: m.transport,
+  }
+}
+
+export class CaptureItems {
+  readonly extractor: CaptureExtractor
+  private index = 0
+  mode: 'hep' | 'sip' | undefined
+
+  constructor(
+    source: string | NodeJS.ReadableStream,
+    private readonly name: string,
+    private readonly opts: CaptureItemsOptions,
+  ) {
+    this.mode = opts.mode === 'auto' ? undefined : opts.mode
+    this.extractor = new CaptureExtractor(source, {
+      ...opts.extract,
+      want: opts.mode === 'auto' ? 'both' : opts.mode,
+      portRanges: opts.portRanges,
+    })
+  }
+
+  get stats(): ExtractStats {
+    return this.extractor.stats
+  }
+
+  private item(m: CapturedMessage): HepItem | undefined {
+    const where = `${this.name} frame ${m.frame}`
+    if (this.mode === 'hep') {
+      if (m.kind !== 'hep') {
+        this.extractor.stats.skipped['SIP (capture carries HEP)'] = (this.extractor.stats.skipped['SIP (capture carries HEP)'] ?? 0) + 1
+        return undefined
+      }
+      try {
+        return { index: ++this.index, where, raw: m.payload, packet: decodeDatagram(m.payload, this.opts), capture: meta(m) }
+      } catch (e) {
+        return { index: ++this.index, where, raw: m.payload, error: asHepError(e), capture: meta(m) }
+      }
+    }
+    if (m.kind !== 'sip') return undefined
+    return { index: ++this.index, where, packet: messageToHep(m, this.opts.captureId), capture: meta(m) }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<HepItem> {
+    const pending: CapturedMessage[] = []
+    const limit = this.opts.lookahead ?? 2000
+    try {
+      for await (const batch of this.extractor.batches()) {
+        if (this.mode === undefined) {
+          pending.push(...batch)
+          if (pending.some((m) => m.kind === 'hep')) this.decide('hep')
+          else if (pending.length >= limit) this.decide('sip')
+          else continue
+          for (const m of pending.splice(0)) {
+            const it = this.item(m)
+            if (it) yield it
+          }
+          continue
+        }
+        for (let i = 0; i < batch.length; i++) {
+          const it = this.item(batch[i])
+          if (it) yield it
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof CaptureError)) throw e
+      if (this.mode === undefined) this.decide(pending.some((m) => m.kind === 'hep') ? 'hep' : 'sip')
+      for (const m of pending.splice(0)) {
+        const it = this.item(m)
+        if (it) yield it
+      }
+      yield { index: ++this.index, where: this.name, error: e }
+      return
+    }
+    if (this.mode === undefined) this.decide(pending.some((m) => m.kind === 'hep') ? 'hep' : 'sip')
+    for (const m of pending.splice(0)) {
+      const it = this.item(m)
+      if (it) yield it
+    }
+  }
+
+  private decide(mode: 'hep' | 'sip'): void {
+    this.mode = mode
+    this.opts.onMode?.(mode)
+  }
+}
