@@ -50,7 +50,8 @@ interface EncodeFn {
  */
 export const decode: DecodeFn = Object.assign(
   (buf: Buffer, offset = 0, end = buf.length, options?: DecodeOptions): HepPacket => {
-    const v = detectVersion(buf, offset)
+    // "H...": HEP3, whose decoder tells a bad magic or a short header apart
+    const v = buf[offset] === 0x48 ? 3 : detectVersion(buf, offset)
     let p: HepPacket
     if (v === 3) {
       p = decodeV3(buf, offset, end)
@@ -132,7 +133,7 @@ function trio(version: 1 | 2 | 3): HepCodec {
   return {
     version,
     decode(buf, offset = 0, end = buf.length, options) {
-      const v = detectVersion(buf, offset)
+      const v = buf[offset] === 0x48 ? 3 : detectVersion(buf, offset)
       if (v !== version) {
         if (v === undefined) badVersion(buf, offset, end)
         throw new DecodeError('HEP_BAD_VERSION', offset, 'version', `HEPv${v}, expected HEPv${version}`)

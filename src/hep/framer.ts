@@ -96,7 +96,12 @@ export class Hep3Framer {
   get needed(): number {
     const p = this.pending
     if (p === undefined) return 0
-    const r = frameLength(p, 0, this.maxLength, this.base)
+    let r: number
+    try {
+      r = frameLength(p, 0, this.maxLength, this.base)
+    } catch {
+      return 0 // what is pending is bad data, not the start of a packet
+    }
     return r < 0 ? -r : r - p.length
   }
 
@@ -129,7 +134,7 @@ export class Hep3Framer {
       }
       let len: number
       try {
-        len = frameLength(data, pos, this.maxLength, this.base)
+        len = frameLength(data, pos, this.maxLength, this.base - pos)
       } catch (e) {
         if (onError === undefined || !(e instanceof DecodeError)) {
           this.pending = data.subarray(pos)

@@ -122,3 +122,8 @@ export function ipVersionOf(s: string): 0 | 4 | 6 {
   if (s.includes(':')) return parseIPv6(s) ? 6 : 0
   return parseIPv4(s) ? 4 : 0
 }
+
+/** parseIPv6 that also takes the bracketed form "[::1]" people write in JSON and URLs. */
+export function parseIPv6Text(s: string): Uint8Array | undefined {
+  return parseIPv6(s.length > 1 && s[0] === '[' && s[s.length - 1] === ']' ? s.slice(1, -1) : s)
+}

@@ -6,7 +6,7 @@
  */
 import { DecodeError, HepError } from '../errors.js'
 import { AF_INET, AF_INET6 } from './constants.js'
-import { ipv4ToString, ipv6ToString, parseIPv6, writeIPv4 } from './ip.js'
+import { ipv4ToString, ipv6ToString, parseIPv6Text as parseIPv6, writeIPv4 } from './ip.js'
 import type { HepPacket } from './packet.js'
 
 export type ByteOrder = 'le' | 'be'

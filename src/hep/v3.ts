@@ -3,7 +3,7 @@ import { isUtf8 } from 'node:buffer'
 import { DecodeError, HepError } from '../errors.js'
 import { CANONICAL_ORDER, CHUNK_BY_ID, CHUNK_DEFS, chunkIdHex, type ChunkDef } from './chunks.js'
 import { CHUNK_HEADER_LENGTH, HEP3_HEADER_LENGTH, HEP3_MAX_LENGTH } from './constants.js'
-import { ipv4ToString, ipv6ToString, parseIPv6, writeIPv4 } from './ip.js'
+import { ipv4ToString, ipv6ToString, parseIPv6Text as parseIPv6, writeIPv4 } from './ip.js'
 import type { ChunkRef, HepField, HepPacket, RawChunk } from './packet.js'
 
 type Fields = Record<string, unknown>
@@ -74,7 +74,7 @@ export function decodeV3(buf: Buffer, offset: number, end: number): HepPacket {
     if (stop - pos < CHUNK_HEADER_LENGTH) {
       throw new DecodeError(
         'HEP_CHUNK_LENGTH',
-        pos - offset,
+        pos,
         'chunk header',
         `${stop - pos} bytes left before the total length, a chunk header needs 6`,
       )
@@ -85,7 +85,7 @@ export function decodeV3(buf: Buffer, offset: number, end: number): HepPacket {
     if (len < CHUNK_HEADER_LENGTH) {
       throw new DecodeError(
         'HEP_CHUNK_LENGTH',
-        pos + 4 - offset,
+        pos + 4,
         `chunk ${chunkIdHex(type)} length`,
         `${len} is less than the 6-byte chunk header`,
       )
@@ -93,7 +93,7 @@ export function decodeV3(buf: Buffer, offset: number, end: number): HepPacket {
     if (pos + len > stop) {
       throw new DecodeError(
         'HEP_CHUNK_LENGTH',
-        pos + 4 - offset,
+        pos + 4,
         `chunk ${chunkIdHex(type)} length`,
         `${len} runs past the total length ${total}`,
       )
@@ -104,7 +104,7 @@ export function decodeV3(buf: Buffer, offset: number, end: number): HepPacket {
     if (d !== undefined && d.width !== 0 && vlen !== d.width) {
       throw new DecodeError(
         'HEP_CHUNK_WIDTH',
-        pos - offset,
+        pos,
         `chunk ${chunkIdHex(type)} ${d.field}`,
         `length ${len}, expected ${d.width + 6}`,
       )

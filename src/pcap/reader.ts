@@ -861,6 +861,12 @@ async function* readChunks(fh: FileHandle, size: number): AsyncGenerator<Buffer>
   }
 }
 
+/** Chunks from foreign streams may be strings or plain Uint8Arrays. */
+function toBuffer(c: Buffer | Uint8Array | string): Buffer {
+  if (Buffer.isBuffer(c)) return c
+  return typeof c === 'string' ? Buffer.from(c, 'latin1') : Buffer.from(c.buffer, c.byteOffset, c.byteLength)
+}
+
 function isGzipError(e: unknown): e is NodeJS.ErrnoException {
   const code = (e as NodeJS.ErrnoException | undefined)?.code
   return typeof code === 'string' && code.startsWith('Z_')
@@ -902,12 +908,15 @@ export class CaptureReader {
     return this.parser?.count ?? 0
   }
 
-  private async open(): Promise<{ it: AsyncIterator<Buffer | string>; stream?: Partial<Readable> }> {
+  private async open(): Promise<{
+    it: AsyncIterator<Buffer | Uint8Array | string>
+    stream?: Partial<Readable>
+  }> {
     const src = this.source
     if (typeof src !== 'string' || src === '-') {
       const stream = src === '-' ? process.stdin : (src as NodeJS.ReadableStream)
       return {
-        it: (stream as AsyncIterable<Buffer | string>)[Symbol.asyncIterator](),
+        it: (stream as AsyncIterable<Buffer | Uint8Array | string>)[Symbol.asyncIterator](),
         stream: stream as Partial<Readable>,
       }
     }
@@ -942,7 +951,7 @@ export class CaptureReader {
         done = true
         break
       }
-      const c = typeof r.value === 'string' ? Buffer.from(r.value) : r.value
+      const c = toBuffer(r.value)
       head.push(c)
       headLen += c.length
     }
@@ -964,7 +973,7 @@ export class CaptureReader {
             done = true
             break
           }
-          const c = typeof r.value === 'string' ? Buffer.from(r.value) : r.value
+          const c = toBuffer(r.value)
           const recs = parser.push(c)
           if (recs.length > 0) yield recs
           if (parser.failed) throw parser.failed
@@ -983,7 +992,7 @@ export class CaptureReader {
       for (;;) {
         const r = await it.next()
         if (r.done) return
-        yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value
+        yield toBuffer(r.value)
       }
     }
     pipeline(raw(), gunzip, () => {

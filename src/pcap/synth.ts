@@ -4,7 +4,7 @@
  * TCP frames carry per-flow sequence numbers so that Wireshark reassembles them.
  */
 import { HepError } from '../errors.js'
-import { parseIPv6, writeIPv4 } from '../hep/ip.js'
+import { parseIPv6Text as parseIPv6, writeIPv4 } from '../hep/ip.js'
 
 export interface FrameSpec {
   src: string
