@@ -1,5 +1,13 @@
 // npm run bench: every benchmark, side by side with its peer in the same run, with the ratios.
 import { run as codec } from './codec.js'
+import { run as capture } from './capture.js'
 
-console.log('== HEP codec: ours vs hep-js 1.0.22 (same packet, same run, best of 5 rounds) ==')
-console.log(codec().join('\n'))
+const only = process.argv[2]
+if (!only || only === 'codec') {
+  console.log('== HEP codec: ours vs hep-js 1.0.22 (same packet, same run, best of 5 rounds) ==')
+  console.log(codec().join('\n'))
+}
+if (!only || only === 'capture') {
+  console.log('== captures: reader vs plain read; convert vs tshark; peak memory ==')
+  console.log((await capture()).join('\n'))
+}

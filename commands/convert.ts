@@ -8,7 +8,7 @@ import { convertItems, type ConvertStats } from '../src/convert/convert.js'
 import { OUTPUT_FORMATS, type OutputFormat } from '../src/convert/sinks.js'
 import { HepError } from '../src/errors.js'
 import { HEP_FORMATS, formatFromExtension, type HepFormat } from '../src/io/input.js'
-import { readHep } from '../src/io/read-hep.js'
+import { readHepBatches } from '../src/io/read-hep.js'
 import { callIdOf } from '../src/sip/call-id.js'
 import { BaseCommand, EXIT } from './_base.js'
 import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
@@ -74,12 +74,14 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     if (f['port-range'] !== undefined) {
       portRanges = parsePortRanges(f['port-range'])
       if (portRanges === undefined) {
-        this.error(`--port-range ${f['port-range']}: expected PORT, LO-HI or a comma-separated list`, { exit: EXIT.USAGE })
+        this.error(`--port-range ${f['port-range']}: expected PORT, LO-HI or a comma-separated list`, {
+          exit: EXIT.USAGE,
+        })
       }
     }
     let capture: CaptureItems | undefined
     const from = f.from as HepFormat | undefined
-    const items = readHep(args.input, {
+    const items = readHepBatches(args.input, {
       from,
       timeByteOrder: f['time-byte-order'],
       portRanges,
@@ -108,7 +110,8 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     const cap = capture as CaptureItems | undefined
     if (cap) {
       // what the capture held besides the messages converted
-      for (const [reason, n] of Object.entries(cap.stats.skipped)) stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n
+      for (const [reason, n] of Object.entries(cap.stats.skipped))
+        stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n
     }
     this.summary(stats, args.output, into, cap)
     if (stats.skipped.malformed || stats.skipped.unreadable || cap?.stats.error) process.exitCode = EXIT.INPUT
@@ -124,7 +127,11 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       return undefined
     }
     if (size < 16 * 1024 * 1024) return undefined
-    const bar = new SingleBar({ format: 'converting [{bar}] {percentage}% {value}/{total} bytes', stream: process.stderr, hideCursor: true })
+    const bar = new SingleBar({
+      format: 'converting [{bar}] {percentage}% {value}/{total} bytes',
+      stream: process.stderr,
+      hideCursor: true,
+    })
     bar.start(size, 0)
     return bar
   }
@@ -135,7 +142,8 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     if (capture) {
       t.push({ 'capture records': String(capture.stats.records) })
       t.push({ [capture.mode === 'hep' ? 'HEP packets found' : 'SIP messages found']: String(s.in) })
-      if (capture.stats.fragmentsReassembled) t.push({ 'IP datagrams reassembled': String(capture.stats.fragmentsReassembled) })
+      if (capture.stats.fragmentsReassembled)
+        t.push({ 'IP datagrams reassembled': String(capture.stats.fragmentsReassembled) })
     } else t.push({ in: String(s.in) })
     t.push({ [`out (${into})`]: String(s.out) })
     for (const [reason, n] of Object.entries(s.skipped)) t.push({ [`skipped: ${reason}`]: String(n) })

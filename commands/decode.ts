@@ -3,7 +3,7 @@ import { chunkTable, summaryLine } from '../src/format/pretty.js'
 import { toJsonLine } from '../src/hep/json.js'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
 import type { CaptureItems } from '../src/capture/items.js'
-import { readHep } from '../src/io/read-hep.js'
+import { readHepBatches } from '../src/io/read-hep.js'
 import { BaseCommand, EXIT } from './_base.js'
 
 export default class Decode extends BaseCommand<typeof Decode> {
@@ -56,31 +56,34 @@ A malformed packet is reported with its position and reason; decoding goes on an
     let bad = 0
     for (const file of files) {
       let capture: CaptureItems | undefined
-      const items = readHep(file, {
+      const batches = readHepBatches(file, {
         from: f.from as HepFormat | undefined,
         ports: f.port,
         timeByteOrder: f['time-byte-order'],
         onCapture: (c) => (capture = c),
       })
-      for await (const item of items) {
+      for await (const items of batches) {
         if (this.stopped) break
-        if (item.error || !item.packet) {
-          bad++
-          this.problem(`${item.where}: ${item.error?.message ?? 'no packet'}`)
-          continue
+        for (const item of items) {
+          if (item.error || !item.packet) {
+            bad++
+            this.problem(`${item.where}: ${item.error?.message ?? 'no packet'}`)
+            continue
+          }
+          ok++
+          if (f.json) this.out.line(toJsonLine(item.packet))
+          else {
+            this.out.line(`${this.c.dim('#' + item.index)} ${summaryLine(item.packet, this.c)}`)
+            if (f.chunks) this.out.line(chunkTable(item.packet, this.c))
+          }
         }
-        ok++
-        if (f.json) this.out.line(toJsonLine(item.packet))
-        else {
-          this.out.line(`${this.c.dim('#' + item.index)} ${summaryLine(item.packet, this.c)}`)
-          if (f.chunks) this.out.line(chunkTable(item.packet, this.c))
-        }
-        if (ok % 256 === 0) await this.out.drained()
+        await this.out.drained()
       }
       const cap = capture as CaptureItems | undefined
       if (cap && !this.stopped) {
         const skipped = Object.entries(cap.stats.skipped).map(([r, n]) => `${n} ${r}`)
-        if (skipped.length > 0) this.note(`${file}: ${cap.stats.records} records; skipped: ${skipped.join(', ')}`)
+        if (skipped.length > 0)
+          this.note(`${file}: ${cap.stats.records} records; skipped: ${skipped.join(', ')}`)
       }
       if (this.stopped) break
     }

@@ -1,7 +1,8 @@
 /** Is this UDP payload a HEP packet? By content: the HEP3 magic, or a plausible v1/v2 header. */
 export function looksLikeHep(p: Buffer): boolean {
   if (p.length < 6) return false
-  if (p[0] === 0x48) return p[1] === 0x45 && p[2] === 0x50 && p[3] === 0x33 && ((p[4] << 8) | p[5]) === p.length
+  if (p[0] === 0x48)
+    return p[1] === 0x45 && p[2] === 0x50 && p[3] === 0x33 && ((p[4] << 8) | p[5]) === p.length
   if (p[0] !== 1 && p[0] !== 2) return false
   // family 2/10, IP protocol TCP/UDP/SCTP, long enough for the header; the header-length byte is
   // not trusted (sngrep writes 1 or 2 instead of 16/40)

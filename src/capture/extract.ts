@@ -78,7 +78,8 @@ function nonSipReason(t: TransportResult): string {
     if (pt >= 200 && pt <= 207) return 'RTCP'
     if (p.length >= 12) return 'RTP'
   }
-  if (t.srcPort === 3478 || t.dstPort === 3478 || (p.length >= 20 && p.readUInt32BE(4) === 0x2112a442)) return 'STUN'
+  if (t.srcPort === 3478 || t.dstPort === 3478 || (p.length >= 20 && p.readUInt32BE(4) === 0x2112a442))
+    return 'STUN'
   return 'not SIP'
 }
 
@@ -130,7 +131,11 @@ export class CaptureExtractor {
             this.skip(`IP protocol ${res.protocol}`)
             continue
           }
-          if (portRanges !== undefined && !inRanges(res.srcPort, portRanges) && !inRanges(res.dstPort, portRanges)) {
+          if (
+            portRanges !== undefined &&
+            !inRanges(res.srcPort, portRanges) &&
+            !inRanges(res.dstPort, portRanges)
+          ) {
             this.skip('port filter')
             continue
           }
@@ -177,7 +182,8 @@ export class CaptureExtractor {
       st.fragmentsReassembled = this.decoder.stats.reassembled
       const held = this.decoder.stats.fragmentsHeld
       this.decoder.flush()
-      if (held > 0) st.skipped['incomplete IP fragments'] = (st.skipped['incomplete IP fragments'] ?? 0) + held
+      if (held > 0)
+        st.skipped['incomplete IP fragments'] = (st.skipped['incomplete IP fragments'] ?? 0) + held
     }
   }
 }

@@ -35,23 +35,19 @@ export function messageToHep(m: CapturedMessage, captureId = 1): HepPacket {
     timeUseconds: Math.floor(m.nanos / 1000),
     payloadType: 1,
     captureId,
+    // every packet made here has the same shape (fields set or undefined), which keeps encoding fast
+    vlanId: m.vlan,
+    correlationId: undefined,
+    authKey: undefined,
+    nodeName: undefined,
     payload: m.payload,
   }
-  if (m.vlan !== undefined) p.vlanId = m.vlan
   return p
 }
 
+/** The capture facts of an item: the message itself carries them (no copy). */
 function meta(m: CapturedMessage): HepItem['capture'] {
-  return {
-    frame: m.frame,
-    seconds: m.seconds,
-    nanos: m.nanos,
-    src: m.src,
-    dst: m.dst,
-    srcPort: m.srcPort,
-    dstPort: m.dstPort,
-    transport: m.transport,
-  }
+  return m
 }
 
 export class CaptureItems {
@@ -80,22 +76,50 @@ export class CaptureItems {
     const where = `${this.name} frame ${m.frame}`
     if (this.mode === 'hep') {
       if (m.kind !== 'hep') {
-        this.extractor.stats.skipped['SIP (capture carries HEP)'] = (this.extractor.stats.skipped['SIP (capture carries HEP)'] ?? 0) + 1
+        this.extractor.stats.skipped['SIP (capture carries HEP)'] =
+          (this.extractor.stats.skipped['SIP (capture carries HEP)'] ?? 0) + 1
         return undefined
       }
       try {
-        return { index: ++this.index, where, raw: m.payload, packet: decodeDatagram(m.payload, this.opts), capture: meta(m) }
+        return {
+          index: ++this.index,
+          where,
+          raw: m.payload,
+          packet: decodeDatagram(m.payload, this.opts),
+          capture: meta(m),
+        }
       } catch (e) {
         return { index: ++this.index, where, raw: m.payload, error: asHepError(e), capture: meta(m) }
       }
     }
     if (m.kind !== 'sip') return undefined
-    return { index: ++this.index, where, packet: messageToHep(m, this.opts.captureId), capture: meta(m) }
+    return {
+      index: ++this.index,
+      where,
+      packet: messageToHep(m, this.opts.captureId),
+      capture: meta(m),
+      sip: m.sip,
+    }
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<HepItem> {
+    for await (const batch of this.batches()) yield* batch
+  }
+
+  private convert(msgs: CapturedMessage[]): HepItem[] {
+    const out: HepItem[] = []
+    for (let i = 0; i < msgs.length; i++) {
+      const it = this.item(msgs[i])
+      if (it) out.push(it)
+    }
+    return out
+  }
+
+  /** Items, one array per read of the capture. */
+  async *batches(): AsyncGenerator<HepItem[]> {
     const pending: CapturedMessage[] = []
     const limit = this.opts.lookahead ?? 2000
+    const decidePending = () => this.decide(pending.some((m) => m.kind === 'hep') ? 'hep' : 'sip')
     try {
       for await (const batch of this.extractor.batches()) {
         if (this.mode === undefined) {
@@ -103,32 +127,22 @@ export class CaptureItems {
           if (pending.some((m) => m.kind === 'hep')) this.decide('hep')
           else if (pending.length >= limit) this.decide('sip')
           else continue
-          for (const m of pending.splice(0)) {
-            const it = this.item(m)
-            if (it) yield it
-          }
+          yield this.convert(pending.splice(0))
           continue
         }
-        for (let i = 0; i < batch.length; i++) {
-          const it = this.item(batch[i])
-          if (it) yield it
-        }
+        const items = this.convert(batch)
+        if (items.length > 0) yield items
       }
     } catch (e) {
       if (!(e instanceof CaptureError)) throw e
-      if (this.mode === undefined) this.decide(pending.some((m) => m.kind === 'hep') ? 'hep' : 'sip')
-      for (const m of pending.splice(0)) {
-        const it = this.item(m)
-        if (it) yield it
-      }
-      yield { index: ++this.index, where: this.name, error: e }
+      if (this.mode === undefined) decidePending()
+      const items = this.convert(pending.splice(0))
+      items.push({ index: ++this.index, where: this.name, error: e })
+      yield items
       return
     }
-    if (this.mode === undefined) this.decide(pending.some((m) => m.kind === 'hep') ? 'hep' : 'sip')
-    for (const m of pending.splice(0)) {
-      const it = this.item(m)
-      if (it) yield it
-    }
+    if (this.mode === undefined) decidePending()
+    if (pending.length > 0) yield this.convert(pending.splice(0))
   }
 
   private decide(mode: 'hep' | 'sip'): void {

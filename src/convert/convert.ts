@@ -40,42 +40,54 @@ export function skip(stats: ConvertStats, reason: string): void {
 
 /** Converts items (from readHep or the capture pipeline) into `output`. */
 export async function convertItems(
-  items: AsyncIterable<HepItem>,
+  batches: AsyncIterable<HepItem[]>,
   output: string,
   opts: ConvertOptions,
 ): Promise<ConvertStats> {
   checkEncodingOptions(opts)
   const sink = openSink(opts.into, output, opts)
   const stats: ConvertStats = { in: 0, out: 0, skipped: {} }
+  // packets are encoded into one scratch buffer; sinks copy what they keep
+  const scratch = Buffer.allocUnsafe(65536)
+  const plain =
+    opts.version === undefined &&
+    opts.captureId === undefined &&
+    opts.nodeName === undefined &&
+    opts.authKey === undefined &&
+    opts.correlationId === undefined
   try {
-    for await (const item of items) {
+    for await (const items of batches) {
       if (opts.signal?.aborted) break
-      stats.in++
-      if (item.error || !item.packet) {
-        const reason =
-          item.error?.code === 'INPUT_FORMAT' || item.error?.code === 'HEP_JSON' ? 'unreadable' : 'malformed'
-        skip(stats, reason)
-        opts.onSkip?.(item.where, reason, item.error)
-        continue
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]
+        stats.in++
+        if (item.error || !item.packet) {
+          const reason =
+            item.error?.code === 'INPUT_FORMAT' || item.error?.code === 'HEP_JSON'
+              ? 'unreadable'
+              : 'malformed'
+          skip(stats, reason)
+          opts.onSkip?.(item.where, reason, item.error)
+          continue
+        }
+        let p: HepPacket = item.packet
+        let bytes: Buffer
+        try {
+          if (!plain) p = applyEncodingOptions(p, opts, item.sip ? () => item.sip?.callId : opts.callIdOf)
+          encode(p, scratch, 0)
+          bytes = scratch.subarray(0, encode.bytes)
+          const t = item.capture ? { seconds: item.capture.seconds, nanos: item.capture.nanos } : undefined
+          sink.write(p, bytes, opts.into === 'hep-pcap' && t ? t : packetTime(p, t))
+        } catch (e) {
+          if (!(e instanceof HepError)) throw e
+          skip(stats, 'not encodable')
+          opts.onSkip?.(item.where, 'not encodable', e)
+          continue
+        }
+        stats.out++
       }
-      let p: HepPacket = item.packet
-      let bytes: Buffer
-      try {
-        p = applyEncodingOptions(p, opts, opts.callIdOf)
-        bytes = encode(p)
-        const t = item.capture ? { seconds: item.capture.seconds, nanos: item.capture.nanos } : undefined
-        sink.write(p, bytes, opts.into === 'hep-pcap' && t ? t : packetTime(p, t))
-      } catch (e) {
-        if (!(e instanceof HepError)) throw e
-        skip(stats, 'not encodable')
-        opts.onSkip?.(item.where, 'not encodable', e)
-        continue
-      }
-      stats.out++
-      if ((stats.in & 255) === 0) {
-        await sink.maybeFlush()
-        opts.onProgress?.(stats)
-      }
+      await sink.maybeFlush()
+      opts.onProgress?.(stats)
     }
   } finally {
     await sink.close()

@@ -4,7 +4,7 @@ import { decode } from '../hep/codec.js'
 import { toJsonLine } from '../hep/json.js'
 import type { HepPacket } from '../hep/packet.js'
 import { ByteSink } from '../io/byte-sink.js'
-import { FrameBuilder } from '../pcap/synth.js'
+import { FrameBuilder, type FrameSpec } from '../pcap/synth.js'
 import { PcapWriter } from '../pcap/writer.js'
 
 export type OutputFormat = 'raw' | 'hex' | 'jsonl' | 'hep-pcap' | 'pcap'
@@ -51,7 +51,7 @@ class TextSink implements PacketSink {
           'raw output of HEP v1/v2 packets cannot be read back (they carry no length); prefer hex or jsonl',
         )
       }
-      this.out.write(bytes)
+      this.out.write(Buffer.from(bytes)) // `bytes` may be a scratch buffer
     } else if (this.format === 'hex') this.out.write(bytes.toString('hex') + '\n')
     else this.out.write(toJsonLine(decode(bytes)) + '\n')
   }
@@ -75,33 +75,34 @@ class PcapSink implements PacketSink {
     else this.writer = new PcapWriter(target, { precision: opts.precision })
   }
   write(p: HepPacket, bytes: Buffer, time: SinkTime): void {
-    let frame: Buffer
+    let spec: FrameSpec
     if (this.format === 'hep-pcap') {
       const s = this.opts.hepSrc ?? { ip: '127.0.0.1', port: 9060 }
       const d = this.opts.hepDst ?? { ip: '127.0.0.1', port: 9060 }
-      frame = this.frames.build({
-        src: s.ip,
-        dst: d.ip,
-        srcPort: s.port,
-        dstPort: d.port,
-        protocol: 17,
-        payload: bytes,
-      })
+      spec = { src: s.ip, dst: d.ip, srcPort: s.port, dstPort: d.port, protocol: 17, payload: bytes }
     } else {
-      if (p.srcIp === undefined || p.dstIp === undefined)
+      if (p.srcIp === undefined || p.dstIp === undefined) {
         throw new HepError('HEP_ENCODE', 'packet has no addresses to write a frame with')
-      frame = this.frames.build({
+      }
+      spec = {
         src: p.srcIp,
         dst: p.dstIp,
         srcPort: p.srcPort ?? 0,
         dstPort: p.dstPort ?? 0,
         protocol: p.protocol,
         payload: p.payload ?? Buffer.alloc(0),
-      })
+      }
     }
-    this.writer.write({ seconds: time.seconds, nanos: time.nanos, data: frame })
+    // headers and payload go into the file's buffer one after the other: no frame is assembled
+    if (spec.protocol === 132)
+      this.writer.write({ seconds: time.seconds, nanos: time.nanos, data: this.frames.build(spec) })
+    else this.writer.writeParts(time.seconds, time.nanos, this.frames.header(spec), spec.payload)
+    this.pending = true
   }
+  private pending = false
   async maybeFlush(): Promise<void> {
+    if (!this.pending) return
+    this.pending = false
     await this.writer.flush()
   }
   close(): Promise<void> {

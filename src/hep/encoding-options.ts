@@ -40,15 +40,16 @@ export function applyEncodingOptions(
 ): HepPacket {
   const q: HepPacket = { ...p }
   if (o.version !== undefined && o.version !== p.version) {
+    // (assigning undefined, not `delete`, keeps the object fast: encoders skip undefined fields)
     q.version = o.version
-    delete q.hdrLen
-    delete q.v2Padding
-    if (o.version !== 3) delete q.chunks
+    q.hdrLen = undefined
+    q.v2Padding = undefined
+    if (o.version !== 3) q.chunks = undefined
   }
   if (o.captureId !== undefined) q.captureId = o.captureId
   if (o.nodeName !== undefined) q.nodeName = o.nodeName
   if (o.authKey !== undefined) q.authKey = o.authKey
-  if (o.correlationId === 'none') delete q.correlationId
+  if (o.correlationId === 'none') q.correlationId = undefined
   else if (o.correlationId === 'auto') {
     const id = q.payload && callIdOf ? callIdOf(q.payload) : undefined
     if (id !== undefined) q.correlationId = id

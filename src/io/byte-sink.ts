@@ -16,7 +16,11 @@ export class ByteSink {
   ) {
     this.ownStream = typeof target === 'string' && target !== '-'
     this.stream =
-      typeof target === 'string' ? (target === '-' ? process.stdout : createWriteStream(target)) : target
+      typeof target === 'string'
+        ? target === '-'
+          ? process.stdout
+          : createWriteStream(target, { highWaterMark: 4 * 1024 * 1024 })
+        : target
     this.stream.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE') this.closed = true
     })

@@ -10,6 +10,7 @@ import { decode, decodeDatagram, detectVersion, type DecodeOptions } from '../he
 import { Hep3Framer } from '../hep/framer.js'
 import { fromJsonLine } from '../hep/json.js'
 import type { HepPacket } from '../hep/packet.js'
+import type { SipInfo } from '../sip/scan.js'
 import type { HepFormat } from './input.js'
 
 export interface HepItem {
@@ -21,6 +22,8 @@ export interface HepItem {
   /** the packet's bytes as received, when the input carried bytes (raw, hex, pcap) */
   raw?: Buffer
   error?: HepError
+  /** what the SIP scan found in the payload, when the item came from a capture's SIP */
+  sip?: SipInfo
   /** capture metadata when the packet came out of a pcap */
   capture?: {
     frame: number

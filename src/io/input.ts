@@ -1,7 +1,7 @@
 /**
  * Opening inputs (files, '-' for stdin, gzip) and telling their format from the first bytes.
  */
-import { createReadStream } from 'node:fs'
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { HepError } from '../errors.js'
 
@@ -85,6 +85,17 @@ export async function sniffStream(
     format: sniffFormat(head),
     stream: Readable.from(rest(), { objectMode: false }),
     empty: head.length === 0,
+  }
+}
+
+/** The first 64 bytes of a file (fewer if it is shorter). Errors (ENOENT...) are thrown as they are. */
+export function sniffFile(path: string): Buffer {
+  const fd = openSync(path, 'r')
+  try {
+    const b = Buffer.alloc(64)
+    return b.subarray(0, readSync(fd, b, 0, 64, 0))
+  } finally {
+    closeSync(fd)
   }
 }
 

@@ -4,7 +4,17 @@
  */
 import { CaptureItems } from '../capture/items.js'
 import { hepSource, type HepItem, type HepSourceOptions } from './hep-source.js'
-import { inputName, openInput, sniffStream, unknownFormat, type HepFormat } from './input.js'
+import { statSync } from 'node:fs'
+import type { Readable } from 'node:stream'
+import {
+  inputName,
+  openInput,
+  sniffFile,
+  sniffFormat,
+  sniffStream,
+  unknownFormat,
+  type HepFormat,
+} from './input.js'
 
 export interface ReadHepOptions extends HepSourceOptions {
   /** the format, when not to be sniffed */
@@ -20,19 +30,37 @@ export interface ReadHepOptions extends HepSourceOptions {
   onCapture?: (c: CaptureItems) => void
 }
 
-export async function* readHep(path: string, opts: ReadHepOptions = {}): AsyncGenerator<HepItem> {
+/** Packets from one input, one array per read (captures) or per packet (text formats). */
+export async function* readHepBatches(path: string, opts: ReadHepOptions = {}): AsyncGenerator<HepItem[]> {
   const name = inputName(path)
-  const sniffed = await sniffStream(openInput(path), name)
-  if (sniffed.empty) return
-  const format = opts.from ?? sniffed.format
+  let source: string | NodeJS.ReadableStream = path
+  let format = opts.from
+  let stream: Readable | undefined
+  if (path === '-' || !statSync(path).isFile()) {
+    // stdin, a FIFO: sniff the stream and hand on every byte
+    const sniffed = await sniffStream(openInput(path), name)
+    if (sniffed.empty) return
+    format ??= sniffed.format
+    source = stream = sniffed.stream
+  } else {
+    // a file: sniff its first bytes and let the reader open it itself (positional reads, no copies)
+    const head = sniffFile(path)
+    if (head.length === 0) return
+    format ??= sniffFormat(head)
+  }
   if (format === undefined) throw unknownFormat(name)
   if (format === 'pcap' || format === 'pcapng' || format === 'hep-pcap') {
     const portRanges = opts.portRanges ?? opts.ports?.map((p): [number, number] => [p, p])
     const mode = format === 'hep-pcap' ? 'hep' : (opts.captureMode ?? 'hep')
-    const items = new CaptureItems(sniffed.stream, name, { ...opts, mode, portRanges })
+    const items = new CaptureItems(source, name, { ...opts, mode, portRanges })
     opts.onCapture?.(items)
-    yield* items
+    yield* items.batches()
     return
   }
-  yield* hepSource(format, sniffed.stream, name, opts)
+  for await (const item of hepSource(format, stream ?? openInput(path), name, opts)) yield [item]
+}
+
+/** Packets from one input, one at a time. */
+export async function* readHep(path: string, opts: ReadHepOptions = {}): AsyncGenerator<HepItem> {
+  for await (const batch of readHepBatches(path, opts)) yield* batch
 }

@@ -17,6 +17,8 @@ export interface FrameSpec {
 }
 
 const ETH = 14
+/** destination and source MAC: locally administered placeholders */
+const MACS = new Uint8Array([0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1])
 
 function checksum16(buf: Buffer, start: number, end: number, initial = 0): number {
   let sum = initial
@@ -29,9 +31,34 @@ function checksum16(buf: Buffer, start: number, end: number, initial = 0): numbe
 export class FrameBuilder {
   private tcpSeq = new Map<string, number>()
   private ipId = 1
+  private scratch = Buffer.alloc(14 + 40 + 20)
+
+  /**
+   * The headers (Ethernet, IP, UDP/TCP) of the frame carrying `spec.payload`, without the payload: a
+   * view of a scratch buffer, valid until the next call. Write it and the payload one after the other.
+   * SCTP frames (padded) need `build`.
+   */
+  header(spec: FrameSpec): Buffer {
+    const v6 = spec.src.includes(':') || spec.dst.includes(':')
+    const proto = spec.protocol ?? 17
+    if (proto === 132) throw new HepError('HEP_ENCODE', 'SCTP frames are built whole: use build()')
+    const len = ETH + (v6 ? 40 : 20) + (proto === 6 ? 20 : 8)
+    this.fill(spec, this.scratch, false)
+    return this.scratch.subarray(0, len)
+  }
 
   /** One Ethernet frame carrying the message. */
   build(spec: FrameSpec): Buffer {
+    const v6 = spec.src.includes(':') || spec.dst.includes(':')
+    const proto = spec.protocol ?? 17
+    const l4 = proto === 6 ? 20 : proto === 132 ? 12 + 16 : 8
+    const pad = proto === 132 ? (4 - (spec.payload.length % 4)) % 4 : 0
+    const frame = Buffer.alloc(ETH + (v6 ? 40 : 20) + l4 + spec.payload.length + pad)
+    this.fill(spec, frame, true)
+    return frame
+  }
+
+  private fill(spec: FrameSpec, frame: Buffer, withPayload: boolean): void {
     const v6 = spec.src.includes(':') || spec.dst.includes(':')
     const proto = spec.protocol ?? 17
     const l4 = proto === 6 ? 20 : proto === 132 ? 12 + 16 : 8
@@ -41,9 +68,9 @@ export class FrameBuilder {
     if (ipPayload + (v6 ? 0 : ipLen) > 0xffff) {
       throw new HepError('HEP_ENCODE', `a ${payloadLen}-byte message does not fit in one IP packet`)
     }
-    const frame = Buffer.alloc(ETH + ipLen + ipPayload)
+    frame.fill(0, 0, ETH + ipLen + l4)
     // Ethernet: locally administered placeholder MACs
-    frame.set([0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1], 0)
+    frame.set(MACS, 0)
     frame.writeUInt16BE(v6 ? 0x86dd : 0x0800, 12)
     const ip = ETH
     if (v6) {
@@ -81,7 +108,8 @@ export class FrameBuilder {
       frame[t + 12] = 0x50
       frame[t + 13] = 0x18 // PSH ACK
       frame.writeUInt16BE(0xffff, t + 14)
-      frame.set(spec.payload, t + 20)
+      frame.writeUInt16BE(0, t + 16)
+      if (withPayload) frame.set(spec.payload, t + 20)
     } else if (proto === 132) {
       // SCTP common header (no verification tag, no CRC) + one DATA chunk (B and E flags)
       const c = t + 12
@@ -91,16 +119,21 @@ export class FrameBuilder {
       frame.set(spec.payload, c + 16)
     } else {
       frame.writeUInt16BE(8 + payloadLen, t + 4)
-      frame.set(spec.payload, t + 8)
+      if (withPayload) frame.set(spec.payload, t + 8)
       // UDP checksum: optional over IPv4 (left 0), mandatory over IPv6
       if (v6) {
         let sum = checksum16(frame, ip + 8, ip + 40)
         sum += 17 + 8 + payloadLen
-        sum = checksum16(frame, t, t + 8 + payloadLen, sum)
+        sum = checksum16(frame, t, t + 8, sum)
+        sum = checksum16(
+          Buffer.from(spec.payload.buffer, spec.payload.byteOffset, payloadLen),
+          0,
+          payloadLen,
+          sum,
+        )
         const c = ~sum & 0xffff
         frame.writeUInt16BE(c === 0 ? 0xffff : c, t + 6)
       }
     }
-    return frame
   }
 }

@@ -53,7 +53,7 @@ export class PcapWriter {
       throw new HepError('HEP_ENCODE', `pcap link type ${linkType} is out of range`)
     }
     if (typeof out === 'string') {
-      this.stream = createWriteStream(out)
+      this.stream = createWriteStream(out, { highWaterMark: 4 * 1024 * 1024 })
       this.ownStream = true
       this.ownFile = true
     } else {
@@ -86,11 +86,25 @@ export class PcapWriter {
    * (writing on regardless only costs memory).
    */
   write(rec: PcapWriterRecord): boolean {
+    return this.writeParts(rec.seconds, rec.nanos, rec.data, undefined, rec.originalLength)
+  }
+
+  /**
+   * Append one record whose data is `head` followed by `tail` (e.g. synthesized headers and a payload),
+   * without joining them first.
+   */
+  writeParts(
+    recSeconds: number,
+    nanos: number,
+    head: Uint8Array,
+    tail?: Uint8Array,
+    originalLength?: number,
+  ): boolean {
     if (this.error) throw this.error
     if (this.closing) throw new HepError('HEP_ENCODE', 'pcap writer: write after close')
-    const { data } = rec
-    let seconds = rec.seconds
-    let frac = this.ns ? rec.nanos : Math.floor(rec.nanos / 1000)
+    const dataLength = head.length + (tail?.length ?? 0)
+    let seconds = recSeconds
+    let frac = this.ns ? nanos : Math.floor(nanos / 1000)
     const unit = this.ns ? 1e9 : 1e6
     if (!(frac >= 0 && frac < unit)) {
       // out-of-range fraction: carry into the seconds
@@ -99,10 +113,10 @@ export class PcapWriter {
       frac = ((n % unit) + unit) % unit
     }
     if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_U32) {
-      throw new HepError('HEP_ENCODE', `pcap timestamp ${rec.seconds} s does not fit in 32 bits`)
+      throw new HepError('HEP_ENCODE', `pcap timestamp ${recSeconds} s does not fit in 32 bits`)
     }
-    const caplen = Math.min(data.length, this.snaplen)
-    const orig = Math.max(rec.originalLength ?? data.length, caplen)
+    const caplen = Math.min(dataLength, this.snaplen)
+    const orig = Math.max(originalLength ?? dataLength, caplen)
     if (orig > MAX_U32)
       throw new HepError('HEP_ENCODE', `pcap original length ${orig} does not fit in 32 bits`)
     const size = 16 + caplen
@@ -118,7 +132,11 @@ export class PcapWriter {
     b.writeUInt32LE(frac, p + 4)
     b.writeUInt32LE(caplen, p + 8)
     b.writeUInt32LE(orig, p + 12)
-    data.copy(b, p + 16, 0, caplen)
+    const h = Math.min(head.length, caplen)
+    b.set(h === head.length ? head : head.subarray(0, h), p + 16)
+    if (tail !== undefined && caplen > h) {
+      b.set(caplen - h === tail.length ? tail : tail.subarray(0, caplen - h), p + 16 + h)
+    }
     if (b === this.buf) this.used = p + size
     else this.send(b)
     this.written++

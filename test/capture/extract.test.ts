@@ -22,7 +22,9 @@ interface TsvRow {
 }
 
 function tsv(name: string): TsvRow[] {
-  const [head, ...rows] = readFileSync(fixture(`captures/${name}.sip.tsv`), 'utf8').trimEnd().split('\n')
+  const [head, ...rows] = readFileSync(fixture(`captures/${name}.sip.tsv`), 'utf8')
+    .trimEnd()
+    .split('\n')
   const cols = head.split('\t')
   return rows.map((line) => {
     const v = line.split('\t')
