@@ -1,0 +1,13 @@
+// The socket layer: listeners (HepServer) and senders for UDP, TCP, TLS and WebSocket. Re-exports only.
+export * from './address.js'
+export * from './errors.js'
+export * from './types.js'
+export { HepServer, createServer, authKeyProblem } from './server.js'
+export { GUARD_DEFAULTS } from './conn.js'
+export * from './sender-types.js'
+export { createSender, MultiSender, hashKey } from './sender.js'
+export type { BalanceMode, MultiSenderOptions, MultiSenderStats, DestinationStats } from './sender.js'
+export { UdpSender, MAX_DATAGRAM } from './udp-sender.js'
+export { StreamSender } from './stream-sender.js'
+export { resolveSenderOptions } from './base-sender.js'
+export type { ResolvedSenderOptions } from './base-sender.js'

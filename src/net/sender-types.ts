@@ -1,0 +1,127 @@
+/** The sending side's vocabulary: one interface for UDP, TCP, TLS, WS and fan-out senders. */
+import type { EventEmitter } from 'node:events'
+import type { NetError } from './errors.js'
+import type { Endpoint } from './types.js'
+
+export interface SenderOptions {
+  /** packets waiting to be written (default 1000) */
+  queueLimit?: number
+  /**
+   * When the queue is full: 'backpressure' (default) still queues the packet, `send` returns false and
+   * the caller waits for 'drain' / `ready()`; 'drop' drops the packet (counted, 'dropped' event).
+   */
+  onFull?: 'backpressure' | 'drop'
+  /** ms to establish a connection, TLS and WebSocket handshakes included (default 5000) */
+  connectTimeout?: number
+  /** ms a write may take before the connection is failed (peer not reading; default 10000) */
+  writeTimeout?: number
+  /** reconnect with exponential backoff after a failure (TCP/TLS/WS; default true) */
+  reconnect?: boolean
+  /** first reconnect delay, ms (default 100), doubling up to reconnectMaxDelay (default 5000) */
+  reconnectDelay?: number
+  reconnectMaxDelay?: number
+  /** ms `close()` waits for the queue to flush before failing what is left (default 5000) */
+  closeTimeout?: number
+  /** TCP keepalive after this many idle seconds (default 0: off) */
+  keepalive?: number
+  /** tls/wss: verify the server certificate (default true; false for self-signed test servers) */
+  rejectUnauthorized?: boolean
+  /** tls/wss: CA certificates (file paths, PEM text or bytes) to verify the server with */
+  ca?: string | Buffer | Array<string | Buffer>
+  /** tls/wss: client certificate and key (file paths, PEM text or bytes) */
+  cert?: string | Buffer
+  key?: string | Buffer
+  /** tls/wss: server name for SNI and certificate checks (default: the destination host) */
+  servername?: string
+}
+
+export interface SenderStats {
+  /** packets given to send() */
+  submitted: number
+  /** written to the socket (TCP/TLS/WS: accepted by the kernel; UDP: datagram sent) */
+  sent: number
+  /** could not be sent: errors, timeouts, oversize datagrams, close deadline */
+  failed: number
+  /** dropped because the queue was full (onFull 'drop') */
+  dropped: number
+  /** waiting in the queue */
+  queued: number
+  /** written, completion not yet known */
+  inFlight: number
+  bytesSent: number
+  /** connections established (TCP/TLS/WS) */
+  connects: number
+  /** connections lost or failed attempts */
+  disconnects: number
+}
+
+export interface ConnectEvent {
+  destination: string
+  local?: Endpoint
+  remote?: Endpoint
+}
+
+export interface DisconnectEvent {
+  destination: string
+  /** why: refused, reset, timeouts...; absent for a clean close */
+  error?: NetError
+  /** the connection had been established (false: a failed attempt) */
+  wasConnected: boolean
+  /** ms until the next attempt; undefined when not reconnecting */
+  reconnectIn?: number
+}
+
+export interface FailedEvent {
+  destination: string
+  count: number
+  error: NetError
+}
+
+export interface DroppedEvent {
+  destination: string
+  count: number
+  reason: 'queue-full'
+}
+
+/** Events of every sender. 'error' is emitted only when someone listens to it. */
+export interface SenderEvents {
+  connect: [ConnectEvent]
+  disconnect: [DisconnectEvent]
+  drain: []
+  dropped: [DroppedEvent]
+  failed: [FailedEvent]
+  error: [NetError]
+  close: [SenderStats]
+}
+
+export interface HepSender extends EventEmitter<SenderEvents> {
+  /** canonical URL of the destination (a comma-separated list for a MultiSender) */
+  readonly destination: string
+  /** connected now (UDP: socket ready) */
+  readonly connected: boolean
+  /** packets waiting in the queue */
+  readonly queued: number
+  /** send() returned false and 'drain' has not been emitted yet */
+  readonly needDrain: boolean
+  /**
+   * Queues one encoded packet. Returns true when it was queued and there is room for more; false when
+   * the queue is now full (wait for 'drain' or `ready()`), or the packet was dropped or failed at once
+   * (see the 'dropped' / 'failed' events). `key` (Call-ID, correlation id) only matters to a MultiSender
+   * balancing by call. Throws after close().
+   */
+  send(bytes: Buffer, key?: string): boolean
+  /** Waits for room in the queue, then sends. */
+  sendAsync(bytes: Buffer, key?: string): Promise<boolean>
+  /** Resolves when the queue has room. */
+  ready(): Promise<void>
+  /** Resolves true when everything queued was written, false at the timeout (ms). */
+  flush(timeout?: number): Promise<boolean>
+  /**
+   * Starts connecting now (instead of on the first send). Resolves once connected; rejects with the
+   * first attempt's NetError (the sender goes on retrying when reconnect is on).
+   */
+  connect(): Promise<void>
+  /** Flushes (up to `timeout` ms, default closeTimeout), fails what is left, closes. */
+  close(options?: { timeout?: number }): Promise<SenderStats>
+  stats(): SenderStats
+}

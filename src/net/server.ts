@@ -1,0 +1,317 @@
+/**
+ * HepServer: any number of UDP, TCP, TLS and WebSocket listeners in one process behind one event
+ * interface. It decodes, applies the guards (auth key, packet length, connection limits and timeouts),
+ * emits `packet`, `malformed`, `rejected`, `connection`, `listening` and `error`, and keeps statistics.
+ * Nothing here writes to stdout or stderr; a socket error never crashes the process.
+ */
+import { timingSafeEqual } from 'node:crypto'
+import { lookup } from 'node:dns/promises'
+import { EventEmitter } from 'node:events'
+import { isIP } from 'node:net'
+import { DecodeError, HepError } from '../errors.js'
+import { decodeDatagram } from '../hep/codec.js'
+import { CHUNK } from '../hep/constants.js'
+import type { HepPacket } from '../hep/packet.js'
+import { formatHostPort, parseListenAddress } from './address.js'
+import { resolveGuards, type Conn, type Counters, type Guards, type ListenerHost } from './conn.js'
+import { describeError, toNetError } from './errors.js'
+import { StreamListener } from './stream-listener.js'
+import type {
+  ConnectionInfo,
+  ListenOptions,
+  Listener,
+  ListenTransport,
+  ReceiveMeta,
+  RejectReason,
+  ServerEvents,
+  ServerOptions,
+  ServerStats,
+  TransportStats,
+} from './types.js'
+import { LISTEN_TRANSPORTS } from './types.js'
+import { UdpListener } from './udp-listener.js'
+import { WsListener } from './ws-listener.js'
+
+function emptyStats(): TransportStats {
+  return {
+    packets: 0,
+    bytes: 0,
+    malformed: 0,
+    rejected: 0,
+    rejectedBy: {},
+    connections: { open: 0, accepted: 0, closed: {} },
+  }
+}
+
+function inc<K extends string>(rec: Partial<Record<K, number>>, key: K): void {
+  rec[key] = (rec[key] ?? 0) + 1
+}
+
+/** Why a packet fails the auth key check, or undefined when it passes. */
+export function authKeyProblem(p: HepPacket, key: string): string | undefined {
+  if (p.version !== 3) return `HEPv${p.version} cannot carry an auth key`
+  let got: Buffer | undefined
+  if (p.authKey !== undefined) got = Buffer.from(p.authKey, 'utf8')
+  else {
+    for (const c of p.chunks ?? []) {
+      if (typeof c === 'object' && c.vendor === 0 && c.type === CHUNK.AUTH_KEY) got = c.value
+    }
+  }
+  if (got === undefined) return 'no auth key (chunk 0x000e)'
+  const want = Buffer.from(key, 'utf8')
+  if (got.length !== want.length || !timingSafeEqual(got, want)) return 'wrong auth key'
+  return undefined
+}
+
+function asHepError(e: unknown): HepError {
+  if (e instanceof HepError) return e
+  return new DecodeError('HEP_TRUNCATED', 0, 'packet', describeError(e))
+}
+
+type AnyListener = UdpListener | StreamListener | WsListener
+
+export class HepServer extends EventEmitter<ServerEvents> {
+  readonly options: ServerOptions
+  readonly closeTimeout: number
+  private readonly running: AnyListener[] = []
+  private readonly open = new Map<number, Conn>()
+  private readonly perTransport: Partial<Record<ListenTransport, TransportStats>> = {}
+  private readonly total = emptyStats()
+  private lastConnectionId = 0
+  private lastListenerId = 0
+  private closing: Promise<void> | undefined
+  private readonly host: ListenerHost
+
+  constructor(options: ServerOptions = {}) {
+    super()
+    this.options = options
+    resolveGuards(options) // validates
+    this.closeTimeout = options.closeTimeout ?? 2000
+    this.host = {
+      closeTimeout: this.closeTimeout,
+      nextConnectionId: () => ++this.lastConnectionId,
+      countBytes: (t, n) => {
+        this.stat(t).bytes += n
+        this.total.bytes += n
+      },
+      deliver: (raw, meta, guards, counters) => this.deliver(raw, meta, guards, counters),
+      malformed: (error, raw, meta, counters) => this.malformed(error, raw, meta, counters),
+      accepted: (conn) => this.accepted(conn),
+      closed: (conn) => this.closed(conn),
+      reportError: (e) => this.reportError(e),
+    }
+  }
+
+  /**
+   * Starts one listener: `{ transport: 'tcp', address: '127.0.0.1:9060' }`, `{ transport: 'udp', port: 0 }`.
+   * Guard options given here override the server's. Resolves once bound; rejects with a NetError.
+   */
+  async listen(spec: ListenOptions): Promise<Listener> {
+    if (this.closing) throw new HepError('NET', 'the server is closed')
+    const transport = spec.transport
+    if (!LISTEN_TRANSPORTS.includes(transport)) {
+      throw new HepError('NET', `unknown transport "${String(transport)}"; use udp, tcp, tls, ws or wss`)
+    }
+    let { host, port } =
+      spec.address !== undefined ? parseListenAddress(spec.address) : { host: '0.0.0.0', port: 9060 }
+    if (spec.host !== undefined) host = spec.host
+    if (spec.port !== undefined) port = spec.port
+    const guards: Guards = resolveGuards(this.options, spec)
+    let address = host
+    let family: 4 | 6 = isIP(host) === 6 ? 6 : 4
+    if (isIP(host) === 0) {
+      try {
+        const r = await lookup(host)
+        address = r.address
+        family = r.family === 6 ? 6 : 4
+      } catch (e) {
+        throw toNetError(e, `cannot listen on ${transport} ${formatHostPort(host, port)}`)
+      }
+    }
+    const id = ++this.lastListenerId
+    let listener: AnyListener
+    if (transport === 'udp') {
+      const l = new UdpListener(this.host, id, guards)
+      await l.start(address, family, port, spec.recvBufferSize)
+      listener = l
+    } else if (transport === 'tcp' || transport === 'tls') {
+      const l = new StreamListener(this.host, id, transport, guards, spec.tls)
+      await l.start(address, port)
+      listener = l
+    } else {
+      const l = new WsListener(this.host, id, transport, guards, spec.tls)
+      await l.start(address, port)
+      listener = l
+    }
+    this.stat(transport)
+    this.running.push(listener)
+    if (this.closing) {
+      await listener.close()
+      throw new HepError('NET', 'the server was closed while a listener was starting')
+    }
+    this.emit('listening', { listenerId: id, transport, local: listener.local })
+    return listener
+  }
+
+  /** The listeners started so far (closed ones included until the server closes). */
+  getListeners(): readonly Listener[] {
+    return this.running
+  }
+
+  /** The connections open now. */
+  connections(): ConnectionInfo[] {
+    return [...this.open.values()].map((c) => c.info())
+  }
+
+  stats(): ServerStats {
+    const clone = (s: TransportStats): TransportStats => ({
+      ...s,
+      rejectedBy: { ...s.rejectedBy },
+      connections: { ...s.connections, closed: { ...s.connections.closed } },
+    })
+    const transports: ServerStats['transports'] = {}
+    for (const [t, s] of Object.entries(this.perTransport) as [ListenTransport, TransportStats][]) {
+      transports[t] = clone(s)
+    }
+    return { total: clone(this.total), transports }
+  }
+
+  /** Stops accepting, closes every connection (reason 'shutdown'); resolves when all is closed. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing
+    this.closing = Promise.all(this.running.map((l) => l.close())).then(() => {
+      this.emit('close')
+    })
+    return this.closing
+  }
+
+  private stat(t: ListenTransport): TransportStats {
+    let s = this.perTransport[t]
+    if (s === undefined) s = this.perTransport[t] = emptyStats()
+    return s
+  }
+
+  private deliver(raw: Buffer, meta: ReceiveMeta, guards: Guards, counters?: Counters): void {
+    if (raw.length > guards.maxPacketLength) {
+      this.reject(
+        'too-long',
+        `${raw.length} bytes, over the limit of ${guards.maxPacketLength}`,
+        raw,
+        meta,
+        counters,
+      )
+      return
+    }
+    let packet: HepPacket
+    try {
+      packet = decodeDatagram(raw, guards.decode)
+    } catch (e) {
+      this.malformed(e, raw, meta, counters)
+      return
+    }
+    if (guards.authKey !== undefined) {
+      const problem = authKeyProblem(packet, guards.authKey)
+      if (problem !== undefined) {
+        this.reject('auth-key', problem, raw, meta, counters, packet)
+        return
+      }
+    }
+    this.stat(meta.transport).packets++
+    this.total.packets++
+    if (counters) counters.packets++
+    this.emit('packet', { ...meta, packet, raw })
+  }
+
+  private reject(
+    reason: RejectReason,
+    detail: string,
+    raw: Buffer,
+    meta: ReceiveMeta,
+    counters?: Counters,
+    packet?: HepPacket,
+  ): void {
+    const s = this.stat(meta.transport)
+    s.rejected++
+    inc(s.rejectedBy, reason)
+    this.total.rejected++
+    inc(this.total.rejectedBy, reason)
+    if (counters) counters.rejected++
+    this.emit('rejected', { ...meta, reason, detail, raw, ...(packet ? { packet } : {}) })
+  }
+
+  private malformed(error: unknown, raw: Buffer, meta: ReceiveMeta, counters?: Counters): void {
+    this.stat(meta.transport).malformed++
+    this.total.malformed++
+    if (counters) counters.malformed++
+    this.emit('malformed', { ...meta, error: asHepError(error), raw })
+  }
+
+  private accepted(conn: Conn): void {
+    const s = this.stat(conn.transport)
+    s.connections.accepted++
+    s.connections.open++
+    this.total.connections.accepted++
+    this.total.connections.open++
+    this.open.set(conn.id, conn)
+    this.emit('connection', {
+      type: 'accepted',
+      connectionId: conn.id,
+      listenerId: conn.listenerId,
+      transport: conn.transport,
+      remote: conn.remote,
+      local: conn.local,
+      at: conn.openedAt,
+    })
+  }
+
+  private closed(conn: Conn): void {
+    if (conn.finished) return
+    conn.finished = true
+    conn.stopTimers()
+    const reason = conn.reason ?? 'peer'
+    const s = this.stat(conn.transport)
+    s.connections.open--
+    inc(s.connections.closed, reason)
+    this.total.connections.open--
+    inc(this.total.connections.closed, reason)
+    this.open.delete(conn.id)
+    const at = Date.now()
+    this.emit('connection', {
+      type: 'closed',
+      connectionId: conn.id,
+      listenerId: conn.listenerId,
+      transport: conn.transport,
+      remote: conn.remote,
+      local: conn.local,
+      at,
+      reason,
+      ...(conn.detail !== undefined ? { detail: conn.detail } : {}),
+      ...(conn.error !== undefined ? { error: conn.error } : {}),
+      packets: conn.packets,
+      bytes: conn.bytes,
+      malformed: conn.malformed,
+      rejected: conn.rejected,
+      durationMs: at - conn.openedAt,
+    })
+  }
+
+  /** 'error' only reaches those who listen: an unheard socket error must not crash the process. */
+  private reportError(e: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', e)
+  }
+}
+
+/** Starts a HepServer with the given listeners; closes what started if one fails. */
+export async function createServer(
+  listeners: ListenOptions[],
+  options: ServerOptions = {},
+): Promise<HepServer> {
+  const server = new HepServer(options)
+  try {
+    for (const l of listeners) await server.listen(l)
+  } catch (e) {
+    await server.close()
+    throw e
+  }
+  return server
+}

@@ -1,0 +1,258 @@
+/**
+ * TCP and TLS listener: a byte stream of back-to-back HEP3 packets per connection, framed by a
+ * Hep3Framer. Bad framing closes that connection ('protocol-error'); a peer whose packet takes more
+ * than maxReadsPerPacket reads is dropped, as OpenSIPS does with hep_max_msg_chunks. TLS is layered on
+ * the accepted TCP socket, so connection limits and idle timeouts also hold during the handshake.
+ */
+import { createServer, type Server, type Socket } from 'node:net'
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls'
+import { DecodeError } from '../errors.js'
+import { Hep3Framer } from '../hep/framer.js'
+import { formatHostPort } from './address.js'
+import { Conn, endpoint, now, type Guards, type ListenerHost } from './conn.js'
+import { describeError, errorCode, toNetError } from './errors.js'
+import { loadPem, loadPemList } from './pem.js'
+import type { Endpoint, Listener, TlsServerOptions } from './types.js'
+
+const noop = (): void => {}
+
+class StreamConn extends Conn {
+  readonly framer: Hep3Framer
+  /** bytes read so far (stream offset of the next byte) */
+  streamBytes = 0
+  /** views of the bytes of the packet in progress (for the report when the connection ends mid-packet) */
+  tail: Buffer[] = []
+  secured = false
+  constructor(
+    id: number,
+    listenerId: number,
+    transport: 'tcp' | 'tls',
+    remote: Endpoint,
+    local: Endpoint,
+    maxLength: number,
+  ) {
+    super(id, listenerId, transport, remote, local)
+    this.framer = new Hep3Framer({ maxLength })
+  }
+}
+
+export class StreamListener implements Listener {
+  private server: Server | undefined
+  private readonly conns = new Map<number, StreamConn>()
+  private secureContext: SecureContext | undefined
+  private requestCert = false
+  private bound: Endpoint = endpoint('', 0)
+  private closing: Promise<void> | undefined
+  /** set by close(): called as connections finish */
+  private drained: (() => void) | undefined
+
+  constructor(
+    private readonly host: ListenerHost,
+    readonly id: number,
+    readonly transport: 'tcp' | 'tls',
+    private readonly guards: Guards,
+    tls?: TlsServerOptions,
+  ) {
+    if (transport === 'tls') {
+      if (!tls) throw toNetError(new Error('a tls listener needs a certificate and a key (cert, key)'), 'tls')
+      this.secureContext = createSecureContext({
+        cert: loadPem(tls.cert, 'certificate'),
+        key: loadPem(tls.key, 'key'),
+        passphrase: tls.passphrase,
+        ca: loadPemList(tls.ca, 'CA'),
+      })
+      this.requestCert = tls.requestCert === true
+    }
+  }
+
+  get local(): Endpoint {
+    return this.bound
+  }
+
+  get connectionCount(): number {
+    return this.conns.size
+  }
+
+  getRecvBufferSize(): number | undefined {
+    return undefined
+  }
+
+  async start(address: string, port: number): Promise<void> {
+    const server = createServer({ allowHalfOpen: false })
+    this.server = server
+    const where = `${this.transport} ${formatHostPort(address, port)}`
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error): void => reject(toNetError(e, `cannot listen on ${where}`, where))
+      server.once('error', onError)
+      server.listen({ host: address, port, exclusive: true }, () => {
+        server.off('error', onError)
+        resolve()
+      })
+    })
+    const a = server.address()
+    if (a !== null && typeof a === 'object') this.bound = endpoint(a.address, a.port, a.family)
+    server.on('error', (e) => this.host.reportError(toNetError(e, `${this.transport} listener ${where}`)))
+    server.on('connection', (socket) => this.accept(socket))
+  }
+
+  private accept(raw: Socket): void {
+    raw.on('error', noop) // errors are handled on the (TLS) socket below; never crash
+    if (this.closing || raw.remoteAddress === undefined) {
+      raw.destroy()
+      return
+    }
+    const g = this.guards
+    const remote = endpoint(raw.remoteAddress, raw.remotePort, raw.remoteFamily)
+    const local = endpoint(raw.localAddress, raw.localPort, raw.localFamily)
+    const conn = new StreamConn(
+      this.host.nextConnectionId(),
+      this.id,
+      this.transport,
+      remote,
+      local,
+      g.maxPacketLength,
+    )
+    this.host.accepted(conn)
+    if (g.maxConnections > 0 && this.conns.size >= g.maxConnections) {
+      conn.setReason('max-connections', `the listener already has ${g.maxConnections} connections`)
+      raw.destroy()
+      this.host.closed(conn)
+      return
+    }
+    this.conns.set(conn.id, conn)
+    if (g.keepalive > 0) raw.setKeepAlive(true, g.keepalive * 1000)
+
+    let socket: Socket = raw
+    if (this.transport === 'tls') {
+      const t = new TLSSocket(raw, {
+        isServer: true,
+        secureContext: this.secureContext,
+        requestCert: this.requestCert,
+        rejectUnauthorized: this.requestCert,
+      })
+      t.on('secure', () => (conn.secured = true))
+      socket = t
+    }
+    conn.closer = () => socket.destroy()
+    conn.startTimers(g.idleTimeout, g.maxLifetime)
+
+    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk))
+    socket.on('end', () => {
+      conn.setReason('peer', 'the peer closed the connection')
+      this.reportTruncated(conn)
+    })
+    socket.on('error', (e: Error) => {
+      const code = errorCode(e)
+      if (this.transport === 'tls' && !conn.secured && code !== 'ECONNRESET') {
+        conn.setReason(
+          'tls-handshake',
+          `TLS handshake failed: ${describeError(e)}; is the peer speaking TLS?`,
+          e,
+        )
+      } else if (code === 'ECONNRESET' || code === 'EPIPE') {
+        conn.setReason('reset', describeError(e), e)
+        this.reportTruncated(conn)
+      } else {
+        conn.setReason('error', describeError(e), e)
+      }
+    })
+    socket.on('close', () => {
+      if (!raw.destroyed) raw.destroy()
+      this.finish(conn)
+    })
+  }
+
+  private onData(conn: StreamConn, chunk: Buffer): void {
+    if (conn.reason !== undefined) return
+    conn.touch()
+    conn.bytes += chunk.length
+    this.host.countBytes(this.transport, chunk.length)
+    const chunkStart = conn.streamBytes
+    conn.streamBytes += chunk.length
+    const receivedAt = now()
+    const base = conn.framer.offset
+    let bad: DecodeError | undefined
+    const frames = conn.framer.push(chunk, (e) => {
+      bad ??= e
+    })
+    // frames before the first error are contiguous from `base`; those after resynchronisation are ignored
+    let pos = base
+    for (const f of frames) {
+      if (bad !== undefined && pos + f.length > bad.offset) break
+      this.host.deliver(f, conn.meta(receivedAt), this.guards, conn)
+      pos += f.length
+      if (conn.reason !== undefined) return
+    }
+    if (bad !== undefined) {
+      const raw = chunk.subarray(Math.max(0, Math.min(chunk.length, pos - chunkStart)))
+      this.host.malformed(bad, raw, conn.meta(receivedAt), conn)
+      conn.kill('protocol-error', bad.message, bad)
+      return
+    }
+    if (conn.framer.buffered === 0) conn.tail = []
+    else {
+      const start = conn.framer.offset - chunkStart
+      if (start >= 0) conn.tail = [chunk.subarray(start)]
+      else conn.tail.push(chunk)
+    }
+    const max = this.guards.maxReadsPerPacket
+    const reads = conn.framer.readsForCurrent
+    if (max > 0 && reads > max) {
+      conn.kill(
+        'max-reads-per-packet',
+        `a packet took more than ${max} reads (${reads} reads, ${conn.framer.buffered} bytes so far)`,
+      )
+    }
+  }
+
+  /** A connection that ends mid-packet: the incomplete packet is reported as malformed (HEP_TRUNCATED). */
+  private reportTruncated(conn: StreamConn): void {
+    const have = conn.framer.buffered
+    if (have === 0) return
+    let needed = 0
+    try {
+      needed = conn.framer.needed
+    } catch {
+      // bad data was already reported
+      return
+    }
+    const e = new DecodeError(
+      'HEP_TRUNCATED',
+      conn.framer.offset,
+      'packet',
+      `the connection ended after ${have} bytes of a packet, ${needed} more were expected`,
+    )
+    conn.framer.reset()
+    const raw = Buffer.concat(conn.tail)
+    conn.tail = []
+    this.host.malformed(e, raw, conn.meta(), conn)
+  }
+
+  private finish(conn: StreamConn): void {
+    if (conn.finished) return
+    conn.stopTimers()
+    conn.setReason('peer')
+    this.conns.delete(conn.id)
+    this.host.closed(conn)
+    this.drained?.()
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing
+    const server = this.server
+    this.closing = new Promise<void>((resolve) => {
+      if (!server) return resolve()
+      let serverClosed = false
+      const check = (): void => {
+        if (serverClosed && this.conns.size === 0) resolve()
+      }
+      this.drained = check
+      server.close(() => {
+        serverClosed = true
+        check()
+      })
+      for (const c of [...this.conns.values()]) c.kill('shutdown', 'the listener is closing')
+    })
+    return this.closing
+  }
+}

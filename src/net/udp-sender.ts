@@ -1,0 +1,160 @@
+/**
+ * UDP sender: one packet per datagram, IPv4 or IPv6 by the destination's address (host names resolved
+ * once). A packet larger than a datagram can carry (65507 bytes over IPv4, 65527 over IPv6, or EMSGSIZE
+ * from the socket) fails with a NetError that says to use tcp://.
+ */
+import { createSocket, type Socket } from 'node:dgram'
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
+import { formatDestination, formatHostPort, type Destination } from './address.js'
+import { BaseSender } from './base-sender.js'
+import { endpoint } from './conn.js'
+import { errorCode, NetError, toNetError } from './errors.js'
+import type { SenderOptions } from './sender-types.js'
+
+/** Largest UDP payload: 65535 - 20 (IPv4 header) - 8, and 65535 - 8 over IPv6 (no jumbograms). */
+export const MAX_DATAGRAM = { 4: 65507, 6: 65527 } as const
+
+/** datagrams handed to the socket at once */
+const WINDOW = 64
+
+interface Pending {
+  done: boolean
+}
+
+export class UdpSender extends BaseSender {
+  private socket: Socket | undefined
+  private address: string | undefined
+  private family: 4 | 6 | undefined
+  private resolving = false
+  private readonly pending = new Set<Pending>()
+
+  constructor(
+    readonly target: Destination,
+    options: SenderOptions,
+  ) {
+    super(target.url, options)
+    const v = isIP(target.host)
+    if (v !== 0) this.family = v === 6 ? 6 : 4
+  }
+
+  get connected(): boolean {
+    return this.socket !== undefined
+  }
+
+  /** The largest packet this destination takes (known once the host is resolved; 65527 before). */
+  get maxDatagramSize(): number {
+    return MAX_DATAGRAM[this.family ?? 6]
+  }
+
+  private tooLarge(length: number, emsgsize?: unknown): NetError {
+    const family = this.family ?? 4
+    const tcp = formatDestination({ ...this.target, transport: 'tcp', path: '' })
+    const why = emsgsize
+      ? 'the socket refused it as too long (EMSGSIZE)'
+      : `the largest UDP datagram over IPv${family} carries ${MAX_DATAGRAM[family]} bytes`
+    return new NetError(
+      `cannot send a ${length}-byte packet to ${this.destination}: ${why}; send large packets over TCP instead (${tcp})`,
+      { reason: 'EMSGSIZE', target: this.destination, cause: emsgsize },
+    )
+  }
+
+  protected override check(bytes: Buffer): NetError | undefined {
+    if (bytes.length > this.maxDatagramSize) return this.tooLarge(bytes.length)
+    return undefined
+  }
+
+  protected kick(): void {
+    if (this.socket) this.pump()
+    else if (!this.resolving && this.phase !== 'closed') void this.setup()
+  }
+
+  private async setup(): Promise<void> {
+    this.resolving = true
+    const host = this.target.host
+    let address = host
+    let family: 4 | 6 = isIP(host) === 6 ? 6 : 4
+    if (isIP(host) === 0) {
+      try {
+        const r = await lookup(host)
+        address = r.address
+        family = r.family === 6 ? 6 : 4
+      } catch (e) {
+        this.resolving = false
+        const error = toNetError(e, `cannot resolve ${host} for ${this.destination}`, this.destination)
+        this.st.disconnects++
+        this.emit('disconnect', { destination: this.destination, error, wasConnected: false })
+        this.reportError(error)
+        this.failQueued(error)
+        return
+      }
+    }
+    this.resolving = false
+    if (this.phase === 'closed') return
+    this.address = address
+    this.family = family
+    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4' })
+    socket.on('error', (e) =>
+      this.reportError(toNetError(e, `udp socket for ${this.destination}`, this.destination)),
+    )
+    this.socket = socket
+    this.st.connects++
+    this.emit('connect', { destination: this.destination, remote: endpoint(address, this.target.port) })
+    this.pump()
+  }
+
+  private pump(): void {
+    const socket = this.socket
+    const address = this.address
+    if (!socket || address === undefined) return
+    while (this.pending.size < WINDOW) {
+      const buf = this.take()
+      if (buf === undefined) break
+      if (buf.length > this.maxDatagramSize) {
+        this.fail(1, this.tooLarge(buf.length))
+        continue
+      }
+      const p: Pending = { done: false }
+      this.pending.add(p)
+      this.st.inFlight++
+      try {
+        socket.send(buf, this.target.port, address, (err) => this.settled(p, buf.length, err ?? undefined))
+      } catch (e) {
+        this.settled(p, buf.length, e instanceof Error ? e : new Error(String(e)))
+      }
+    }
+    this.progress()
+  }
+
+  private settled(p: Pending, length: number, err: Error | undefined): void {
+    if (p.done) return
+    p.done = true
+    this.pending.delete(p)
+    this.st.inFlight--
+    if (err === undefined) this.markSent(length)
+    else if (errorCode(err) === 'EMSGSIZE') this.fail(1, this.tooLarge(length, err))
+    else {
+      const where = formatHostPort(this.address ?? this.target.host, this.target.port)
+      this.fail(1, toNetError(err, `udp send to ${where}`, this.destination))
+    }
+    this.pump()
+  }
+
+  protected async shutdown(): Promise<void> {
+    const socket = this.socket
+    this.socket = undefined
+    if (this.pending.size > 0) {
+      const n = this.pending.size
+      for (const p of this.pending) p.done = true
+      this.pending.clear()
+      this.st.inFlight -= n
+      this.fail(
+        n,
+        new NetError(`${n} datagrams to ${this.destination} unconfirmed at close`, {
+          target: this.destination,
+        }),
+      )
+    }
+    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()))
+  }
+}

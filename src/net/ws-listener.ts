@@ -1,0 +1,235 @@
+/**
+ * WebSocket listener (ws:// and, with a certificate, wss://), as heplify-server accepts HEP: each binary
+ * message is one HEP packet of any version; a text message is malformed (the connection stays). `ws`
+ * reassembles fragmented messages and answers pings; we ping every wsPingInterval and close peers that
+ * do not answer. Closing runs the close handshake, with a deadline. Plain HTTP requests get 426.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, type RawData, type WebSocket } from 'ws'
+import { HepError } from '../errors.js'
+import { HEP3_MAX_LENGTH } from '../hep/constants.js'
+import { formatHostPort } from './address.js'
+import { Conn, endpoint, type Guards, type ListenerHost } from './conn.js'
+import { describeError, errorCode, toNetError } from './errors.js'
+import { loadPem, loadPemList } from './pem.js'
+import type { CloseReason, Endpoint, Listener, TlsServerOptions } from './types.js'
+
+const noop = (): void => {}
+
+/** WebSocket close codes we send, by reason. */
+const CLOSE_CODES: Partial<Record<CloseReason, number>> = {
+  shutdown: 1001, // going away
+  'idle-timeout': 1000,
+  lifetime: 1000,
+  'max-connections': 1013, // try again later
+}
+
+class WsConn extends Conn {
+  alive = true
+  ws: WebSocket | undefined
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data
+  if (Array.isArray(data)) return Buffer.concat(data)
+  return Buffer.from(data)
+}
+
+export class WsListener implements Listener {
+  private http: HttpServer | undefined
+  private readonly wss: WebSocketServer
+  private readonly conns = new Map<number, WsConn>()
+  private bound: Endpoint = endpoint('', 0)
+  private closing: Promise<void> | undefined
+  /** set by close(): called as connections finish */
+  private drained: (() => void) | undefined
+  private pinger: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly host: ListenerHost,
+    readonly id: number,
+    readonly transport: 'ws' | 'wss',
+    private readonly guards: Guards,
+    private readonly tls?: TlsServerOptions,
+  ) {
+    if (transport === 'wss' && !tls) {
+      throw toNetError(new Error('a wss listener needs a certificate and a key (cert, key)'), 'wss')
+    }
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: Math.max(guards.maxPacketLength, HEP3_MAX_LENGTH),
+    })
+  }
+
+  get local(): Endpoint {
+    return this.bound
+  }
+
+  get connectionCount(): number {
+    return this.conns.size
+  }
+
+  getRecvBufferSize(): number | undefined {
+    return undefined
+  }
+
+  async start(address: string, port: number): Promise<void> {
+    const tls = this.tls
+    const http: HttpServer =
+      this.transport === 'wss' && tls
+        ? createHttpsServer({
+            cert: loadPem(tls.cert, 'certificate'),
+            key: loadPem(tls.key, 'key'),
+            passphrase: tls.passphrase,
+            ca: loadPemList(tls.ca, 'CA'),
+            requestCert: tls.requestCert === true,
+            rejectUnauthorized: tls.requestCert === true,
+          })
+        : createHttpServer()
+    this.http = http
+    http.headersTimeout = 10_000
+    http.requestTimeout = 15_000
+    // sockets that never upgrade count too: the TCP-level cap leaves room for the 1013 closes above the limit
+    if (this.guards.maxConnections > 0) http.maxConnections = this.guards.maxConnections + 64
+    const where = `${this.transport} ${formatHostPort(address, port)}`
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error): void => reject(toNetError(e, `cannot listen on ${where}`, where))
+      http.once('error', onError)
+      http.listen({ host: address, port, exclusive: true }, () => {
+        http.off('error', onError)
+        resolve()
+      })
+    })
+    const a = http.address()
+    if (a !== null && typeof a === 'object') this.bound = endpoint(a.address, a.port, a.family)
+    http.on('error', (e) => this.host.reportError(toNetError(e, `${this.transport} listener ${where}`)))
+    http.on('clientError', (_e, socket: Duplex) => socket.destroy())
+    http.on('request', (_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain', connection: 'close', upgrade: 'websocket' })
+      res.end(
+        'HEP over WebSocket: connect with a WebSocket client and send each HEP packet as a binary message\n',
+      )
+    })
+    http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(req, socket, head),
+    )
+    const ping = this.guards.wsPingInterval
+    if (ping > 0) {
+      this.pinger = setInterval(() => this.pingAll(), ping * 1000)
+      this.pinger.unref()
+    }
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const raw = socket as Socket
+    if (this.closing) {
+      raw.destroy()
+      return
+    }
+    let socketError: Error | undefined
+    raw.on('error', (e) => (socketError ??= e))
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, raw, () => socketError))
+  }
+
+  private accept(ws: WebSocket, raw: Socket, socketError: () => Error | undefined): void {
+    const g = this.guards
+    const remote = endpoint(raw.remoteAddress, raw.remotePort, raw.remoteFamily)
+    const local = endpoint(raw.localAddress, raw.localPort, raw.localFamily)
+    const conn = new WsConn(this.host.nextConnectionId(), this.id, this.transport, remote, local)
+    conn.ws = ws
+    ws.on('error', (e: Error) => {
+      const code = errorCode(e) ?? ''
+      if (code.startsWith('WS_ERR')) conn.setReason('protocol-error', e.message, e)
+      else conn.setReason('error', describeError(e), e)
+    })
+    const closeWith = (reason: CloseReason): void => {
+      const code = CLOSE_CODES[reason]
+      if (code === undefined || ws.readyState !== ws.OPEN) {
+        ws.terminate()
+        return
+      }
+      ws.close(code, reason)
+      setTimeout(() => ws.terminate(), this.host.closeTimeout).unref()
+    }
+    this.host.accepted(conn)
+    if (g.maxConnections > 0 && this.conns.size >= g.maxConnections) {
+      conn.setReason('max-connections', `the listener already has ${g.maxConnections} connections`)
+      closeWith('max-connections')
+      this.host.closed(conn)
+      return
+    }
+    this.conns.set(conn.id, conn)
+    if (g.keepalive > 0) raw.setKeepAlive(true, g.keepalive * 1000)
+    conn.closer = closeWith
+    conn.startTimers(g.idleTimeout, g.maxLifetime)
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (conn.reason !== undefined) return
+      const buf = toBuffer(data)
+      conn.touch()
+      conn.bytes += buf.length
+      this.host.countBytes(this.transport, buf.length)
+      const meta = conn.meta()
+      if (!isBinary) {
+        const e = new HepError(
+          'INPUT_FORMAT',
+          `WebSocket text message of ${buf.length} bytes: HEP travels in binary messages`,
+        )
+        this.host.malformed(e, buf, meta, conn)
+        return
+      }
+      this.host.deliver(buf, meta, g, conn)
+    })
+    ws.on('pong', () => (conn.alive = true))
+    ws.on('close', (code: number, reason: Buffer) => {
+      conn.stopTimers()
+      const text = reason.length > 0 ? ` ${reason.toString('utf8')}` : ''
+      const sockErr = socketError()
+      if (errorCode(sockErr) === 'ECONNRESET') conn.setReason('reset', describeError(sockErr), sockErr)
+      else if (code === 1006) conn.setReason('peer', 'closed without a close handshake (1006)')
+      else conn.setReason('peer', `close code ${code}${text}`)
+      this.conns.delete(conn.id)
+      if (!conn.finished) this.host.closed(conn)
+      this.drained?.()
+    })
+  }
+
+  private pingAll(): void {
+    for (const c of this.conns.values()) {
+      if (!c.alive) {
+        c.kill('ping-timeout', `no pong within ${this.guards.wsPingInterval} s`)
+        continue
+      }
+      const ws = c.ws
+      if (ws === undefined || ws.readyState !== ws.OPEN) continue
+      c.alive = false
+      ws.ping(noop)
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing
+    const http = this.http
+    if (this.pinger) clearInterval(this.pinger)
+    this.closing = new Promise<void>((resolve) => {
+      if (!http) return resolve()
+      let serverClosed = false
+      const check = (): void => {
+        if (serverClosed && this.conns.size === 0) resolve()
+      }
+      this.drained = check
+      http.close(() => {
+        serverClosed = true
+        check()
+      })
+      http.closeIdleConnections()
+      for (const c of [...this.conns.values()]) c.kill('shutdown', 'the listener is closing')
+    })
+    return this.closing
+  }
+}
