@@ -1,11 +1,341 @@
-import { BaseCommand } from './_base.js'
+import { Flags } from '@oclif/core'
+import Table from 'cli-table3'
+import { openSink, type PacketSink } from '../src/convert/sinks.js'
 import { HepError } from '../src/errors.js'
+import { payloadTypeFromName, payloadTypeName } from '../src/hep/constants.js'
+import { toJson } from '../src/hep/json.js'
+import type { HepPacket } from '../src/hep/packet.js'
+import { formatFromExtension } from '../src/io/input.js'
+import { matches, type PacketFilter } from '../src/listen/filter.js'
+import { ListenStats } from '../src/listen/stats.js'
+import { chunkTable, endpoint, summaryLine } from '../src/format/pretty.js'
+import { HepServer } from '../src/net/server.js'
+import type {
+  ConnectionEvent,
+  Endpoint,
+  ListenOptions,
+  ListenTransport,
+  ReceiveMeta,
+} from '../src/net/types.js'
+import { BaseCommand, EXIT } from './_base.js'
+
+const addr = (e: Endpoint) => endpoint(e.address, e.port)
 
 export default class Listen extends BaseCommand<typeof Listen> {
-  static override summary = 'Receive HEP on UDP/TCP/TLS/WebSocket and show it (not implemented yet)'
-  static override description =
-    'Not implemented yet: this command comes with the socket-layer issue. It exits with an error.'
+  static override summary = 'Receive HEP on UDP, TCP, TLS and WebSocket and show it'
+  static override description = `Listens on every address given (several at once), decodes each HEP v1/v2/v3 packet and prints
+it as decode does: one line per packet, --chunks for a chunk table, --json for JSON lines (the JSON form
+plus "via": how it arrived). Connection events (accepted, closed with the reason) go to stderr, and
+into the stream with --events. Ctrl-C or SIGTERM stops: outputs are flushed and closed, the summary
+is printed, and the exit code is 0.
+
+Guards with capture-server defaults protect honest senders from the others: a TCP peer whose packet
+takes more than --max-reads-per-packet reads is dropped (OpenSIPS hep_max_msg_chunks), bad framing
+closes that connection only, idle connections close after --idle-timeout seconds.`
+
+  static override examples = [
+    '<%= config.bin %> listen --udp 9060',
+    '<%= config.bin %> listen --udp 9060 --tcp 9060 --json | jq -c .payload',
+    '<%= config.bin %> listen --udp [::]:9060 --write calls.pcap --count 100',
+    '<%= config.bin %> listen --tls 9061 --cert server.crt --key server.key --ws 9062 --events --json',
+    '<%= config.bin %> listen --udp 9060 --type sip --grep INVITE --duration 60',
+  ]
+
+  static override flags = {
+    udp: Flags.string({ description: 'UDP listen address [HOST:]PORT (repeatable)', multiple: true }),
+    tcp: Flags.string({ description: 'TCP listen address [HOST:]PORT (repeatable)', multiple: true }),
+    tls: Flags.string({
+      description: 'TLS listen address [HOST:]PORT (repeatable; needs --cert and --key)',
+      multiple: true,
+    }),
+    ws: Flags.string({ description: 'WebSocket listen address [HOST:]PORT (repeatable)', multiple: true }),
+    wss: Flags.string({
+      description: 'WebSocket over TLS listen address (needs --cert and --key)',
+      multiple: true,
+    }),
+    cert: Flags.string({ description: 'TLS certificate chain (PEM file)' }),
+    key: Flags.string({ description: 'TLS private key (PEM file)' }),
+    chunks: Flags.boolean({ description: 'add a table of every chunk of each packet', default: false }),
+    events: Flags.boolean({
+      description: 'with --json: connection events as JSON lines in the stream too',
+      default: false,
+    }),
+    write: Flags.string({
+      description: 'save the decapsulated messages as a pcap (original addresses and times)',
+    }),
+    'write-hep': Flags.string({
+      description:
+        'save the HEP packets as received: FILE.pcap (HEP over UDP frames), .hex, .jsonl, else raw',
+    }),
+    count: Flags.integer({ description: 'stop after this many packets (after filters)', min: 1 }),
+    duration: Flags.integer({ description: 'stop after this many seconds', min: 1 }),
+    'capture-id': Flags.integer({
+      description: 'only packets with this capture id (repeatable)',
+      multiple: true,
+    }),
+    type: Flags.string({
+      description: 'only this payload type: sip, log, rtcp… or a number (repeatable)',
+      multiple: true,
+    }),
+    'call-id': Flags.string({
+      description: 'only packets of this call (Call-ID or correlation id; repeatable)',
+      multiple: true,
+    }),
+    grep: Flags.string({ description: 'only packets whose payload matches this regular expression' }),
+    'auth-key': Flags.string({ description: 'reject packets whose auth key (chunk 0x000e) is not this' }),
+    'max-connections': Flags.integer({
+      description: 'connections per TCP/TLS/WS listener (default 1024; 0 = no limit)',
+      min: 0,
+    }),
+    'idle-timeout': Flags.integer({
+      description: 'close a connection idle this many seconds (default 120; 0 = never)',
+      min: 0,
+    }),
+    'max-lifetime': Flags.integer({
+      description: 'close a connection open this many seconds (default: no limit)',
+      min: 0,
+    }),
+    keepalive: Flags.integer({
+      description: 'TCP keepalive after this many idle seconds (default: off)',
+      min: 0,
+    }),
+    'max-reads-per-packet': Flags.integer({
+      description: 'drop a TCP/TLS peer whose packet takes more reads than this (default 32; 0 = off)',
+      min: 0,
+    }),
+    'recv-buffer': Flags.integer({
+      description: 'UDP receive buffer size in bytes (the effective size is reported)',
+      min: 1,
+    }),
+    'time-byte-order': Flags.option({
+      options: ['le', 'be'] as const,
+      default: 'le' as const,
+      description: 'HEPv2 time header byte order: le (Kamailio, default) or be (heplify-server)',
+    })(),
+  }
+
+  private stats = new ListenStats()
+  private sinks: { sink: PacketSink; what: string }[] = []
+  private pcapSink?: PacketSink
+  private hepSink?: PacketSink
+  private closedByReason: Record<string, number> = {}
+  private accepted = 0
+
   public async run(): Promise<void> {
-    throw new HepError('NET', 'listen is not implemented yet')
+    const f = this.flags
+    const specs = this.listenSpecs()
+    const filter = this.filter()
+    if (f.write) this.pcapSink = this.open('pcap', f.write)
+    if (f['write-hep']) {
+      const fmt = formatFromExtension(f['write-hep'])
+      this.hepSink = this.open(
+        fmt === 'pcap' || fmt === 'hep-pcap' ? 'hep-pcap' : fmt === 'hex' || fmt === 'jsonl' ? fmt : 'raw',
+        f['write-hep'],
+      )
+    }
+    const server = new HepServer({
+      authKey: f['auth-key'],
+      maxConnections: f['max-connections'],
+      idleTimeout: f['idle-timeout'],
+      maxLifetime: f['max-lifetime'],
+      keepalive: f.keepalive,
+      maxReadsPerPacket: f['max-reads-per-packet'],
+      decode: { timeByteOrder: f['time-byte-order'] },
+    })
+    server.on('error', (e) => this.problem(`socket: ${e.message}`))
+    server.on('packet', (ev) => {
+      if (this.stopped) return
+      this.stats.packet(ev.packet)
+      if (!matches(ev.packet, filter)) {
+        this.stats.filtered++
+        return
+      }
+      this.show(ev.packet, ev, ev.raw)
+      if (f.count !== undefined && this.stats.shown >= f.count) this.requestStop('signal')
+    })
+    server.on('malformed', (ev) => {
+      this.stats.malformed++
+      this.problem(
+        `${ev.transport} ${addr(ev.remote)}${ev.connectionId ? ` #${ev.connectionId}` : ''}: ${ev.error.message}`,
+      )
+    })
+    server.on('rejected', (ev) => {
+      this.stats.reject(ev.reason)
+      this.note(this.cErr.yellow(`rejected (${ev.reason}) ${ev.transport} ${addr(ev.remote)}: ${ev.detail}`))
+    })
+    server.on('connection', (ev) => this.connectionEvent(ev))
+    try {
+      for (const spec of specs) {
+        const l = await server.listen(spec)
+        const buf = l.getRecvBufferSize()
+        this.note(
+          `listening on ${l.transport} ${addr(l.local)}${buf !== undefined ? ` (receive buffer ${buf} bytes)` : ''}`,
+        )
+      }
+    } catch (e) {
+      await server.close()
+      await this.closeSinks()
+      throw e
+    }
+    const timer =
+      f.duration !== undefined ? setTimeout(() => this.requestStop('signal'), f.duration * 1000) : undefined
+    await new Promise<void>((resolve) => {
+      if (this.stopped) resolve()
+      else this.stop.signal.addEventListener('abort', () => resolve(), { once: true })
+    })
+    if (timer) clearTimeout(timer)
+    await server.close()
+    await this.closeSinks()
+    await this.out.end()
+    this.summary(server)
+    if (this.stats.malformed > 0 && this.stats.shown === 0) process.exitCode = EXIT.INPUT
+  }
+
+  private listenSpecs(): ListenOptions[] {
+    const f = this.flags
+    const specs: ListenOptions[] = []
+    const add = (transport: ListenTransport, list: string[] | undefined) => {
+      for (const a of list ?? []) {
+        const spec: ListenOptions = {
+          transport,
+          address: a,
+          recvBufferSize: transport === 'udp' ? f['recv-buffer'] : undefined,
+        }
+        if (transport === 'tls' || transport === 'wss') {
+          if (!f.cert || !f.key) this.error(`--${transport} needs --cert and --key`, { exit: EXIT.USAGE })
+          spec.tls = { cert: f.cert, key: f.key }
+        }
+        specs.push(spec)
+      }
+    }
+    add('udp', f.udp)
+    add('tcp', f.tcp)
+    add('tls', f.tls)
+    add('ws', f.ws)
+    add('wss', f.wss)
+    if (specs.length === 0)
+      this.error('say where to listen: --udp PORT, --tcp PORT, --tls PORT or --ws PORT', { exit: EXIT.USAGE })
+    return specs
+  }
+
+  private filter(): PacketFilter {
+    const f = this.flags
+    const payloadTypes = (f.type ?? []).map((t) => {
+      const n = payloadTypeFromName(t)
+      if (n === undefined)
+        this.error(`--type ${t}: not a payload type name (sip, log, rtcp…) or number`, { exit: EXIT.USAGE })
+      return n
+    })
+    let grep: RegExp | undefined
+    if (f.grep !== undefined) {
+      try {
+        grep = new RegExp(f.grep)
+      } catch (e) {
+        this.error(`--grep ${f.grep}: ${(e as Error).message}`, { exit: EXIT.USAGE })
+      }
+    }
+    return { captureIds: f['capture-id'], payloadTypes, callIds: f['call-id'], grep }
+  }
+
+  private open(format: Parameters<typeof openSink>[0], path: string): PacketSink {
+    const sink = openSink(format, path, { warn: (m) => this.note(`warning: ${m}`) })
+    this.sinks.push({ sink, what: path })
+    return sink
+  }
+
+  private show(p: HepPacket, meta: ReceiveMeta, raw: Buffer): void {
+    this.stats.shown++
+    const f = this.flags
+    const via = { transport: meta.transport, remote: addr(meta.remote), connection: meta.connectionId }
+    if (f.json) this.out.line(JSON.stringify({ ...toJson(p), via }))
+    else {
+      const tag = this.c.dim(
+        `[${meta.transport} ${via.remote}${meta.connectionId ? ' #' + meta.connectionId : ''}]`,
+      )
+      this.out.line(`${tag} ${summaryLine(p, this.c)}`)
+      if (f.chunks) this.out.line(chunkTable(p, this.c))
+    }
+    const at = meta.receivedAt
+    const time = { seconds: Math.floor(at / 1000), nanos: Math.round((at % 1000) * 1e6) }
+    try {
+      if (this.pcapSink && p.payload !== undefined) {
+        const t =
+          p.timeSeconds !== undefined ? { seconds: p.timeSeconds, nanos: (p.timeUseconds ?? 0) * 1000 } : time
+        this.pcapSink.write(p, raw, t)
+      }
+      this.hepSink?.write(p, raw, time, {
+        src: meta.remote.address,
+        srcPort: meta.remote.port,
+        dst: meta.local.address,
+        dstPort: meta.local.port,
+      })
+    } catch (e) {
+      if (!(e instanceof HepError)) throw e
+      this.problem(`not saved: ${e.message}`)
+    }
+    if ((this.stats.shown & 63) === 0) for (const s of this.sinks) void s.sink.maybeFlush()
+  }
+
+  private connectionEvent(ev: ConnectionEvent): void {
+    const who = `${ev.transport} ${addr(ev.remote)} #${ev.connectionId}`
+    if (ev.type === 'accepted') {
+      this.accepted++
+      this.note(this.cErr.dim(`accepted ${who}`))
+    } else {
+      this.closedByReason[ev.reason] = (this.closedByReason[ev.reason] ?? 0) + 1
+      const msg = `closed ${who}: ${ev.reason}${ev.detail ? ` (${ev.detail})` : ''}, ${ev.packets} packets`
+      if (ev.reason === 'peer' || ev.reason === 'shutdown') this.note(this.cErr.dim(msg))
+      else this.note(this.cErr.yellow(msg))
+    }
+    if (this.flags.json && this.flags.events) {
+      const { error, ...rest } = ev as ConnectionEvent & { error?: Error }
+      this.out.line(
+        JSON.stringify({
+          event: ev.type,
+          ...rest,
+          remote: addr(ev.remote),
+          local: addr(ev.local),
+          at: new Date(ev.at).toISOString(),
+          ...(error ? { error: error.message } : {}),
+        }),
+      )
+    }
+  }
+
+  private async closeSinks(): Promise<void> {
+    for (const { sink, what } of this.sinks) {
+      try {
+        await sink.close()
+      } catch (e) {
+        this.problem(`${what}: ${(e as Error).message}`)
+      }
+    }
+  }
+
+  private summary(server: HepServer): void {
+    if (this.flags.quiet) return
+    const s = this.stats
+    const secs = ((Date.now() - s.startedAt) / 1000).toFixed(1)
+    const rejected = Object.values(s.rejected).reduce((a, b) => a + b, 0)
+    process.stderr.write(
+      `listened ${secs} s: ${s.received} packets (${s.shown} shown, ${s.filtered} filtered out), ${s.malformed} malformed, ${rejected} rejected\n`,
+    )
+    if (s.received > 0) {
+      const t = new Table({
+        head: ['capture id', 'type', 'packets'],
+        style: { head: [], border: [], compact: true },
+      })
+      for (const k of s.kinds()) t.push([k.captureId, payloadTypeName(k.payloadType), String(k.packets)])
+      process.stderr.write(t.toString() + '\n')
+    }
+    for (const [r, n] of Object.entries(s.rejected)) process.stderr.write(`rejected (${r}): ${n}\n`)
+    const st = server.stats()
+    if (this.accepted > 0) {
+      const closed = Object.entries(this.closedByReason)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(', ')
+      process.stderr.write(`connections: ${this.accepted} accepted; closed: ${closed || 'none'}\n`)
+    }
+    void st
   }
 }

@@ -1,11 +1,212 @@
-import { BaseCommand } from './_base.js'
+import { readFileSync } from 'node:fs'
+import { Args, Flags } from '@oclif/core'
 import { HepError } from '../src/errors.js'
+import { payloadTypeFromName } from '../src/hep/constants.js'
+import { parseIsoTime } from '../src/hep/json.js'
+import type { HepPacket } from '../src/hep/packet.js'
+import type { HepItem } from '../src/io/hep-source.js'
+import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
+import { readHepBatches } from '../src/io/read-hep.js'
+import { parseDestination } from '../src/net/address.js'
+import { createSender } from '../src/net/sender.js'
+import type { HepSender } from '../src/net/sender-types.js'
+import { sendItems, type SendStats } from '../src/send/send.js'
+import { BaseCommand, EXIT } from './_base.js'
+import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
 
 export default class Send extends BaseCommand<typeof Send> {
-  static override summary = 'Encode and send HEP, from flags or JSON lines (not implemented yet)'
-  static override description =
-    'Not implemented yet: this command comes with the socket-layer issue. It exits with an error.'
-  public async run(): Promise<void> {
-    throw new HepError('NET', 'send is not implemented yet')
+  static override summary = 'Encode and send HEP, from flags or from JSON lines, raw or hex'
+  static override description = `One message from flags (--payload or --payload-file, --src, --dst, --type, --time), or a stream
+of packets from FILE or stdin in any format decode reads (jsonl, raw, hex, a pcap of HEP), so that
+  hep listen --json | jq … | hep send --to tcp://127.0.0.1:9061
+works end to end. Decoded packets go out byte for byte (unless an encoding option changes them);
+hand-written JSON is completed with what receivers need (family, protocol, time = now, type SIP).
+JSON lines with an "event" key (listen --events) are skipped.
+
+Destinations: HOST:PORT (UDP), udp://, tcp://, tls://, ws://, wss:// URLs, [::1]:9060; --to is
+repeatable: every destination gets every packet, or --balance call-id keeps each call on one.
+The summary counts sent, failed and dropped; they add up to the total.`
+
+  static override examples = [
+    '<%= config.bin %> send --to 127.0.0.1:9060 --payload-file invite.txt --src 10.0.0.1:5060 --dst 10.0.0.2:5060',
+    '<%= config.bin %> send fixtures/hep/hep-v3.hex --to tcp://127.0.0.1:9061',
+    '<%= config.bin %> send fixtures/hep/hep-v3.hex --to 127.0.0.1:9060 --version 2 --capture-id 7',
+    '<%= config.bin %> listen --udp 9060 --json | <%= config.bin %> send --to tcp://127.0.0.1:9061',
+  ]
+
+  static override args = {
+    file: Args.string({
+      description: 'packets to send ("-": stdin); omit to send one message from flags',
+      ignoreStdin: true,
+    }),
   }
+
+  static override flags = {
+    to: Flags.string({ description: 'destination (repeatable)', multiple: true, required: true }),
+    balance: Flags.option({
+      options: ['all', 'call-id'] as const,
+      default: 'all' as const,
+      description:
+        'several --to: every destination gets every packet (all), or each call goes to one (call-id)',
+    })(),
+    from: Flags.option({ options: HEP_FORMATS, description: 'input format (default: detected)' })(),
+    payload: Flags.string({ description: 'the message to send (text)', exclusive: ['payload-file', 'file'] }),
+    'payload-file': Flags.string({ description: 'the message to send, from a file (bytes as they are)' }),
+    src: Flags.string({ description: 'source IP:PORT of the message', default: '127.0.0.1:5060' }),
+    dst: Flags.string({ description: 'destination IP:PORT of the message', default: '127.0.0.1:5060' }),
+    type: Flags.string({ description: 'payload type: sip, log, rtcp… or a number', default: 'sip' }),
+    time: Flags.string({ description: 'capture time: ISO 8601 or now', default: 'now' }),
+    protocol: Flags.option({
+      options: ['udp', 'tcp', 'sctp'] as const,
+      default: 'udp' as const,
+      description: 'IP protocol of the message',
+    })(),
+    ...hepEncodingFlags,
+    'connect-timeout': Flags.integer({
+      description: 'TCP/TLS/WS connect timeout, ms',
+      default: 5000,
+      min: 1,
+    }),
+    'write-timeout': Flags.integer({
+      description: 'a write that does not complete in this many ms fails the connection',
+      default: 10000,
+      min: 1,
+    }),
+    'queue-limit': Flags.integer({
+      description: 'packets queued per destination before backpressure',
+      default: 1000,
+      min: 1,
+    }),
+    'drop-when-full': Flags.boolean({
+      description: 'drop packets when the queue is full instead of waiting',
+      default: false,
+    }),
+    insecure: Flags.boolean({ description: 'tls/wss: accept any server certificate', default: false }),
+    ca: Flags.string({ description: 'tls/wss: CA certificate file to trust' }),
+    'time-byte-order': Flags.option({
+      options: ['le', 'be'] as const,
+      default: 'le' as const,
+      description: 'HEPv2 time header byte order of the input',
+    })(),
+  }
+
+  public async run(): Promise<void> {
+    const { args } = await this.parse(Send)
+    const f = this.flags
+    const enc = encodingOptionsFrom(f)
+    for (const d of f.to) parseDestination(d) // bad text fails here, before anything is sent
+    const fromFlags = args.file === undefined && (f.payload !== undefined || f['payload-file'] !== undefined)
+    const batches = fromFlags
+      ? oneMessage(this.messageFromFlags(enc.version ?? 3))
+      : this.stream(args.file ?? '-')
+    const senderOptions = {
+      balance: f.balance,
+      connectTimeout: f['connect-timeout'],
+      writeTimeout: f['write-timeout'],
+      queueLimit: f['queue-limit'],
+      onFull: f['drop-when-full'] ? ('drop' as const) : ('backpressure' as const),
+      rejectUnauthorized: !f.insecure,
+      ca: f.ca ? readFileSync(f.ca) : undefined,
+    }
+    const sender: HepSender =
+      f.to.length === 1 ? createSender(f.to[0], senderOptions) : createSender(f.to, senderOptions)
+    const reported = new Set<string>()
+    sender.on('failed', (ev) => {
+      const k = `${ev.destination} ${ev.error.message}`
+      if (!reported.has(k)) this.problem(`${ev.destination}: ${ev.error.message}`)
+      reported.add(k)
+    })
+    sender.on('disconnect', (ev) => {
+      if (ev.error && !reported.has(ev.error.message)) {
+        reported.add(ev.error.message)
+        this.note(
+          this.cErr.yellow(
+            `${ev.destination}: ${ev.error.message}${ev.reconnectIn ? `; retrying in ${ev.reconnectIn} ms` : ''}`,
+          ),
+        )
+      }
+    })
+    sender.on('error', () => {})
+    const stats = await sendItems(batches, sender, {
+      ...enc,
+      signal: this.stop.signal,
+      onSkip: (where, reason, error) =>
+        this.problem(`${where}: ${reason}${error ? ': ' + error.message : ''}`),
+    })
+    this.summary(stats)
+    const s = stats.sender
+    if (s.sent === 0 && s.failed > 0) process.exitCode = EXIT.NETWORK
+    else if (s.failed > 0 || s.dropped > 0 || Object.keys(stats.skipped).length > 0)
+      process.exitCode = EXIT.PARTIAL
+  }
+
+  private stream(file: string): AsyncIterable<HepItem[]> {
+    const f = this.flags
+    return readHepBatches(file, {
+      from: f.from as HepFormat | undefined,
+      timeByteOrder: f['time-byte-order'],
+    })
+  }
+
+  private messageFromFlags(version: 1 | 2 | 3): HepPacket {
+    const f = this.flags
+    const payload =
+      f['payload-file'] !== undefined ? readFileSync(f['payload-file']) : Buffer.from(f.payload ?? '', 'utf8')
+    const src = parseHostPort(f.src, '--src')
+    const dst = parseHostPort(f.dst, '--dst')
+    const type = payloadTypeFromName(f.type)
+    if (type === undefined)
+      this.error(`--type ${f.type}: not a payload type name (sip, log, rtcp…) or number`, {
+        exit: EXIT.USAGE,
+      })
+    let seconds: number
+    let useconds: number
+    if (f.time === 'now') {
+      const ms = Date.now()
+      seconds = Math.floor(ms / 1000)
+      useconds = Math.floor((ms % 1000) * 1000)
+    } else {
+      const t = parseIsoTime(f.time)
+      if (!t) this.error(`--time ${f.time}: expected an ISO 8601 time or now`, { exit: EXIT.USAGE })
+      seconds = t.seconds
+      useconds = t.useconds
+    }
+    return {
+      version,
+      protocolFamily: src.ip.includes(':') ? 10 : 2,
+      protocol: f.protocol === 'tcp' ? 6 : f.protocol === 'sctp' ? 132 : 17,
+      srcIp: src.ip,
+      dstIp: dst.ip,
+      srcPort: src.port,
+      dstPort: dst.port,
+      timeSeconds: seconds,
+      timeUseconds: useconds,
+      payloadType: type,
+      payload,
+    }
+  }
+
+  private summary(s: SendStats): void {
+    if (this.flags.json) {
+      this.out.line(JSON.stringify({ in: s.in, ...s.sender, skipped: s.skipped }))
+      return
+    }
+    if (this.flags.quiet) return
+    const st = s.sender
+    const skipped = Object.entries(s.skipped).map(([r, n]) => `, ${n} ${r}`)
+    process.stderr.write(
+      `${st.submitted} packets: ${st.sent} sent, ${st.failed} failed, ${st.dropped} dropped${skipped.join('')}\n`,
+    )
+  }
+}
+
+async function* oneMessage(p: HepPacket): AsyncGenerator<HepItem[]> {
+  yield [{ index: 1, where: 'flags', packet: p }]
+}
+
+function parseHostPort(text: string, flag: string): { ip: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text)
+  if (!m || Number(m[2]) > 65535)
+    throw new HepError('HEP_ENCODE', `${flag} ${text}: expected IP:PORT or [IPv6]:PORT`)
+  return { ip: m[1], port: Number(m[2]) }
 }

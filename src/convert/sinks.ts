@@ -15,10 +15,21 @@ export interface SinkTime {
   nanos: number
 }
 
+/** The addresses a HEP packet travelled between (e.g. a listener's peer and local socket). */
+export interface HepVia {
+  src: string
+  srcPort: number
+  dst: string
+  dstPort: number
+}
+
 export interface PacketSink {
   readonly format: OutputFormat
-  /** `bytes` is the packet's encoding; `time` the capture time to stamp pcap records with */
-  write(p: HepPacket, bytes: Buffer, time: SinkTime): void
+  /**
+   * `bytes` is the packet's encoding; `time` the capture time to stamp pcap records with; `via` the
+   * HEP transport addresses for hep-pcap frames (default: the sink's hepSrc/hepDst)
+   */
+  write(p: HepPacket, bytes: Buffer, time: SinkTime, via?: HepVia): void
   maybeFlush(): Promise<void>
   close(): Promise<void>
 }
@@ -74,9 +85,18 @@ class PcapSink implements PacketSink {
     if (target === '-') this.writer = new PcapWriter(process.stdout, { precision: opts.precision })
     else this.writer = new PcapWriter(target, { precision: opts.precision })
   }
-  write(p: HepPacket, bytes: Buffer, time: SinkTime): void {
+  write(p: HepPacket, bytes: Buffer, time: SinkTime, via?: HepVia): void {
     let spec: FrameSpec
-    if (this.format === 'hep-pcap') {
+    if (via !== undefined && this.format === 'hep-pcap') {
+      spec = {
+        src: via.src,
+        dst: via.dst,
+        srcPort: via.srcPort,
+        dstPort: via.dstPort,
+        protocol: 17,
+        payload: bytes,
+      }
+    } else if (this.format === 'hep-pcap') {
       const s = this.opts.hepSrc ?? { ip: '127.0.0.1', port: 9060 }
       const d = this.opts.hepDst ?? { ip: '127.0.0.1', port: 9060 }
       spec = { src: s.ip, dst: d.ip, srcPort: s.port, dstPort: d.port, protocol: 17, payload: bytes }

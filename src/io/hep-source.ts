@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream'
 import { DecodeError, HepError } from '../errors.js'
 import { decode, decodeDatagram, detectVersion, type DecodeOptions } from '../hep/codec.js'
 import { Hep3Framer } from '../hep/framer.js'
-import { fromJsonLine } from '../hep/json.js'
+import { fromJson } from '../hep/json.js'
 import type { HepPacket } from '../hep/packet.js'
 import type { SipInfo } from '../sip/scan.js'
 import type { HepFormat } from './input.js'
@@ -84,6 +84,7 @@ export async function* hexSource(
   }
 }
 
+/** JSON lines; lines of connection events (`listen --events`: an "event" key) are not packets and are skipped. */
 export async function* jsonlSource(stream: Readable, name: string): AsyncGenerator<HepItem> {
   let lineNo = 0
   let index = 0
@@ -91,10 +92,19 @@ export async function* jsonlSource(stream: Readable, name: string): AsyncGenerat
     lineNo++
     const t = line.trim()
     if (t === '') continue
-    index++
     const where = `${name} line ${lineNo}`
+    let obj: unknown
     try {
-      yield { index, where, packet: fromJsonLine(t) }
+      obj = JSON.parse(t)
+    } catch (e) {
+      yield { index: ++index, where, error: new HepError('HEP_JSON', `not JSON: ${(e as Error).message}`) }
+      continue
+    }
+    if (obj !== null && typeof obj === 'object' && typeof (obj as { event?: unknown }).event === 'string')
+      continue
+    index++
+    try {
+      yield { index, where, packet: fromJson(obj) }
     } catch (e) {
       yield { index, where, error: asHepError(e) }
     }
