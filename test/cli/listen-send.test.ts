@@ -1,0 +1,111 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { BIN, ROOT, fixture, haveTool, hep, start } from '../helpers/cli.js'
+
+const hexLines = (name: string) => readFileSync(fixture(`hep/${name}`), 'utf8').trim().split('\n')
+const port = async (r: ReturnType<typeof start>, t: string) => Number((await r.waitFor(new RegExp(`listening on ${t} [^ ]+:(\\d+)`)))[1])
+
+describe('hep send -> hep listen', () => {
+  it('v1, v2 and v3 over UDP arrive intact: listen --json re-encodes to the bytes that were sent', async () => {
+    for (const name of ['hep-v1.hex', 'hep-v2-sngrep.hex', 'hep-v3-extras.hex']) {
+      const n = hexLines(name).length
+      const l = start(['listen', '--udp', '127.0.0.1:0', '--json', '--count', String(n)])
+      const p = await port(l, 'udp')
+      const s = await hep(['send', fixture(`hep/${name}`), '--to', `127.0.0.1:${p}`])
+      expect(s.code).toBe(0)
+      expect(s.stderr).toContain(`${n} packets: ${n} sent, 0 failed, 0 dropped`)
+      expect(await l.exited).toBe(0)
+      const lines = l.stdout().trimEnd().split('\n')
+      expect(lines).toHaveLength(n)
+      expect(JSON.parse(lines[0]).via).toMatchObject({ transport: 'udp' })
+      const back = await hep(['convert', '-', '-', '--from', 'jsonl', '--into', 'hex', '-q'], { input: l.stdout() })
+      expect(back.stdout.trimEnd().split('\n').sort()).toEqual(hexLines(name).sort())
+    }
+  })
+
+  it('the pipeline listen --json | send --to tcp:// | listen delivers every packet with the options applied', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hep-pipe-'))
+    const last = start(['listen', '--tcp', '127.0.0.1:0', '--json', '--count', '39'])
+    const tcpPort = await port(last, 'tcp')
+    // first listener piped into a sender, as a shell pipeline
+    const pipe = spawn(
+      'sh',
+      ['-c', `node "${BIN}" listen --udp 127.0.0.1:0 --json --count 39 2>"${dir}/l1.err" | node "${BIN}" send --to tcp://127.0.0.1:${tcpPort} --capture-id 4000 2>"${dir}/s.err"`],
+      { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } },
+    )
+    const pipeDone = new Promise((r) => pipe.on('close', r))
+    let udpPort = 0
+    for (let i = 0; i < 100 && !udpPort; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      const m = /listening on udp [^ ]+:(\d+)/.exec(safeRead(`${dir}/l1.err`))
+      if (m) udpPort = Number(m[1])
+    }
+    expect(udpPort).toBeGreaterThan(0)
+    expect((await hep(['send', fixture('hep/hep-v3.hex'), '--to', `127.0.0.1:${udpPort}`])).code).toBe(0)
+    await pipeDone
+    expect(await last.exited).toBe(0)
+    const got = last.stdout().trimEnd().split('\n').map((l) => JSON.parse(l))
+    expect(got).toHaveLength(39)
+    expect(got.every((g) => g.captureId === 4000 && g.via.transport === 'tcp')).toBe(true)
+    const sent = (await hep(['decode', fixture('hep/hep-v3.hex'), '--json'])).stdout.trimEnd().split('\n').map((l) => JSON.parse(l))
+    expect(got.map((g) => g.payload).sort()).toEqual(sent.map((s) => s.payload).sort())
+    expect(readFileSync(`${dir}/s.err`, 'utf8')).toContain('39 packets: 39 sent, 0 failed, 0 dropped')
+  })
+
+  it('SIGINT flushes --write: the pcap opens in tshark with every packet received, exit 0, summary printed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hep-sig-'))
+    const l = start(['listen', '--udp', '127.0.0.1:0', '--write', join(dir, 'calls.pcap'), '--write-hep', join(dir, 'hep.pcap')])
+    const p = await port(l, 'udp')
+    expect((await hep(['send', fixture('hep/hep-v2.hex'), '--to', `127.0.0.1:${p}`])).code).toBe(0)
+    await l.waitFor(/SIP/, 'stdout')
+    await new Promise((r) => setTimeout(r, 300))
+    l.child.kill('SIGINT')
+    expect(await l.exited).toBe(0)
+    expect(l.stderr()).toMatch(/listened [\d.]+ s: 39 packets/)
+    const again = await hep(['decode', join(dir, 'hep.pcap'), '--json'])
+    expect(again.stdout.trimEnd().split('\n')).toHaveLength(39)
+    if (haveTool('tshark')) {
+      const t = spawnSync('tshark', ['-r', join(dir, 'calls.pcap'), '-Y', 'sip', '-T', 'fields', '-e', 'sip.Call-ID'], { encoding: 'utf8' })
+      expect(t.stdout.trim().split('\n')).toHaveLength(39)
+    }
+  })
+
+  it('hostile datagrams are reported while an honest sender loses nothing', async () => {
+    const l = start(['listen', '--udp', '127.0.0.1:0', '--json', '--count', '39'])
+    const p = await port(l, 'udp')
+    const dgram = await import('node:dgram')
+    const sock = dgram.createSocket('udp4')
+    for (const junk of [Buffer.from('garbage'), Buffer.from('484550330fff', 'hex'), Buffer.alloc(3)]) {
+      await new Promise<void>((r) => sock.send(junk, p, '127.0.0.1', () => r()))
+    }
+    sock.close()
+    expect((await hep(['send', fixture('hep/hep-v3.hex'), '--to', `127.0.0.1:${p}`])).code).toBe(0)
+    expect(await l.exited).toBe(0)
+    expect(l.stdout().trimEnd().split('\n')).toHaveLength(39)
+    expect(l.stderr()).toMatch(/3 malformed/)
+  })
+
+  it('a message over the UDP datagram limit fails with advice to use TCP', async () => {
+    const r = await hep(['send', '--to', '127.0.0.1:9', '--payload', 'x'.repeat(65_420)])
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toMatch(/tcp/i)
+  })
+
+  it('a destination that refuses is a network error (exit 3) with the reason', async () => {
+    const r = await hep(['send', fixture('hep/hep-v3.hex'), '--to', 'tcp://127.0.0.1:1', '--connect-timeout', '500'], { timeoutMs: 20000 })
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/connection refused/)
+    expect(r.stderr).toContain('39 packets: 0 sent, 39 failed, 0 dropped')
+  })
+})
+
+function safeRead(p: string): string {
+  try {
+    return readFileSync(p, 'utf8')
+  } catch {
+    return ''
+  }
+}
