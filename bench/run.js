@@ -11,3 +11,10 @@ if (!only || only === 'capture') {
   console.log('== captures: reader vs plain read; convert vs tshark; peak memory ==')
   console.log((await capture()).join('\n'))
 }
+if (!only || only === 'net') {
+  const { run: net } = await import('./net.js')
+  console.log(
+    '== network: hep listen vs a plain counting socket; TCP; hep send vs a plain sender (loopback) ==',
+  )
+  console.log((await net()).join('\n'))
+}

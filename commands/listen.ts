@@ -247,8 +247,11 @@ closes that connection only, idle connections close after --idle-timeout seconds
     this.stats.shown++
     const f = this.flags
     const via = { transport: meta.transport, remote: addr(meta.remote), connection: meta.connectionId }
-    if (f.json) this.out.line(JSON.stringify({ ...toJson(p), via }))
-    else {
+    if (f.json) {
+      const o = toJson(p)
+      o.via = via
+      this.out.line(JSON.stringify(o))
+    } else {
       const tag = this.c.dim(
         `[${meta.transport} ${via.remote}${meta.connectionId ? ' #' + meta.connectionId : ''}]`,
       )

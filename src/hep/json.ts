@@ -40,12 +40,20 @@ export interface HepJson {
 }
 
 /** "2026-11-23T12:39:48.160021Z" from seconds + microseconds. */
+let isoSecond = NaN
+let isoPrefix = ''
 export function isoTime(seconds: number, useconds = 0): string {
   const carry = Math.floor(useconds / 1e6)
-  const d = new Date((seconds + carry) * 1000)
-  if (Number.isNaN(d.getTime())) return ''
+  const sec = seconds + carry
+  if (sec !== isoSecond) {
+    // packets come in runs within one second: format the date part once per second
+    const d = new Date(sec * 1000)
+    if (Number.isNaN(d.getTime())) return ''
+    isoSecond = sec
+    isoPrefix = d.toISOString().slice(0, 19) + '.'
+  }
   const us = useconds - carry * 1e6
-  return d.toISOString().slice(0, 19) + '.' + String(us).padStart(6, '0') + 'Z'
+  return isoPrefix + String(us).padStart(6, '0') + 'Z'
 }
 
 /** Parses an ISO 8601 time (with up to 9 fraction digits) into seconds + microseconds. */

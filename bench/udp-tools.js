@@ -1,0 +1,75 @@
+// Helper processes for the network benchmarks.
+//   node bench/udp-tools.js count PORT            plain UDP socket that only counts; prints the count on SIGTERM
+//   node bench/udp-tools.js blast PORT HEXFILE PPS SECONDS   paced sender (PPS 0 = as fast as possible)
+//   node bench/udp-tools.js tcp PORT HEXFILE N    writes N HEP3 frames over one TCP connection
+import dgram from 'node:dgram'
+import net from 'node:net'
+import { readFileSync } from 'node:fs'
+
+const [mode, portText, file, a, b] = process.argv.slice(2)
+const port = Number(portText)
+const packets = () =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((h) => Buffer.from(h, 'hex'))
+
+if (mode === 'count') {
+  const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 })
+  let n = 0
+  s.on('message', () => n++)
+  s.bind(port, '127.0.0.1', () => process.stdout.write('ready\n'))
+  process.on('SIGTERM', () => {
+    process.stdout.write(`${n}\n`)
+    process.exit(0)
+  })
+} else if (mode === 'blast') {
+  const pkts = packets()
+  const pps = Number(a)
+  const seconds = Number(b)
+  const s = dgram.createSocket('udp4')
+  s.connect(port, '127.0.0.1', () => {
+    const start = process.hrtime.bigint()
+    let sent = 0
+    let inflight = 0
+    const end = BigInt(Math.round(seconds * 1e9))
+    const tick = () => {
+      const el = process.hrtime.bigint() - start
+      if (el >= end) {
+        const done = () => (inflight === 0 ? finish() : setTimeout(done, 5))
+        const finish = () => {
+          process.stdout.write(`${sent}\n`)
+          s.close()
+        }
+        return done()
+      }
+      const due = pps === 0 ? sent + 256 : Math.floor((Number(el) / 1e9) * pps)
+      let k = 0
+      while (sent < due && k < 512 && inflight < 4096) {
+        inflight++
+        s.send(pkts[sent % pkts.length], () => inflight--)
+        sent++
+        k++
+      }
+      setImmediate(tick)
+    }
+    tick()
+  })
+} else if (mode === 'tcp') {
+  const pkts = packets()
+  const n = Number(a)
+  const c = net.connect(port, '127.0.0.1', () => {
+    let i = 0
+    const pump = () => {
+      while (i < n) {
+        const chunk = Buffer.concat(
+          Array.from({ length: Math.min(64, n - i) }, (_, k) => pkts[(i + k) % pkts.length]),
+        )
+        i += Math.min(64, n - i)
+        if (!c.write(chunk)) return c.once('drain', pump)
+      }
+      c.end()
+    }
+    pump()
+  })
+}
