@@ -1,7 +1,9 @@
 /**
- * Messages out of a capture: pcap/pcapng records -> link/IP layers (fragments reassembled) -> UDP
- * payloads classified by content as SIP or HEP (never by port alone); everything else is counted
- * by reason. Streaming, consumer-paced, one array of messages per read.
+ * Messages out of a capture: pcap/pcapng records -> link/IP layers (fragments reassembled, tunnels
+ * opened) -> UDP payloads classified by content as SIP or HEP (never by port alone), TCP streams
+ * reassembled and framed (SIP by Content-Length, HEP3, SIP over WebSocket), SCTP user messages
+ * (streams.ts); everything else is counted by reason. Streaming, consumer-paced, one array of
+ * messages per read.
  */
 import { CaptureError, HepError } from '../errors.js'
 import { CaptureReader, type CaptureInfo } from '../pcap/reader.js'
@@ -9,10 +11,12 @@ import { PacketDecoder, type PacketDecoderOptions } from '../pcap/decoder.js'
 import type { TransportResult } from '../pcap/result.js'
 import { scanSip, type SipInfo } from '../sip/scan.js'
 import { looksLikeHep } from './classify.js'
+import { CaptureStreams, type StreamOptions, type StreamStats } from './streams.js'
 
 export interface CapturedMessage {
   /** record (frame) number that completed the message, as Wireshark numbers frames */
   frame: number
+  /** capture time of that record (for a message over several TCP segments: the last one needed) */
   seconds: number
   nanos: number
   transport: 'udp' | 'tcp' | 'sctp'
@@ -34,11 +38,13 @@ export interface ExtractStats {
   /** frames (or payloads) not turned into messages, by reason */
   skipped: Record<string, number>
   fragmentsReassembled: number
+  /** TCP / SCTP stream counters (set when the capture has been read) */
+  streams?: StreamStats
   /** the error that ended the capture early, if any (records before it were processed) */
   error?: CaptureError
 }
 
-export interface ExtractOptions extends PacketDecoderOptions {
+export interface ExtractOptions extends PacketDecoderOptions, StreamOptions {
   /** what to look for: SIP messages, HEP packets, or both */
   want: 'sip' | 'hep' | 'both'
   /** only traffic with a source or destination port in these ranges ([lo, hi], inclusive) */
@@ -87,6 +93,7 @@ export class CaptureExtractor {
   readonly stats: ExtractStats = { records: 0, sip: 0, hep: 0, skipped: {}, fragmentsReassembled: 0 }
   private readonly reader: CaptureReader
   private readonly decoder: PacketDecoder
+  private readonly streams: CaptureStreams
 
   constructor(
     source: string | NodeJS.ReadableStream,
@@ -94,6 +101,7 @@ export class CaptureExtractor {
   ) {
     this.reader = new CaptureReader(source, { readSize: opts.readSize })
     this.decoder = new PacketDecoder(opts)
+    this.streams = new CaptureStreams(opts.want, this.stats, opts)
   }
 
   get bytesRead(): number {
@@ -108,6 +116,39 @@ export class CaptureExtractor {
     this.stats.skipped[reason] = (this.stats.skipped[reason] ?? 0) + 1
   }
 
+  private count(reason: string, n: number): void {
+    if (n > 0) this.stats.skipped[reason] = (this.stats.skipped[reason] ?? 0) + n
+  }
+
+  /**
+   * End of the capture: every TCP stream is closed (held segments delivered past their holes, what
+   * is incomplete dropped) and the stream counters are folded into `stats.skipped`. Returns the
+   * messages completed by the closing. Runs once.
+   */
+  private closeStreams(): CapturedMessage[] {
+    const out: CapturedMessage[] = []
+    if (this.stats.streams !== undefined) return out
+    const streams = this.streams
+    streams.out = out
+    streams.flush()
+    const s = streams.streamStats
+    this.stats.streams = s
+    this.count('TCP retransmission', s.tcp.retransmissions)
+    this.count('TCP hole (segments missing from the capture)', s.tcp.gaps)
+    this.count('TCP flow evicted (flow or memory cap)', s.tcp.evicted)
+    this.count('keep-alive', s.keepAlives)
+    this.count('incomplete message (stream ended or hole)', s.incomplete)
+    this.count('message too long', s.tooLong)
+    this.count('bytes skipped to resynchronise a stream', s.resyncBytes)
+    this.count('WebSocket control frame', s.webSocketControlFrames)
+    this.count('WebSocket message compressed or too long', s.webSocketUnreadable)
+    this.count('WebSocket protocol error', s.webSocketErrors)
+    this.count('SCTP retransmission', s.sctp.duplicates)
+    this.count('SCTP fragment dropped', s.sctp.fragmentsDropped)
+    this.count('SCTP malformed chunks', s.sctp.malformed)
+    return out
+  }
+
   /**
    * Messages, one array per read. A corrupt capture ends the iteration with `stats.error` set and
    * the CaptureError thrown after every message before it was yielded.
@@ -115,9 +156,11 @@ export class CaptureExtractor {
   async *batches(): AsyncGenerator<CapturedMessage[]> {
     const { want, portRanges } = this.opts
     const st = this.stats
+    const streams = this.streams
     try {
       for await (const records of this.reader.batches()) {
         const out: CapturedMessage[] = []
+        streams.out = out
         for (let r = 0; r < records.length; r++) {
           const rec = records[r]
           st.records++
@@ -140,7 +183,9 @@ export class CaptureExtractor {
             continue
           }
           if (res.kind !== 'udp') {
-            this.skip(`${res.kind.toUpperCase()} (stream reassembly not implemented yet)`)
+            // streams: messages (stamped with the record that completes them) go to `out`
+            if (res.kind === 'tcp') streams.tcpSegment(res, rec.index, rec.seconds, rec.nanos)
+            else streams.sctpPacket(res, rec.index, rec.seconds, rec.nanos)
             continue
           }
           const payload = res.payload
@@ -175,10 +220,18 @@ export class CaptureExtractor {
         }
         if (out.length > 0) yield out
       }
+      const tail = this.closeStreams()
+      if (tail.length > 0) yield tail
     } catch (e) {
-      if (e instanceof CaptureError) st.error = e
+      if (e instanceof CaptureError) {
+        st.error = e
+        // what the records before the error completed is still delivered
+        const tail = this.closeStreams()
+        if (tail.length > 0) yield tail
+      }
       throw e
     } finally {
+      if (st.streams === undefined) this.closeStreams()
       st.fragmentsReassembled = this.decoder.stats.reassembled
       const held = this.decoder.stats.fragmentsHeld
       this.decoder.flush()

@@ -1,7 +1,8 @@
 /**
  * PacketDecoder: one captured frame in, its transport-layer payload (UDP, TCP, SCTP) out, with IP
- * fragments reassembled. See link.ts, ip.ts, transport.ts and fragments.ts for the layers and
- * dispatch.ts for how they are chained.
+ * fragments reassembled and tunnels opened (IP-in-IP, GRE, ERSPAN, VXLAN). See link.ts, ip.ts,
+ * transport.ts, tunnel.ts and fragments.ts for the layers and dispatch.ts for how they are chained.
+ * TCP segments come out one by one: stream reassembly is tcp.ts's job.
  */
 
 import { DecodeState, decodeNetwork } from './dispatch.js'

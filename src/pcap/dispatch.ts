@@ -1,8 +1,11 @@
 /**
  * The dispatch tables between layers: ethertype -> network-layer decoder, IP protocol -> transport
- * decoder (and IP-in-IP back to the network layer), plus the glue that sends fragments to the
- * reassembly table and builds the results. The layers themselves (link.ts, ip.ts, transport.ts,
- * fragments.ts) know nothing of each other.
+ * decoder (and the tunnels back to the network layer: IP-in-IP, IPv6-in-IP, GRE, ERSPAN I/II/III,
+ * VXLAN), plus the glue that sends fragments to the reassembly table and builds the results. The
+ * layers themselves (link.ts, ip.ts, transport.ts, tunnel.ts, fragments.ts) know nothing of each other.
+ *
+ * A tunnelled packet is reported with its innermost IP header's addresses (and the innermost VLAN tag
+ * seen, outer or inner); at most MAX_TUNNEL_DEPTH tunnels are opened below the outermost IP header.
  *
  * Everything runs on one reused DecodeState: no closures, no per-packet objects besides the result
  * (and its address strings and payload view).
@@ -13,6 +16,7 @@ import { FRAG_COMPLETE, FRAG_PENDING, type FragmentTable } from './fragments.js'
 import {
   IP_OK,
   IP_TRUNCATED,
+  IPPROTO_GRE,
   IPPROTO_IPIP,
   IPPROTO_IPV6,
   IPPROTO_SCTP,
@@ -24,11 +28,29 @@ import {
   parseIPv6,
   walkIPv6,
 } from './ip.js'
-import { ETHERTYPE_IPV4, ETHERTYPE_IPV6, LinkFrame } from './link.js'
+import {
+  decodeEthernetAt,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_TEB,
+  LINK_MALFORMED,
+  LINK_OK,
+  LINK_TRUNCATED,
+  LinkFrame,
+} from './link.js'
 import { PENDING, skip, type DecodeResult, type OtherResult, type TransportResult } from './result.js'
 import { L4_OK, L4_TRUNCATED, parseSctp, parseTcp, parseUdp, TransportHeader } from './transport.js'
+import {
+  isVxlan,
+  parseGre,
+  TUN_OK,
+  TUN_TRUNCATED,
+  TUN_UNSUPPORTED,
+  TunnelHeader,
+  VXLAN_PORT,
+} from './tunnel.js'
 
-/** IP-in-IP nesting allowed below the outermost IP header. */
+/** Tunnels (IP-in-IP, GRE, ERSPAN, VXLAN) nested below the outermost IP header. */
 export const MAX_TUNNEL_DEPTH = 4
 
 /** Per-decoder scratch state, reset for every frame. */
@@ -36,6 +58,7 @@ export class DecodeState {
   readonly link = new LinkFrame()
   readonly ip = new IpHeader()
   readonly l4 = new TransportHeader()
+  readonly tun = new TunnelHeader()
   /** capture time of the frame being decoded, in ms */
   nowMs = 0
   vlan: number | undefined = undefined
@@ -88,6 +111,9 @@ export function decodeTransport(
       const st = parseUdp(buf, off, end, t)
       if (st !== L4_OK) return skip(st === L4_TRUNCATED ? 'truncated' : 'malformed', t.error)
       if (t.truncated && !s.truncated) return skip('malformed', 'UDP length past the end of the IP payload')
+      // VXLAN: one integer compare on the hot path; the header is checked before it is believed
+      if (t.dstPort === VXLAN_PORT && depth < MAX_TUNNEL_DEPTH && isVxlan(buf, t.payloadOffset, t.payloadEnd))
+        return decodeInnerEthernet(s, buf, t.payloadOffset + 8, t.payloadEnd, depth + 1)
       return transportResult('udp', s, buf, t)
     }
     case IPPROTO_TCP: {
@@ -108,9 +134,41 @@ export function decodeTransport(
     case IPPROTO_IPV6:
       if (depth >= MAX_TUNNEL_DEPTH) return skip('malformed', 'IP-in-IP nested too deep')
       return decodeIPv6(s, buf, off, end, depth + 1)
+    case IPPROTO_GRE: {
+      if (depth >= MAX_TUNNEL_DEPTH) return skip('malformed', 'tunnels nested too deep')
+      const g = s.tun
+      const gs = parseGre(buf, off, end, g)
+      // GRE we do not open (PPTP, a protocol type other than IP / Ethernet / ERSPAN) is reported
+      // as what it is: IP protocol 47
+      if (gs === TUN_UNSUPPORTED) return otherResult(s, proto)
+      if (gs !== TUN_OK) return skip(gs === TUN_TRUNCATED ? 'truncated' : 'malformed', g.error)
+      if (g.protocol === ETHERTYPE_TEB) return decodeInnerEthernet(s, buf, g.payloadOffset, end, depth + 1)
+      if (g.protocol === ETHERTYPE_IPV4 || g.protocol === ETHERTYPE_IPV6)
+        return decodeNetwork(s, g.protocol, buf, g.payloadOffset, end, depth + 1)
+      return otherResult(s, proto)
+    }
     default:
       return otherResult(s, proto)
   }
+}
+
+/** An Ethernet frame carried by a tunnel (GRE bridging, ERSPAN, VXLAN): buf[off, end). */
+function decodeInnerEthernet(
+  s: DecodeState,
+  buf: Buffer,
+  off: number,
+  end: number,
+  depth: number,
+): DecodeResult {
+  const lf = s.link
+  const st = decodeEthernetAt(buf, off, end, lf)
+  if (st !== LINK_OK) {
+    if (st === LINK_TRUNCATED) return skip('truncated', 'Ethernet header inside a tunnel')
+    if (st === LINK_MALFORMED) return skip('malformed', 'more than 8 stacked VLAN tags inside a tunnel')
+    return skip('not-ip', 'ethertype 0x' + lf.netType.toString(16).padStart(4, '0') + ' inside a tunnel')
+  }
+  if (lf.vlan >= 0) s.vlan = lf.vlan
+  return decodeNetwork(s, lf.netType, buf, lf.offset, end, depth)
 }
 
 /** Protocols worth holding fragments for (the rest is reported as 'other' straight away). */
@@ -121,6 +179,7 @@ function reassembles(proto: number, version: 4 | 6): boolean {
     proto === IPPROTO_SCTP ||
     proto === IPPROTO_IPIP ||
     proto === IPPROTO_IPV6 ||
+    proto === IPPROTO_GRE ||
     (version === 6 && isIPv6ExtensionHeader(proto))
   )
 }

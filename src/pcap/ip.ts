@@ -11,6 +11,7 @@ export const IPPROTO_UDP = 17
 export const IPPROTO_IPV6 = 41
 export const IPPROTO_ROUTING = 43
 export const IPPROTO_FRAGMENT = 44
+export const IPPROTO_GRE = 47
 export const IPPROTO_ESP = 50
 export const IPPROTO_AH = 51
 export const IPPROTO_ICMPV6 = 58

@@ -20,6 +20,10 @@ export const ETHERTYPE_IPV6 = 0x86dd
 export const ETHERTYPE_VLAN = 0x8100
 export const ETHERTYPE_QINQ = 0x88a8
 export const ETHERTYPE_QINQ_OLD = 0x9100
+/** GRE protocol types of what a tunnel carries besides IP */
+export const ETHERTYPE_TEB = 0x6558
+export const ETHERTYPE_ERSPAN_II = 0x88be
+export const ETHERTYPE_ERSPAN_III = 0x22eb
 
 /** At most this many stacked VLAN tags before the frame is called malformed. */
 export const MAX_VLAN_TAGS = 8
@@ -64,7 +68,7 @@ export function decodeLink(linkType: number, buf: Buffer, out: LinkFrame): numbe
       if (len < 20) return LINK_TRUNCATED
       out.netType = (buf[0] << 8) | buf[1]
       out.offset = 20
-      return vlanChain(buf, out)
+      return vlanChain(buf, out, len)
     case LINKTYPE_NULL: {
       // 4-byte address family in the capturing host's byte order: accept either
       if (len < 4) return LINK_TRUNCATED
@@ -105,11 +109,24 @@ export function decodeLink(linkType: number, buf: Buffer, out: LinkFrame): numbe
   }
 }
 
+/**
+ * An Ethernet frame inside another packet (a tunnel: GRE transparent Ethernet bridging, ERSPAN,
+ * VXLAN): buf[off, end). Same output as decodeLink for LINKTYPE_ETHERNET.
+ */
+export function decodeEthernetAt(buf: Buffer, off: number, end: number, out: LinkFrame): number {
+  out.vlan = -1
+  out.family = 0
+  if (end - off < 14) return LINK_TRUNCATED
+  out.netType = (buf[off + 12] << 8) | buf[off + 13]
+  out.offset = off + 14
+  return vlanChain(buf, out, end)
+}
+
 /** Reads the ethertype at buf[at] and continues with any VLAN tags. */
 function ethertypeChain(buf: Buffer, at: number, out: LinkFrame): number {
   out.netType = (buf[at] << 8) | buf[at + 1]
   out.offset = at + 2
-  return vlanChain(buf, out)
+  return vlanChain(buf, out, buf.length)
 }
 
 /**
@@ -117,13 +134,13 @@ function ethertypeChain(buf: Buffer, at: number, out: LinkFrame): number {
  * `vlan` ends up as the INNERMOST tag's VLAN id: for QinQ that is the customer tag (0x8100), which is
  * what tshark reports as vlan.id when the outer tag is 802.1ad (it reports the S-tag as ieee8021ad.id).
  */
-function vlanChain(buf: Buffer, out: LinkFrame): number {
+function vlanChain(buf: Buffer, out: LinkFrame, end: number): number {
   let t = out.netType
   let off = out.offset
   let tags = 0
   while (t === ETHERTYPE_VLAN || t === ETHERTYPE_QINQ || t === ETHERTYPE_QINQ_OLD) {
     if (++tags > MAX_VLAN_TAGS) return LINK_MALFORMED
-    if (off + 4 > buf.length) return LINK_TRUNCATED
+    if (off + 4 > end) return LINK_TRUNCATED
     out.vlan = ((buf[off] << 8) | buf[off + 1]) & 0x0fff
     t = (buf[off + 2] << 8) | buf[off + 3]
     off += 4

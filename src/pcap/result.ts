@@ -56,7 +56,11 @@ export interface TransportResult {
 export interface OtherResult {
   kind: 'other'
   ipVersion: 4 | 6
-  /** the upper-layer protocol number (ICMP 1, ICMPv6 58, GRE 47, ESP 50, no next header 59...) */
+  /**
+   * the upper-layer protocol number (ICMP 1, ICMPv6 58, ESP 50, no next header 59...; GRE 47 when the
+   * tunnel is not one that is opened: PPTP's GRE version 1, a protocol type other than IPv4, IPv6,
+   * Ethernet bridging or ERSPAN)
+   */
   protocol: number
   src: string
   dst: string
