@@ -87,6 +87,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       portRanges,
       captureMode: from === 'pcap' || from === 'pcapng' ? 'sip' : 'auto',
       captureId: enc.captureId,
+      sipDetails: enc.correlationId === 'auto',
       onCapture: (c) => (capture = c),
     })
     const bar = this.progressBar(args.input)

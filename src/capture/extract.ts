@@ -9,7 +9,7 @@ import { CaptureError, HepError } from '../errors.js'
 import { CaptureReader, type CaptureInfo } from '../pcap/reader.js'
 import { PacketDecoder, type PacketDecoderOptions } from '../pcap/decoder.js'
 import type { TransportResult } from '../pcap/result.js'
-import { scanSip, type SipInfo } from '../sip/scan.js'
+import { isSipStart, scanSip, type SipInfo } from '../sip/scan.js'
 import { looksLikeHep } from './classify.js'
 import { CaptureStreams, type StreamOptions, type StreamStats } from './streams.js'
 
@@ -47,6 +47,11 @@ export interface ExtractStats {
 export interface ExtractOptions extends PacketDecoderOptions, StreamOptions {
   /** what to look for: SIP messages, HEP packets, or both */
   want: 'sip' | 'hep' | 'both'
+  /**
+   * UDP: scan each SIP message for its Call-ID, CSeq... (`CapturedMessage.sip`), default true; false
+   * only checks the start line (what tells SIP from the rest) when nobody needs the details.
+   */
+  sipDetails?: boolean
   /** only traffic with a source or destination port in these ranges ([lo, hi], inclusive) */
   portRanges?: [number, number][]
   readSize?: number
@@ -155,6 +160,7 @@ export class CaptureExtractor {
    */
   async *batches(): AsyncGenerator<CapturedMessage[]> {
     const { want, portRanges } = this.opts
+    const details = this.opts.sipDetails !== false
     const st = this.stats
     const streams = this.streams
     try {
@@ -193,8 +199,10 @@ export class CaptureExtractor {
           let sip: SipInfo | undefined
           if (want !== 'sip' && looksLikeHep(payload)) kind = 'hep'
           else if (want !== 'hep') {
-            sip = scanSip(payload)
-            if (sip !== undefined) kind = 'sip'
+            if (details) {
+              sip = scanSip(payload)
+              if (sip !== undefined) kind = 'sip'
+            } else if (isSipStart(payload)) kind = 'sip'
           }
           if (kind === undefined) {
             this.skip(want === 'hep' && scanSip(payload) !== undefined ? 'SIP (not HEP)' : nonSipReason(res))

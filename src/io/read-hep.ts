@@ -26,6 +26,8 @@ export interface ReadHepOptions extends HepSourceOptions {
   captureMode?: 'hep' | 'sip' | 'auto'
   /** capture id for SIP messages encapsulated from a capture */
   captureId?: number
+  /** capture input: scan SIP messages for Call-ID etc. (default true; convert turns it off when unneeded) */
+  sipDetails?: boolean
   /** handed the capture reader when the input is a capture (for statistics and progress) */
   onCapture?: (c: CaptureItems) => void
 }
@@ -52,7 +54,12 @@ export async function* readHepBatches(path: string, opts: ReadHepOptions = {}): 
   if (format === 'pcap' || format === 'pcapng' || format === 'hep-pcap') {
     const portRanges = opts.portRanges ?? opts.ports?.map((p): [number, number] => [p, p])
     const mode = format === 'hep-pcap' ? 'hep' : (opts.captureMode ?? 'hep')
-    const items = new CaptureItems(source, name, { ...opts, mode, portRanges })
+    const items = new CaptureItems(source, name, {
+      ...opts,
+      mode,
+      portRanges,
+      extract: { sipDetails: opts.sipDetails },
+    })
     opts.onCapture?.(items)
     yield* items.batches()
     return

@@ -5,8 +5,12 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { BIN, ROOT, fixture, haveTool, hep, start } from '../helpers/cli.js'
 
-const hexLines = (name: string) => readFileSync(fixture(`hep/${name}`), 'utf8').trim().split('\n')
-const port = async (r: ReturnType<typeof start>, t: string) => Number((await r.waitFor(new RegExp(`listening on ${t} [^ ]+:(\\d+)`)))[1])
+const hexLines = (name: string) =>
+  readFileSync(fixture(`hep/${name}`), 'utf8')
+    .trim()
+    .split('\n')
+const port = async (r: ReturnType<typeof start>, t: string) =>
+  Number((await r.waitFor(new RegExp(`listening on ${t} [^ ]+:(\\d+)`)))[1])
 
 describe('hep send -> hep listen', () => {
   it('v1, v2 and v3 over UDP arrive intact: listen --json re-encodes to the bytes that were sent', async () => {
@@ -21,7 +25,9 @@ describe('hep send -> hep listen', () => {
       const lines = l.stdout().trimEnd().split('\n')
       expect(lines).toHaveLength(n)
       expect(JSON.parse(lines[0]).via).toMatchObject({ transport: 'udp' })
-      const back = await hep(['convert', '-', '-', '--from', 'jsonl', '--into', 'hex', '-q'], { input: l.stdout() })
+      const back = await hep(['convert', '-', '-', '--from', 'jsonl', '--into', 'hex', '-q'], {
+        input: l.stdout(),
+      })
       expect(back.stdout.trimEnd().split('\n').sort()).toEqual(hexLines(name).sort())
     }
   })
@@ -33,7 +39,10 @@ describe('hep send -> hep listen', () => {
     // first listener piped into a sender, as a shell pipeline
     const pipe = spawn(
       'sh',
-      ['-c', `node "${BIN}" listen --udp 127.0.0.1:0 --json --count 39 2>"${dir}/l1.err" | node "${BIN}" send --to tcp://127.0.0.1:${tcpPort} --capture-id 4000 2>"${dir}/s.err"`],
+      [
+        '-c',
+        `node "${BIN}" listen --udp 127.0.0.1:0 --json --count 39 2>"${dir}/l1.err" | node "${BIN}" send --to tcp://127.0.0.1:${tcpPort} --capture-id 4000 2>"${dir}/s.err"`,
+      ],
       { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' } },
     )
     const pipeDone = new Promise((r) => pipe.on('close', r))
@@ -47,17 +56,32 @@ describe('hep send -> hep listen', () => {
     expect((await hep(['send', fixture('hep/hep-v3.hex'), '--to', `127.0.0.1:${udpPort}`])).code).toBe(0)
     await pipeDone
     expect(await last.exited).toBe(0)
-    const got = last.stdout().trimEnd().split('\n').map((l) => JSON.parse(l))
+    const got = last
+      .stdout()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(got).toHaveLength(39)
     expect(got.every((g) => g.captureId === 4000 && g.via.transport === 'tcp')).toBe(true)
-    const sent = (await hep(['decode', fixture('hep/hep-v3.hex'), '--json'])).stdout.trimEnd().split('\n').map((l) => JSON.parse(l))
+    const sent = (await hep(['decode', fixture('hep/hep-v3.hex'), '--json'])).stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(got.map((g) => g.payload).sort()).toEqual(sent.map((s) => s.payload).sort())
     expect(readFileSync(`${dir}/s.err`, 'utf8')).toContain('39 packets: 39 sent, 0 failed, 0 dropped')
   })
 
   it('SIGINT flushes --write: the pcap opens in tshark with every packet received, exit 0, summary printed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hep-sig-'))
-    const l = start(['listen', '--udp', '127.0.0.1:0', '--write', join(dir, 'calls.pcap'), '--write-hep', join(dir, 'hep.pcap')])
+    const l = start([
+      'listen',
+      '--udp',
+      '127.0.0.1:0',
+      '--write',
+      join(dir, 'calls.pcap'),
+      '--write-hep',
+      join(dir, 'hep.pcap'),
+    ])
     const p = await port(l, 'udp')
     expect((await hep(['send', fixture('hep/hep-v2.hex'), '--to', `127.0.0.1:${p}`])).code).toBe(0)
     await l.waitFor(/SIP/, 'stdout')
@@ -68,7 +92,11 @@ describe('hep send -> hep listen', () => {
     const again = await hep(['decode', join(dir, 'hep.pcap'), '--json'])
     expect(again.stdout.trimEnd().split('\n')).toHaveLength(39)
     if (haveTool('tshark')) {
-      const t = spawnSync('tshark', ['-r', join(dir, 'calls.pcap'), '-Y', 'sip', '-T', 'fields', '-e', 'sip.Call-ID'], { encoding: 'utf8' })
+      const t = spawnSync(
+        'tshark',
+        ['-r', join(dir, 'calls.pcap'), '-Y', 'sip', '-T', 'fields', '-e', 'sip.Call-ID'],
+        { encoding: 'utf8' },
+      )
       expect(t.stdout.trim().split('\n')).toHaveLength(39)
     }
   })
@@ -95,7 +123,10 @@ describe('hep send -> hep listen', () => {
   })
 
   it('a destination that refuses is a network error (exit 3) with the reason', async () => {
-    const r = await hep(['send', fixture('hep/hep-v3.hex'), '--to', 'tcp://127.0.0.1:1', '--connect-timeout', '500'], { timeoutMs: 20000 })
+    const r = await hep(
+      ['send', fixture('hep/hep-v3.hex'), '--to', 'tcp://127.0.0.1:1', '--connect-timeout', '500'],
+      { timeoutMs: 20000 },
+    )
     expect(r.code).toBe(3)
     expect(r.stderr).toMatch(/connection refused/)
     expect(r.stderr).toContain('39 packets: 0 sent, 39 failed, 0 dropped')
