@@ -3,7 +3,7 @@ import Table from 'cli-table3'
 import { openSink, type PacketSink } from '../src/convert/sinks.js'
 import { HepError } from '../src/errors.js'
 import { payloadTypeFromName, payloadTypeName } from '../src/hep/constants.js'
-import { toJson } from '../src/hep/json.js'
+import { toJsonLine } from '../src/hep/json.js'
 import type { HepPacket } from '../src/hep/packet.js'
 import { formatFromExtension } from '../src/io/input.js'
 import { matches, type PacketFilter } from '../src/listen/filter.js'
@@ -247,11 +247,8 @@ closes that connection only, idle connections close after --idle-timeout seconds
     this.stats.shown++
     const f = this.flags
     const via = { transport: meta.transport, remote: addr(meta.remote), connection: meta.connectionId }
-    if (f.json) {
-      const o = toJson(p)
-      o.via = via
-      this.out.line(JSON.stringify(o))
-    } else {
+    if (f.json) this.out.line(toJsonLine(p, { via }))
+    else {
       const tag = this.c.dim(
         `[${meta.transport} ${via.remote}${meta.connectionId ? ' #' + meta.connectionId : ''}]`,
       )

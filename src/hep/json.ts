@@ -129,10 +129,58 @@ export function toJson(p: HepPacket): HepJson {
   return o
 }
 
-/** One compact JSON line (no newline). */
+const numText = (v: number): string => (Number.isFinite(v) ? String(v) : 'null')
+
+/**
+ * The packet's fields as JSON text, in the order of toJson, written directly (no intermediate
+ * object): the hot path of `listen --json` and `decode --json`. Generated from the same field list.
+ */
+const scalarsJson: (p: HepPacket, num: (v: number) => string) => string = new Function(
+  'p',
+  'num',
+  'let s="";let v;' +
+    SCALAR_ORDER.map(
+      (k) =>
+        `v=p.${k};if(v!==undefined)s+=${JSON.stringify(`,"${k}":`)}+(typeof v==="number"?num(v):JSON.stringify(v));`,
+    ).join('') +
+    'return s;',
+) as (p: HepPacket, num: (v: number) => string) => string
+
+/**
+ * One compact JSON line (no newline): exactly JSON.stringify(toJson(p)), plus the `extra` keys
+ * (e.g. listen's "via") at the end.
+ */
 export function toJsonLine(p: HepPacket, extra?: Record<string, unknown>): string {
-  const o = toJson(p)
-  return JSON.stringify(extra === undefined ? o : { ...o, ...extra })
+  let s = '{"version":' + numText(p.version)
+  if (p.timeSeconds !== undefined)
+    s += ',"time":' + JSON.stringify(isoTime(p.timeSeconds, p.timeUseconds ?? 0))
+  s += scalarsJson(p, numText)
+  if (p.payload !== undefined) {
+    if (isUtf8(p.payload)) s += ',"payload":' + JSON.stringify(p.payload.toString('utf8'))
+    else s += ',"payload":"' + p.payload.toString('base64') + '","payloadEncoding":"base64"'
+  }
+  if (p.compressedPayload !== undefined)
+    s += ',"compressedPayload":"' + p.compressedPayload.toString('base64') + '"'
+  if (p.chunks !== undefined) {
+    s += ',"chunks":['
+    for (let i = 0; i < p.chunks.length; i++) {
+      const c = p.chunks[i]
+      if (i > 0) s += ','
+      s +=
+        typeof c === 'number'
+          ? numText(c)
+          : `{"vendor":${numText(c.vendor)},"type":${numText(c.type)},"hex":"${c.value.toString('hex')}"}`
+    }
+    s += ']'
+  }
+  if (p.hdrLen !== undefined) s += ',"hdrLen":' + numText(p.hdrLen)
+  if (p.v2Padding !== undefined) s += ',"v2Padding":' + numText(p.v2Padding)
+  if (extra !== undefined) {
+    for (const k of Object.keys(extra)) {
+      if (extra[k] !== undefined) s += ',' + JSON.stringify(k) + ':' + JSON.stringify(extra[k])
+    }
+  }
+  return s + '}'
 }
 
 // ---------------------------------------------------------------- from JSON
