@@ -1,0 +1,215 @@
+/**
+ * `hep replay` as a library call: the SIP messages of captures, merged by time, re-encoded as HEP
+ * with the chosen options and sent on the scheduler's clock. Returns statistics; prints nothing.
+ */
+import { performance } from 'node:perf_hooks'
+import { CaptureItems } from '../capture/items.js'
+import { HepError } from '../errors.js'
+import { encode } from '../hep/codec.js'
+import {
+  applyEncodingOptions,
+  checkEncodingOptions,
+  type HepEncodingOptions,
+} from '../hep/encoding-options.js'
+import type { HepPacket } from '../hep/packet.js'
+import type { HepItem } from '../io/hep-source.js'
+import { inputName } from '../io/input.js'
+import type { HepSender } from '../net/sender-types.js'
+import { Schedule, TimingStats, waitUntil, type ScheduleOptions } from './scheduler.js'
+
+export interface ReplayOptions extends HepEncodingOptions {
+  files: string[]
+  timing: ScheduleOptions
+  /** times to play the captures (default 1; 0 = until stopped) */
+  loop?: number
+  /** stop after this many packets */
+  limit?: number
+  /** HEP timestamps: the capture's (default) or shifted so the first packet is now */
+  timestamps?: 'original' | 'now'
+  portRanges?: [number, number][]
+  /** only these calls (Call-ID) */
+  callIds?: string[]
+  /** only these methods: requests by method, responses by their CSeq method */
+  methods?: string[]
+  signal?: AbortSignal
+  /** called for each packet as it is sent (or, in a dry run, instead of sending) */
+  onPacket?: (p: HepPacket, bytes: Buffer) => void
+  /** called for every item that cannot be replayed */
+  onSkip?: (where: string, reason: string, error?: HepError) => void
+  onProgress?: (s: ReplayProgress) => void
+}
+
+export interface ReplayProgress {
+  packets: number
+  elapsedMs: number
+  /** capture time covered so far, ms from the first packet */
+  captureMs: number
+}
+
+export interface ReplayStats {
+  /** packets handed to the sender (or printed, in a dry run) */
+  packets: number
+  sent: number
+  failed: number
+  dropped: number
+  skipped: Record<string, number>
+  loops: number
+  elapsedMs: number
+  /** achieved rate, packets/s */
+  rate: number
+  /** lateness of each send against its schedule, ms */
+  timing: { median: number; p99: number; max: number; count: number }
+  /** records read from the captures, per loop */
+  records: number
+}
+
+const timeOf = (it: HepItem) => (it.capture ? it.capture.seconds + it.capture.nanos / 1e9 : 0)
+
+/** The items of several captures as one timeline, merged by capture time. */
+export async function* mergeByTime(sources: AsyncIterable<HepItem[]>[]): AsyncGenerator<HepItem> {
+  const its = sources.map((s) => s[Symbol.asyncIterator]())
+  const heads: { batch: HepItem[]; i: number }[] = []
+  const pull = async (k: number): Promise<boolean> => {
+    for (;;) {
+      const r = await its[k].next()
+      if (r.done) return false
+      if (r.value.length > 0) {
+        heads[k] = { batch: r.value, i: 0 }
+        return true
+      }
+    }
+  }
+  const live: number[] = []
+  for (let k = 0; k < its.length; k++) if (await pull(k)) live.push(k)
+  while (live.length > 0) {
+    let best = 0
+    for (let j = 1; j < live.length; j++) {
+      const a = heads[live[j]]
+      const b = heads[live[best]]
+      if (timeOf(a.batch[a.i]) < timeOf(b.batch[b.i])) best = j
+    }
+    const k = live[best]
+    const h = heads[k]
+    yield h.batch[h.i++]
+    if (h.i >= h.batch.length && !(await pull(k))) live.splice(best, 1)
+  }
+}
+
+function methodOf(it: HepItem): string | undefined {
+  const s = it.sip
+  if (!s) return undefined
+  return s.kind === 'request' ? s.method : s.cseq?.method
+}
+
+export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStats> {
+  checkEncodingOptions(opts)
+  const schedule = new Schedule(opts.timing)
+  const timing = new TimingStats()
+  const skipped: Record<string, number> = {}
+  const skip = (where: string, reason: string, e?: HepError) => {
+    skipped[reason] = (skipped[reason] ?? 0) + 1
+    opts.onSkip?.(where, reason, e)
+  }
+  const methods = opts.methods?.map((m) => m.toUpperCase())
+  const loops = opts.loop ?? 1
+  const dry = sender === undefined
+  let packets = 0
+  let records = 0
+  let loop = 0
+  let firstCapture: number | undefined
+  let wallStartMs = 0
+  let start = 0
+  const scratch = Buffer.allocUnsafe(65536)
+  if (sender !== undefined) {
+    // connect (and resolve) before the clock starts, so the first packets are not late for it
+    await sender.connect().catch(() => {})
+  }
+  outer: for (; loops === 0 || loop < loops; loop++) {
+    if (loop > 0) schedule.nextLoop()
+    const captures = opts.files.map(
+      (f) =>
+        new CaptureItems(f, inputName(f), {
+          mode: 'sip',
+          portRanges: opts.portRanges,
+          captureId: opts.captureId ?? 1,
+        }),
+    )
+    for await (const it of mergeByTime(captures.map((c) => c.batches()))) {
+      if (opts.signal?.aborted) break outer
+      if (it.error || !it.packet) {
+        skip(it.where, 'unreadable', it.error)
+        continue
+      }
+      if (opts.callIds?.length && !(it.sip?.callId !== undefined && opts.callIds.includes(it.sip.callId))) {
+        skipped['call-id filter'] = (skipped['call-id filter'] ?? 0) + 1
+        continue
+      }
+      if (methods?.length) {
+        const m = methodOf(it)
+        if (m === undefined || !methods.includes(m)) {
+          skipped['method filter'] = (skipped['method filter'] ?? 0) + 1
+          continue
+        }
+      }
+      const t = timeOf(it)
+      const offset = schedule.at(t)
+      if (packets === 0) {
+        start = performance.now()
+        wallStartMs = Date.now()
+        firstCapture = t
+      }
+      let p: HepPacket
+      try {
+        p = applyEncodingOptions(it.packet, opts, () => it.sip?.callId)
+        if (opts.timestamps === 'now') {
+          const wall = wallStartMs + offset
+          p.timeSeconds = Math.floor(wall / 1000)
+          p.timeUseconds = Math.floor((wall % 1000) * 1000)
+        }
+        encode(p, scratch, 0)
+      } catch (e) {
+        if (!(e instanceof HepError)) throw e
+        skip(it.where, 'not encodable', e)
+        continue
+      }
+      const bytes = Buffer.from(scratch.subarray(0, encode.bytes))
+      if (!dry) {
+        const late = await waitUntil(start, offset, opts.signal, opts.timing.spinMs)
+        if (opts.signal?.aborted) break outer
+        if (!sender.send(bytes, it.sip?.callId ?? p.correlationId)) await sender.ready()
+        if (opts.timing.mode.kind !== 'topspeed') timing.add(late)
+      }
+      packets++
+      opts.onPacket?.(p, bytes)
+      if ((packets & 63) === 0) {
+        opts.onProgress?.({
+          packets,
+          elapsedMs: performance.now() - start,
+          captureMs: (t - (firstCapture ?? t)) * 1000,
+        })
+      }
+      if (opts.limit !== undefined && packets >= opts.limit) break outer
+    }
+    records += captures.reduce((n, c) => n + c.stats.records, 0)
+    // what the captures held besides SIP (RTP, ...), once: the same in every loop
+    if (loop === 0) {
+      for (const c of captures) {
+        for (const [r, n] of Object.entries(c.stats.skipped)) skipped[r] = (skipped[r] ?? 0) + n
+      }
+    }
+  }
+  const elapsedMs = packets > 0 ? performance.now() - start : 0
+  const s = sender ? await sender.close() : undefined
+  return {
+    packets,
+    sent: s ? s.sent : 0,
+    failed: s ? s.failed : 0,
+    dropped: s ? s.dropped : 0,
+    skipped,
+    loops: Math.min(loop + 1, loops === 0 ? loop + 1 : loops),
+    elapsedMs,
+    rate: elapsedMs > 0 ? (packets / elapsedMs) * 1000 : 0,
+    timing: timing.summary(),
+    records,
+  }
+}
