@@ -1,17 +1,19 @@
 // Capture benchmarks: our reader against a plain read of the same file; capture -> HEP conversion
-// against tshark on the same file; peak RSS converting a ~1 GB capture.
-import { spawn, spawnSync } from 'node:child_process'
+// against tshark on the same file; the same conversion on a TCP capture (stream reassembly, SIP
+// framed by Content-Length) against the UDP one; peak RSS converting a ~1 GB capture.
+import { spawnSync } from 'node:child_process'
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CaptureReader } from '../dist/src/pcap/reader.js'
-import { fmt } from './lib.js'
-import { generatePcap } from './gen.js'
+import { fmt, runMeasured } from './lib.js'
+import { generatePcap, generateTcpPcap } from './gen.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(ROOT, 'bin/run.js')
 const SRC = join(ROOT, 'fixtures/captures/sip-udp.pcap')
+const SRC_TCP = join(ROOT, 'fixtures/captures/sip-tcp.pcap')
 
 async function plainRead(file) {
   let n = 0
@@ -27,35 +29,6 @@ async function time(fn) {
   const t = process.hrtime.bigint()
   const r = await fn()
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, r }
-}
-
-/** Runs a command, samples its peak RSS from /proc; returns wall ms and peak MB. */
-function runMeasured(cmd, args, opts = {}) {
-  return new Promise((resolve, reject) => {
-    const t = process.hrtime.bigint()
-    const child = spawn(cmd, args, {
-      stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'],
-      env: { ...process.env, NODE_ENV: 'production' },
-    })
-    let peak = 0
-    let err = ''
-    child.stderr.on('data', (d) => (err += d))
-    const sample = () => {
-      try {
-        const s = spawnSync('cat', [`/proc/${child.pid}/status`], { encoding: 'utf8' }).stdout
-        const m = /VmHWM:\s+(\d+) kB/.exec(s)
-        if (m) peak = Math.max(peak, Number(m[1]) / 1024)
-      } catch {
-        /* gone */
-      }
-    }
-    const iv = setInterval(sample, 100)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearInterval(iv)
-      resolve({ ms: Number(process.hrtime.bigint() - t) / 1e6, peakMB: peak, code, stderr: err })
-    })
-  })
 }
 
 export async function run() {
@@ -96,6 +69,30 @@ export async function run() {
     } else out.push('tshark not installed: conversion ratio not measured')
     rmSync(big)
     rmSync(join(dir, 'out.hep.pcap'), { force: true })
+    // TCP: sip-tcp.pcap repeated, every copy a new flow (ports shifted); the same conversion
+    const bigTcp = join(dir, 'big-tcp.pcap')
+    const gt = generateTcpPcap(SRC_TCP, bigTcp, 100 * 1024 * 1024)
+    const msgsUdp = g.records // sip-udp.pcap: one SIP message per packet
+    const msgsTcp = (gt.records / 36) * 18 // sip-tcp.pcap: 36 packets, 18 SIP messages
+    const tconv = await runMeasured(process.execPath, [
+      BIN,
+      'convert',
+      bigTcp,
+      join(dir, 'out-tcp.hep.pcap'),
+      '-q',
+    ])
+    if (tconv.code !== 0) throw new Error(`hep convert (TCP) failed: ${tconv.stderr}`)
+    const tcpRate = (gt.records / tconv.ms) * 1000
+    const udpMsgRate = (msgsUdp / conv.ms) * 1000
+    const tcpMsgRate = (msgsTcp / tconv.ms) * 1000
+    const slower = ourRate / tcpRate
+    out.push(
+      `convert TCP capture -> hep.pcap (${(gt.bytes / 1e6).toFixed(1)} MB, ${gt.records} packets, sip-tcp.pcap repeated as ` +
+        `${gt.records / 36} flows): ${fmt(tcpRate)} packets/s (UDP ${fmt(ourRate)}), ${fmt(tcpMsgRate)} SIP messages/s ` +
+        `(UDP ${fmt(udpMsgRate)}); UDP/TCP packets/s = ${slower.toFixed(2)}× (target ≤ 2×: ${slower <= 2 ? 'met' : 'NOT met'})`,
+    )
+    rmSync(bigTcp)
+    rmSync(join(dir, 'out-tcp.hep.pcap'), { force: true })
     // peak RSS on ~1 GB
     const huge = join(dir, 'huge.pcap')
     const h = generatePcap(SRC, huge, 1024 * 1024 * 1024)

@@ -38,3 +38,90 @@ export function generatePcap(src, dst, targetBytes) {
   closeSync(fd)
   return { bytes: written, records }
 }
+
+/**
+ * Like generatePcap, for a capture of TCP (Ethernet + IPv4 + TCP): each repetition also shifts both
+ * TCP ports, so that every copy is a new flow (its own SYN ... FIN) rather than a retransmission of
+ * the first one.
+ */
+export function generateTcpPcap(src, dst, targetBytes) {
+  const f = readFileSync(src)
+  if (f.readUInt32LE(0) !== 0xa1b2c3d4) throw new Error(`${src}: expected a little-endian µs pcap`)
+  if (f.readUInt32LE(20) !== 1) throw new Error(`${src}: expected Ethernet frames`)
+  const header = f.subarray(0, 24)
+  const body = f.subarray(24)
+  const firstSec = body.readUInt32LE(0)
+  let lastSec = firstSec
+  // where each record's TCP ports are (relative to the body), for the rewrite
+  const portsAt = []
+  for (let p = 0; p < body.length;) {
+    lastSec = body.readUInt32LE(p)
+    const frame = p + 16
+    if (body.readUInt16BE(frame + 12) === 0x0800 && body[frame + 14 + 9] === 6)
+      portsAt.push(frame + 14 + ((body[frame + 14] & 0x0f) << 2))
+    p += 16 + body.readUInt32LE(p + 8)
+  }
+  const span = lastSec - firstSec + 1
+  const fd = openSync(dst, 'w')
+  writeSync(fd, header)
+  let written = header.length
+  let records = 0
+  let round = 0
+  const chunk = Buffer.alloc(body.length * 64)
+  while (written < targetBytes) {
+    let off = 0
+    for (let k = 0; k < 64; k++, round++) {
+      body.copy(chunk, off)
+      for (let p = off; p < off + body.length;) {
+        chunk.writeUInt32LE(chunk.readUInt32LE(p) + round * span, p)
+        p += 16 + chunk.readUInt32LE(p + 8)
+        records++
+      }
+      const shift = round % 50000
+      for (const at of portsAt) {
+        chunk.writeUInt16BE((chunk.readUInt16BE(off + at) + shift) & 0xffff, off + at)
+        chunk.writeUInt16BE((chunk.readUInt16BE(off + at + 2) + shift) & 0xffff, off + at + 2)
+      }
+      off += body.length
+    }
+    writeSync(fd, chunk, 0, off)
+    written += off
+  }
+  closeSync(fd)
+  return { bytes: written, records }
+}
+
+/**
+ * A capture of `n` SIP messages (the UDP frames of `src`, cycled) at irregular gaps drawn uniformly
+ * from [minMs, maxMs] (seeded, so every run is the same); returns the schedule (s from the first).
+ */
+export function generateIrregular(src, dst, n, minMs, maxMs, seed = 42) {
+  const f = readFileSync(src)
+  const frames = []
+  for (let p = 24; p < f.length;) {
+    const len = f.readUInt32LE(p + 8)
+    frames.push(f.subarray(p + 16, p + 16 + len))
+    p += 16 + len
+  }
+  let x = seed >>> 0
+  const rnd = () => (x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 2 ** 32
+  const fd = openSync(dst, 'w')
+  writeSync(fd, f.subarray(0, 24))
+  let tUs = 1_700_000_000 * 1e6
+  const schedule = []
+  const t0 = tUs
+  for (let i = 0; i < n; i++) {
+    if (i > 0) tUs += Math.round((minMs + rnd() * (maxMs - minMs)) * 1000)
+    schedule.push((tUs - t0) / 1e6)
+    const fr = frames[i % frames.length]
+    const h = Buffer.alloc(16)
+    h.writeUInt32LE(Math.floor(tUs / 1e6), 0)
+    h.writeUInt32LE(tUs % 1e6, 4)
+    h.writeUInt32LE(fr.length, 8)
+    h.writeUInt32LE(fr.length, 12)
+    writeSync(fd, h)
+    writeSync(fd, fr)
+  }
+  closeSync(fd)
+  return schedule
+}

@@ -1,3 +1,5 @@
+import { spawn, spawnSync } from 'node:child_process'
+
 // Small helpers for side-by-side benchmarks: run each contender in alternation, keep the best rate.
 export function rate(fn, minMs = 300) {
   let n = 0
@@ -33,4 +35,38 @@ export function line(label, ours, theirs, target) {
         ? `  (target ≥ ${target}×: met)`
         : `  (target ≥ ${target}×: NOT met)`
   return `${label.padEnd(34)} ours ${fmt(ours).padStart(8)}/s   peer ${fmt(theirs).padStart(8)}/s   ratio ${ratio.toFixed(2)}×${ok}`
+}
+
+/** Runs a command, samples its peak RSS from /proc; returns wall ms and peak MB. */
+export function runMeasured(cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const t = process.hrtime.bigint()
+    const child = spawn(cmd, args, {
+      stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'],
+      env: { ...process.env, NODE_ENV: 'production' },
+    })
+    let peak = 0
+    let cpuS = 0
+    let err = ''
+    child.stderr.on('data', (d) => (err += d))
+    const sample = () => {
+      try {
+        const s = spawnSync('cat', [`/proc/${child.pid}/status`], { encoding: 'utf8' }).stdout
+        const m = /VmHWM:\s+(\d+) kB/.exec(s)
+        if (m) peak = Math.max(peak, Number(m[1]) / 1024)
+        const st = spawnSync('cat', [`/proc/${child.pid}/stat`], { encoding: 'utf8' })
+          .stdout.split(') ')[1]
+          ?.split(' ')
+        if (st) cpuS = (Number(st[11]) + Number(st[12])) / 100
+      } catch {
+        /* gone */
+      }
+    }
+    const iv = setInterval(sample, 100)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearInterval(iv)
+      resolve({ ms: Number(process.hrtime.bigint() - t) / 1e6, peakMB: peak, cpuS, code, stderr: err })
+    })
+  })
 }

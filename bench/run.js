@@ -18,3 +18,10 @@ if (!only || only === 'net') {
   )
   console.log((await net()).join('\n'))
 }
+if (!only || only === 'replay') {
+  const { run: rep } = await import('./replay.js')
+  console.log(
+    '== replay: timing measured by tcpdump on loopback, against tcpreplay; topspeed; memory; idle CPU ==',
+  )
+  console.log((await rep()).join('\n'))
+}

@@ -73,3 +73,28 @@ if (mode === 'count') {
     pump()
   })
 }
+
+if (mode === 'sendall') {
+  // every packet of HEXFILE once, as fast as the socket takes them; prints "count ms"
+  const pkts = packets()
+  const s = dgram.createSocket('udp4')
+  s.connect(port, '127.0.0.1', () => {
+    const t0 = process.hrtime.bigint()
+    let i = 0
+    let inflight = 0
+    const pump = () => {
+      while (i < pkts.length && inflight < 4096) {
+        inflight++
+        s.send(pkts[i++], () => {
+          inflight--
+          if (i >= pkts.length && inflight === 0) {
+            process.stdout.write(`${pkts.length} ${Number(process.hrtime.bigint() - t0) / 1e6}\n`)
+            s.close()
+          }
+        })
+      }
+      if (i < pkts.length) setImmediate(pump)
+    }
+    pump()
+  })
+}

@@ -113,6 +113,7 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
   const methods = opts.methods?.map((m) => m.toUpperCase())
   const loops = opts.loop ?? 1
   const dry = sender === undefined
+  const topspeed = opts.timing.mode.kind === 'topspeed'
   let packets = 0
   let records = 0
   let loop = 0
@@ -174,10 +175,13 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
       }
       const bytes = Buffer.from(scratch.subarray(0, encode.bytes))
       if (!dry) {
-        const late = await waitUntil(start, offset, opts.signal, opts.timing.spinMs)
-        if (opts.signal?.aborted) break outer
+        if (!topspeed) {
+          const w = waitUntil(start, offset, opts.signal, opts.timing.spinMs)
+          const late = typeof w === 'number' ? w : await w
+          if (opts.signal?.aborted) break outer
+          timing.add(late)
+        }
         if (!sender.send(bytes, it.sip?.callId ?? p.correlationId)) await sender.ready()
-        if (opts.timing.mode.kind !== 'topspeed') timing.add(late)
       }
       packets++
       opts.onPacket?.(p, bytes)

@@ -109,16 +109,21 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 const tick = () => new Promise<void>((r) => setImmediate(r))
 
 /**
- * Waits until `start + offsetMs` (performance.now() clock); returns the lateness in ms (>= 0).
- * Resolves early when the signal aborts.
+ * Waits until `start + offsetMs` (performance.now() clock); gives the lateness in ms (>= 0) — at once,
+ * without a promise, when the deadline has already passed. Ends early when the signal aborts.
  */
-export async function waitUntil(
+export function waitUntil(
   start: number,
   offsetMs: number,
   signal?: AbortSignal,
   spinMs = 4,
-): Promise<number> {
-  const target = start + offsetMs
+): number | Promise<number> {
+  const left = start + offsetMs - performance.now()
+  if (left <= 0 || signal?.aborted) return left <= 0 ? -left : 0
+  return waitLoop(start + offsetMs, signal, spinMs)
+}
+
+async function waitLoop(target: number, signal: AbortSignal | undefined, spinMs: number): Promise<number> {
   for (;;) {
     if (signal?.aborted) return 0
     const left = target - performance.now()
