@@ -89,14 +89,27 @@ export class UdpSender extends BaseSender {
         return
       }
     }
-    this.resolving = false
-    if (this.phase === 'closed') return
+    if (this.phase === 'closed') {
+      this.resolving = false
+      return
+    }
     this.address = address
     this.family = family
     const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4' })
     socket.on('error', (e) =>
       this.reportError(toNetError(e, `udp socket for ${this.destination}`, this.destination)),
     )
+    // bind now rather than on the first send (an implicit bind delays that packet by milliseconds,
+    // which a replay on its schedule would feel)
+    await new Promise<void>((resolve) => {
+      socket.once('error', () => resolve())
+      socket.bind(0, () => resolve())
+    })
+    this.resolving = false
+    if ((this.phase as string) === 'closed') {
+      socket.close()
+      return
+    }
     this.socket = socket
     this.st.connects++
     this.emit('connect', { destination: this.destination, remote: endpoint(address, this.target.port) })

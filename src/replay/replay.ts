@@ -155,7 +155,6 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
       const t = timeOf(it)
       const offset = schedule.at(t)
       if (packets === 0) {
-        start = performance.now()
         wallStartMs = Date.now()
         firstCapture = t
       }
@@ -174,6 +173,8 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
         continue
       }
       const bytes = Buffer.from(scratch.subarray(0, encode.bytes))
+      // the clock starts when the first packet is ready to go, so its preparation is not lateness
+      if (packets === 0) start = performance.now()
       if (!dry) {
         if (!topspeed) {
           const w = waitUntil(start, offset, opts.signal, opts.timing.spinMs)
