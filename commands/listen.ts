@@ -243,10 +243,17 @@ closes that connection only, idle connections close after --idle-timeout seconds
     return sink
   }
 
+  private lastRemote?: Endpoint
+  private lastRemoteText = ''
+
   private show(p: HepPacket, meta: ReceiveMeta, raw: Buffer): void {
     this.stats.shown++
     const f = this.flags
-    const via = { transport: meta.transport, remote: addr(meta.remote), connection: meta.connectionId }
+    if (meta.remote !== this.lastRemote) {
+      this.lastRemote = meta.remote
+      this.lastRemoteText = addr(meta.remote)
+    }
+    const via = { transport: meta.transport, remote: this.lastRemoteText, connection: meta.connectionId }
     if (f.json) this.out.line(toJsonLine(p, { via }))
     else {
       const tag = this.c.dim(

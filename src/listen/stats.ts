@@ -8,15 +8,18 @@ export class ListenStats {
   filtered = 0
   malformed = 0
   rejected: Record<string, number> = {}
-  /** "captureId|payloadType" -> packets */
-  private byKind = new Map<string, number>()
+  /** capture id (-1: none) -> payload type -> packets */
+  private byKind = new Map<number, Map<number, number>>()
   private byVersion = [0, 0, 0, 0]
 
   packet(p: HepPacket): void {
     this.received++
     this.byVersion[p.version]++
-    const k = `${p.captureId ?? '-'}|${p.payloadType ?? 1}`
-    this.byKind.set(k, (this.byKind.get(k) ?? 0) + 1)
+    const c = p.captureId ?? -1
+    let m = this.byKind.get(c)
+    if (m === undefined) this.byKind.set(c, (m = new Map()))
+    const t = p.payloadType ?? 1
+    m.set(t, (m.get(t) ?? 0) + 1)
   }
 
   reject(reason: string): void {
@@ -25,12 +28,11 @@ export class ListenStats {
 
   /** rows of [capture id, payload type, packets], most first */
   kinds(): { captureId: string; payloadType: number; packets: number }[] {
-    return [...this.byKind]
-      .map(([k, n]) => {
-        const [c, t] = k.split('|')
-        return { captureId: c, payloadType: Number(t), packets: n }
-      })
-      .sort((a, b) => b.packets - a.packets)
+    const rows: { captureId: string; payloadType: number; packets: number }[] = []
+    for (const [c, m] of this.byKind) {
+      for (const [t, n] of m) rows.push({ captureId: c < 0 ? '-' : String(c), payloadType: t, packets: n })
+    }
+    return rows.sort((a, b) => b.packets - a.packets)
   }
 
   versions(): Record<string, number> {

@@ -65,10 +65,19 @@ export class UdpListener implements Listener {
     socket.on('error', (e) =>
       this.host.reportError(toNetError(e, `udp ${formatHostPort(a.address, a.port)}`)),
     )
+    // a sender usually sends many datagrams: reuse its endpoint object while it stays the same
+    let lastRemote: Endpoint | undefined
     socket.on('message', (msg, rinfo) => {
+      if (
+        lastRemote === undefined ||
+        lastRemote.port !== rinfo.port ||
+        lastRemote.address !== rinfo.address
+      ) {
+        lastRemote = endpoint(rinfo.address, rinfo.port, rinfo.family)
+      }
       const meta = {
         transport: 'udp' as const,
-        remote: endpoint(rinfo.address, rinfo.port, rinfo.family),
+        remote: lastRemote,
         local: this.bound,
         listenerId: this.id,
         receivedAt: now(),
