@@ -5,7 +5,7 @@
  * `chunks` lists the v3 wire order (numbers: generic chunk ids whose value is the named field;
  * objects {vendor, type, hex}: chunks carried as bytes) so that JSON -> HEP gives back the same bytes.
  */
-import { isUtf8 } from 'node:buffer'
+import { isAscii, isUtf8 } from 'node:buffer'
 import { HepError } from '../errors.js'
 import { CHUNK_DEFS } from './chunks.js'
 import type { ChunkRef, HepPacket } from './packet.js'
@@ -156,7 +156,9 @@ export function toJsonLine(p: HepPacket, extra?: Record<string, unknown>): strin
     s += ',"time":' + JSON.stringify(isoTime(p.timeSeconds, p.timeUseconds ?? 0))
   s += scalarsJson(p, numText)
   if (p.payload !== undefined) {
-    if (isUtf8(p.payload)) s += ',"payload":' + JSON.stringify(p.payload.toString('utf8'))
+    // ASCII (most SIP) decodes faster as latin1, to the same text
+    if (isAscii(p.payload)) s += ',"payload":' + JSON.stringify(p.payload.toString('latin1'))
+    else if (isUtf8(p.payload)) s += ',"payload":' + JSON.stringify(p.payload.toString('utf8'))
     else s += ',"payload":"' + p.payload.toString('base64') + '","payloadEncoding":"base64"'
   }
   if (p.compressedPayload !== undefined)

@@ -5,7 +5,7 @@
 import type { Writable } from 'node:stream'
 
 export class LineWriter {
-  private buf: string[] = []
+  private buf = ''
   private size = 0
   private scheduled = false
   private waiters: (() => void)[] = []
@@ -27,7 +27,7 @@ export class LineWriter {
   private markClosed(): void {
     if (this.closed) return
     this.closed = true
-    this.buf = []
+    this.buf = ''
     this.size = 0
     for (const w of this.waiters.splice(0)) w()
     this.onClosed()
@@ -36,7 +36,7 @@ export class LineWriter {
   /** Queues one line (a newline is added). */
   line(s: string): void {
     if (this.closed) return
-    this.buf.push(s)
+    this.buf += s + '\n'
     this.size += s.length + 1
     this.lines++
     if (this.size >= this.highWater) this.flush()
@@ -51,9 +51,9 @@ export class LineWriter {
 
   /** Writes what is queued; returns false when the stream asked us to wait (see `drained`). */
   flush(): boolean {
-    if (this.closed || this.buf.length === 0) return !this.closed
-    const text = this.buf.join('\n') + '\n'
-    this.buf = []
+    if (this.closed || this.size === 0) return !this.closed
+    const text = this.buf
+    this.buf = ''
     this.size = 0
     return this.out.write(text)
   }
