@@ -110,6 +110,17 @@ export class UdpSender extends BaseSender {
       socket.close()
       return
     }
+    // warm the send path with an empty datagram to this socket itself (never to the destination):
+    // Node's first send on a socket is slow, and a replay's first packet would be late for it
+    await new Promise<void>((resolve) => {
+      try {
+        socket.send(Buffer.alloc(0), socket.address().port, family === 6 ? '::1' : '127.0.0.1', () =>
+          resolve(),
+        )
+      } catch {
+        resolve()
+      }
+    })
     this.socket = socket
     this.st.connects++
     this.emit('connect', { destination: this.destination, remote: endpoint(address, this.target.port) })

@@ -173,9 +173,15 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
         continue
       }
       const bytes = Buffer.from(scratch.subarray(0, encode.bytes))
-      // the clock starts when the first packet is ready to go, so its preparation is not lateness
-      if (packets === 0) start = performance.now()
-      if (!dry) {
+      if (dry) {
+        if (packets === 0) start = performance.now()
+      } else if (packets === 0) {
+        // the first packet defines time zero: the clock starts once it is handed to the socket, so
+        // its one-off costs (first send on a socket) shift nothing after it
+        if (!sender.send(bytes, it.sip?.callId ?? p.correlationId)) await sender.ready()
+        start = performance.now()
+        if (!topspeed) timing.add(0)
+      } else {
         if (!topspeed) {
           const w = waitUntil(start, offset, opts.signal, opts.timing.spinMs)
           const late = typeof w === 'number' ? w : await w
