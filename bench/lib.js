@@ -45,6 +45,8 @@ export function runMeasured(cmd, args, opts = {}) {
       stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'],
       env: { ...process.env, NODE_ENV: 'production' },
     })
+    let out = ''
+    child.stdout?.on('data', (d) => (out += d))
     let peak = 0
     let cpuS = 0
     let err = ''
@@ -66,7 +68,14 @@ export function runMeasured(cmd, args, opts = {}) {
     child.on('error', reject)
     child.on('close', (code) => {
       clearInterval(iv)
-      resolve({ ms: Number(process.hrtime.bigint() - t) / 1e6, peakMB: peak, cpuS, code, stderr: err })
+      resolve({
+        ms: Number(process.hrtime.bigint() - t) / 1e6,
+        peakMB: peak,
+        cpuS,
+        code,
+        stderr: err,
+        stdout: out,
+      })
     })
   })
 }

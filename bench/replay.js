@@ -137,16 +137,15 @@ export async function run() {
     const g = generatePcap(SRC, big, 40 * 1024 * 1024)
     const hex = join(dir, 'big.hex')
     spawnSync(process.execPath, [BIN, 'convert', big, hex, '-q'], { env })
-    const top = await runMeasured(process.execPath, [
-      BIN,
-      'replay',
-      big,
-      '--to',
-      `127.0.0.1:${port}`,
-      '--topspeed',
-      '-q',
-    ])
-    const ourRate = (g.records / top.ms) * 1000
+    const top = await runMeasured(
+      process.execPath,
+      [BIN, 'replay', big, '--to', `127.0.0.1:${port}`, '--topspeed', '--json'],
+      {
+        stdout: 'pipe',
+      },
+    )
+    const achieved = JSON.parse(top.stdout.trim().split('\n').pop()).rate
+    const wholeRun = (g.records / top.ms) * 1000
     const plain = spawnSync(process.execPath, [TOOLS, 'sendall', String(port), hex], {
       encoding: 'utf8',
       env,
@@ -154,8 +153,8 @@ export async function run() {
     const [cnt, ms] = plain.stdout.trim().split(' ').map(Number)
     const plainRate = (cnt / ms) * 1000
     out.push(
-      `--topspeed: ${fmt(ourRate)} packets/s (${g.records} packets, whole run); plain Node sender of the same bytes ${fmt(plainRate)}/s; ` +
-        `ours = ${((ourRate / plainRate) * 100).toFixed(0)} % (target ≥ 50 %: ${ourRate / plainRate >= 0.5 ? 'met' : 'NOT met'})`,
+      `--topspeed: ${fmt(achieved)} packets/s from first to last packet (${fmt(wholeRun)}/s over the whole run with start-up and capture reading; ${g.records} packets); ` +
+        `plain Node sender of the same bytes ${fmt(plainRate)}/s; ours = ${((achieved / plainRate) * 100).toFixed(0)} % (target ≥ 50 %: ${achieved / plainRate >= 0.5 ? 'met' : 'NOT met'})`,
     )
     rmSync(big)
     rmSync(hex)

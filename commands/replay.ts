@@ -118,6 +118,7 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
         files,
         timing: { mode, maxGap },
         loop: f.loop,
+        needCallId: f.balance === 'call-id',
         limit: f.limit,
         timestamps: f.timestamps,
         portRanges,

@@ -32,6 +32,8 @@ export interface ReplayOptions extends HepEncodingOptions {
   /** only these methods: requests by method, responses by their CSeq method */
   methods?: string[]
   signal?: AbortSignal
+  /** the sender balances by call: give it each message's Call-ID */
+  needCallId?: boolean
   /** called for each packet as it is sent (or, in a dry run, instead of sending) */
   onPacket?: (p: HepPacket, bytes: Buffer) => void
   /** called for every item that cannot be replayed */
@@ -64,6 +66,23 @@ export interface ReplayStats {
 }
 
 const timeOf = (it: HepItem) => (it.capture ? it.capture.seconds + it.capture.nanos / 1e9 : 0)
+
+/** The captures' items in time order, in arrays: one capture's batches as they are, several merged. */
+async function* timeline(sources: AsyncIterable<HepItem[]>[]): AsyncGenerator<HepItem[]> {
+  if (sources.length === 1) {
+    yield* sources[0]
+    return
+  }
+  let chunk: HepItem[] = []
+  for await (const it of mergeByTime(sources)) {
+    chunk.push(it)
+    if (chunk.length >= 256) {
+      yield chunk
+      chunk = []
+    }
+  }
+  if (chunk.length > 0) yield chunk
+}
 
 /** The items of several captures as one timeline, merged by capture time. */
 export async function* mergeByTime(sources: AsyncIterable<HepItem[]>[]): AsyncGenerator<HepItem> {
@@ -111,6 +130,10 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
     opts.onSkip?.(where, reason, e)
   }
   const methods = opts.methods?.map((m) => m.toUpperCase())
+  const needSip =
+    Boolean(opts.callIds?.length || methods?.length) ||
+    opts.correlationId === 'auto' ||
+    opts.needCallId === true
   const loops = opts.loop ?? 1
   const dry = sender === undefined
   const topspeed = opts.timing.mode.kind === 'topspeed'
@@ -120,7 +143,6 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
   let firstCapture: number | undefined
   let wallStartMs = 0
   let start = 0
-  const scratch = Buffer.allocUnsafe(65536)
   if (sender !== undefined) {
     // connect (and resolve) before the clock starts, so the first packets are not late for it
     await sender.connect().catch(() => {})
@@ -133,74 +155,77 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
           mode: 'sip',
           portRanges: opts.portRanges,
           captureId: opts.captureId ?? 1,
+          // the SIP scan (Call-ID, method) only when something uses it
+          extract: { sipDetails: needSip },
         }),
     )
-    for await (const it of mergeByTime(captures.map((c) => c.batches()))) {
-      if (opts.signal?.aborted) break outer
-      if (it.error || !it.packet) {
-        skip(it.where, 'unreadable', it.error)
-        continue
-      }
-      if (opts.callIds?.length && !(it.sip?.callId !== undefined && opts.callIds.includes(it.sip.callId))) {
-        skipped['call-id filter'] = (skipped['call-id filter'] ?? 0) + 1
-        continue
-      }
-      if (methods?.length) {
-        const m = methodOf(it)
-        if (m === undefined || !methods.includes(m)) {
-          skipped['method filter'] = (skipped['method filter'] ?? 0) + 1
+    for await (const batch of timeline(captures.map((c) => c.batches())))
+      for (const it of batch) {
+        if (opts.signal?.aborted) break outer
+        if (it.error || !it.packet) {
+          skip(it.where, 'unreadable', it.error)
           continue
         }
-      }
-      const t = timeOf(it)
-      const offset = schedule.at(t)
-      if (packets === 0) {
-        wallStartMs = Date.now()
-        firstCapture = t
-      }
-      let p: HepPacket
-      try {
-        p = applyEncodingOptions(it.packet, opts, () => it.sip?.callId)
-        if (opts.timestamps === 'now') {
-          const wall = wallStartMs + offset
-          p.timeSeconds = Math.floor(wall / 1000)
-          p.timeUseconds = Math.floor((wall % 1000) * 1000)
+        if (opts.callIds?.length && !(it.sip?.callId !== undefined && opts.callIds.includes(it.sip.callId))) {
+          skipped['call-id filter'] = (skipped['call-id filter'] ?? 0) + 1
+          continue
         }
-        encode(p, scratch, 0)
-      } catch (e) {
-        if (!(e instanceof HepError)) throw e
-        skip(it.where, 'not encodable', e)
-        continue
-      }
-      const bytes = Buffer.from(scratch.subarray(0, encode.bytes))
-      if (dry) {
-        if (packets === 0) start = performance.now()
-      } else if (packets === 0) {
-        // the first packet defines time zero: the clock starts once it is handed to the socket, so
-        // its one-off costs (first send on a socket) shift nothing after it
-        if (!sender.send(bytes, it.sip?.callId ?? p.correlationId)) await sender.ready()
-        start = performance.now()
-        if (!topspeed) timing.add(0)
-      } else {
-        if (!topspeed) {
-          const w = waitUntil(start, offset, opts.signal, opts.timing.spinMs)
-          const late = typeof w === 'number' ? w : await w
-          if (opts.signal?.aborted) break outer
-          timing.add(late)
+        if (methods?.length) {
+          const m = methodOf(it)
+          if (m === undefined || !methods.includes(m)) {
+            skipped['method filter'] = (skipped['method filter'] ?? 0) + 1
+            continue
+          }
         }
-        if (!sender.send(bytes, it.sip?.callId ?? p.correlationId)) await sender.ready()
+        const t = timeOf(it)
+        const offset = schedule.at(t)
+        if (packets === 0) {
+          wallStartMs = Date.now()
+          firstCapture = t
+        }
+        let p: HepPacket
+        let bytes: Buffer
+        try {
+          p = applyEncodingOptions(it.packet, opts, () => it.sip?.callId)
+          if (opts.timestamps === 'now') {
+            const wall = wallStartMs + offset
+            p.timeSeconds = Math.floor(wall / 1000)
+            p.timeUseconds = Math.floor((wall % 1000) * 1000)
+          }
+          bytes = encode(p)
+        } catch (e) {
+          if (!(e instanceof HepError)) throw e
+          skip(it.where, 'not encodable', e)
+          continue
+        }
+        if (dry) {
+          if (packets === 0) start = performance.now()
+        } else if (packets === 0) {
+          // the first packet defines time zero: the clock starts once it is handed to the socket, so
+          // its one-off costs (first send on a socket) shift nothing after it
+          if (!sender.send(bytes, it.sip?.callId ?? p.correlationId)) await sender.ready()
+          start = performance.now()
+          if (!topspeed) timing.add(0)
+        } else {
+          if (!topspeed) {
+            const w = waitUntil(start, offset, opts.signal, opts.timing.spinMs)
+            const late = typeof w === 'number' ? w : await w
+            if (opts.signal?.aborted) break outer
+            timing.add(late)
+          }
+          if (!sender.send(bytes, it.sip?.callId ?? p.correlationId)) await sender.ready()
+        }
+        packets++
+        opts.onPacket?.(p, bytes)
+        if ((packets & 63) === 0) {
+          opts.onProgress?.({
+            packets,
+            elapsedMs: performance.now() - start,
+            captureMs: (t - (firstCapture ?? t)) * 1000,
+          })
+        }
+        if (opts.limit !== undefined && packets >= opts.limit) break outer
       }
-      packets++
-      opts.onPacket?.(p, bytes)
-      if ((packets & 63) === 0) {
-        opts.onProgress?.({
-          packets,
-          elapsedMs: performance.now() - start,
-          captureMs: (t - (firstCapture ?? t)) * 1000,
-        })
-      }
-      if (opts.limit !== undefined && packets >= opts.limit) break outer
-    }
     records += captures.reduce((n, c) => n + c.stats.records, 0)
     // what the captures held besides SIP (RTP, ...), once: the same in every loop
     if (loop === 0) {
