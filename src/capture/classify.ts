@@ -1,3 +1,5 @@
+import { scanSip, type SipInfo } from '../sip/scan.js'
+
 /** Is this UDP payload a HEP packet? By content: the HEP3 magic, or a plausible v1/v2 header. */
 export function looksLikeHep(p: Buffer): boolean {
   if (p.length < 6) return false
@@ -12,4 +14,12 @@ export function looksLikeHep(p: Buffer): boolean {
   if (proto !== 17 && proto !== 6 && proto !== 132) return false
   const need = (fam === 2 ? 16 : 40) + (p[0] === 2 ? 12 : 0)
   return p.length >= need
+}
+
+/**
+ * What a whole message (UDP payload, WebSocket or SCTP message) is: 'hep', the SIP scan of a SIP
+ * message, or undefined for anything else.
+ */
+export function classifyMessage(p: Buffer): 'hep' | SipInfo | undefined {
+  return looksLikeHep(p) ? 'hep' : scanSip(p)
 }

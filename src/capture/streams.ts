@@ -25,7 +25,7 @@ import {
   type TcpReassemblyOptions,
   type TcpStats,
 } from '../pcap/tcp.js'
-import { isSipStart, scanSip, type SipInfo } from '../sip/scan.js'
+import { isSipStart, type SipInfo } from '../sip/scan.js'
 import {
   findSipStart,
   isKnownSipStart,
@@ -44,7 +44,7 @@ import {
   webSocketHandshake,
   type WebSocketMessage,
 } from '../sip/websocket.js'
-import { looksLikeHep } from './classify.js'
+import { classifyMessage } from './classify.js'
 import type { CapturedMessage, ExtractStats } from './extract.js'
 
 const UNKNOWN = 0
@@ -185,13 +185,9 @@ export class CaptureStreams implements TcpConsumer<StreamState> {
     this.sctp.packet(t, msgs)
     for (let i = 0; i < msgs.length; i++) {
       const p = msgs[i].payload
-      let kind: 'sip' | 'hep' | undefined
-      let sip: SipInfo | undefined
-      if (looksLikeHep(p)) kind = 'hep'
-      else {
-        sip = scanSip(p)
-        if (sip !== undefined) kind = 'sip'
-      }
+      const c = classifyMessage(p)
+      const kind = c === undefined ? undefined : c === 'hep' ? 'hep' : 'sip'
+      const sip = c === 'hep' ? undefined : c
       if (kind === undefined) this.skip('SCTP message not SIP/HEP')
       else
         this.emit(
@@ -527,13 +523,9 @@ export class CaptureStreams implements TcpConsumer<StreamState> {
     st.ws!.push(data, msgs)
     for (let i = 0; i < msgs.length; i++) {
       const p = msgs[i].payload
-      let kind: 'sip' | 'hep' | undefined
-      let sip: SipInfo | undefined
-      if (looksLikeHep(p)) kind = 'hep'
-      else {
-        sip = scanSip(p)
-        if (sip !== undefined) kind = 'sip'
-      }
+      const c = classifyMessage(p)
+      const kind = c === undefined ? undefined : c === 'hep' ? 'hep' : 'sip'
+      const sip = c === 'hep' ? undefined : c
       if (kind === undefined) this.skip('WebSocket message not SIP')
       else
         this.emit(

@@ -203,8 +203,11 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
         } else if (packets === 0) {
           // the first packet defines time zero: the clock starts once it is handed to the socket, so
           // its one-off costs (first send on a socket) shift nothing after it
-          if (!sender.send(bytes, it.sip?.callId ?? p.correlationId)) await sender.ready()
           start = performance.now()
+          if (!sender.send(bytes, it.sip?.callId ?? p.correlationId)) await sender.ready()
+          // a UDP send leaves on the next tick (after the address lookup Node queues): let it go
+          // before the (cold) preparation of the next packet can delay it
+          await new Promise<void>((r) => process.nextTick(r))
           if (!topspeed) timing.add(0)
         } else {
           if (!topspeed) {

@@ -164,7 +164,7 @@ function digits(buf: Uint8Array, start: number, end: number): number {
 }
 
 /** The methods of RFC 3261 and its extensions, returned as constants instead of decoding their bytes. */
-const METHODS = [
+export const SIP_METHODS: readonly string[] = [
   'INVITE',
   'ACK',
   'BYE',
@@ -180,12 +180,12 @@ const METHODS = [
   'MESSAGE',
   'UPDATE',
 ]
-/** METHODS by length */
-const METHODS_BY_LENGTH: string[][] = []
-for (const m of METHODS) (METHODS_BY_LENGTH[m.length] ??= []).push(m)
+/** SIP_METHODS by length */
+const SIP_METHODS_BY_LENGTH: string[][] = []
+for (const m of SIP_METHODS) (SIP_METHODS_BY_LENGTH[m.length] ??= []).push(m)
 
 function knownMethod(buf: Uint8Array, start: number, end: number): string | undefined {
-  const list = METHODS_BY_LENGTH[end - start]
+  const list = SIP_METHODS_BY_LENGTH[end - start]
   if (list === undefined) return undefined
   outer: for (let k = 0; k < list.length; k++) {
     const m = list[k]

@@ -19,7 +19,7 @@
  * its header section is complete (so a 64 KiB message over 50 segments is copied once).
  */
 
-import { isSipStart, scanSip, type SipInfo } from './scan.js'
+import { isSipStart, scanSip, SIP_METHODS, type SipInfo } from './scan.js'
 
 export interface SipStreamMessage {
   /** the whole message: start line, headers, blank line and Content-Length bytes of body */
@@ -75,22 +75,7 @@ export function findSipStart(buf: Buffer, from: number, at: number): number {
 }
 
 /** the methods of RFC 3261 and its extensions */
-const KNOWN = new Set([
-  'INVITE',
-  'ACK',
-  'BYE',
-  'CANCEL',
-  'OPTIONS',
-  'REGISTER',
-  'PRACK',
-  'SUBSCRIBE',
-  'NOTIFY',
-  'PUBLISH',
-  'INFO',
-  'REFER',
-  'MESSAGE',
-  'UPDATE',
-])
+const KNOWN = new Set(SIP_METHODS)
 
 /** A start line with a known method, or a status line (see EDGE). */
 export function isKnownSipStart(b: Buffer): boolean {

@@ -7,23 +7,8 @@
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
 import { decodeDatagram, encode, Hep3Framer, type HepPacket } from '../../src/index.js'
-import { HEP_UDP_CAPTURES, loadHexVectors, loadTcpSegments } from '../helpers/fixtures.js'
+import { HEP_UDP_CAPTURES, loadHexVectors, loadTcpSegments, type HepJsRcinfo } from '../helpers/fixtures.js'
 
-interface HepJsRcinfo {
-  protocolFamily?: number
-  protocol?: number
-  srcIp?: string
-  dstIp?: string
-  srcPort?: number
-  dstPort?: number
-  timeSeconds?: number
-  timeUseconds?: number
-  payloadType?: number
-  captureId?: number
-  capturePass?: string
-  correlation_id?: string
-  hepNodeName?: string
-}
 interface HepJsApi {
   decapsulate(buf: Buffer): { rcinfo: HepJsRcinfo; payload?: string } | false | undefined
   encapsulate(payload: string, rcinfo: HepJsRcinfo): Buffer

@@ -14,24 +14,10 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fixture, hep } from '../helpers/cli.js'
 import { hepJsProblem, jsonLines, peerGate, Peers, sleep } from './peers.js'
+import type { HepJsRcinfo } from '../helpers/fixtures.js'
 
 const gate = peerGate('hep send/convert -> hep-js', [], hepJsProblem)
 
-interface HepJsRcinfo {
-  protocolFamily?: number
-  protocol?: number
-  srcIp?: string
-  dstIp?: string
-  srcPort?: number
-  dstPort?: number
-  timeSeconds?: number
-  timeUseconds?: number
-  payloadType?: number
-  captureId?: number
-  capturePass?: string
-  correlation_id?: string
-  hepNodeName?: string
-}
 type Decapsulate = (buf: Buffer) => { rcinfo: HepJsRcinfo; payload?: string } | false | undefined
 
 interface Sent {
