@@ -286,6 +286,26 @@ describe.skipIf(!gate.ok)(
       expect(rx.frontend.log().match(/HEPRECV v=3 from=\S+\/tcp/g)).toHaveLength(39)
     })
 
+    it.each([1, 2, 3])(
+      'hep replay of a SIP capture as HEPv%i: every message stored exactly once, with its capture time',
+      async (v) => {
+        watch(`replay-v${v}`)
+        const rx = await startReceiver(peers.dir(`replay-v${v}`))
+        const captureId = 3000 + v
+        const input = fixture('captures/sip-udp.pcapng')
+        const opts = ['--version', String(v), '--capture-id', String(captureId)]
+        const t0 = Date.now()
+        const r = await hep(['replay', input, '--to', `127.0.0.1:${rx.port}`, ...opts, '--max-gap', '0.05'])
+        expect(r.code, r.stderr).toBe(0)
+        const t1 = Date.now()
+        // the oracle: what replay says it sends (its dry run), which the receiver must have stored
+        const dry = await hep(['replay', input, '--dry-run', '--json', ...opts])
+        const sent = jsonLines<Sent>(dry.stdout)
+        expect(sent).toHaveLength(18)
+        expectRows(await rx.rows(18), sent, { version: v, captureId, window: [t0, t1] })
+      },
+    )
+
     it('the pipeline hep listen --json | hep send --version 3 --to tcp:// turns HEPv2 into stored HEPv3 rows', async () => {
       watch('pipeline')
       const dir = peers.dir('pipeline')
