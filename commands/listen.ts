@@ -245,6 +245,10 @@ closes that connection only, idle connections close after --idle-timeout seconds
 
   private lastRemote?: Endpoint
   private lastRemoteText = ''
+  private lastVia = ''
+  private viaRemote?: Endpoint
+  private viaConn?: number
+  private viaTransport?: string
 
   private show(p: HepPacket, meta: ReceiveMeta, raw: Buffer): void {
     this.stats.shown++
@@ -253,11 +257,28 @@ closes that connection only, idle connections close after --idle-timeout seconds
       this.lastRemote = meta.remote
       this.lastRemoteText = addr(meta.remote)
     }
-    const via = { transport: meta.transport, remote: this.lastRemoteText, connection: meta.connectionId }
-    if (f.json) this.out.line(toJsonLine(p, { via }))
-    else {
+    if (f.json) {
+      // "via" as JSON text, made once per sender and connection rather than per packet
+      if (
+        meta.remote !== this.viaRemote ||
+        meta.connectionId !== this.viaConn ||
+        meta.transport !== this.viaTransport
+      ) {
+        this.viaRemote = meta.remote
+        this.viaConn = meta.connectionId
+        this.viaTransport = meta.transport
+        this.lastVia =
+          ',"via":' +
+          JSON.stringify({
+            transport: meta.transport,
+            remote: this.lastRemoteText,
+            connection: meta.connectionId,
+          })
+      }
+      this.out.line(toJsonLine(p, undefined, this.lastVia))
+    } else {
       const tag = this.c.dim(
-        `[${meta.transport} ${via.remote}${meta.connectionId ? ' #' + meta.connectionId : ''}]`,
+        `[${meta.transport} ${this.lastRemoteText}${meta.connectionId ? ' #' + meta.connectionId : ''}]`,
       )
       this.out.line(`${tag} ${summaryLine(p, this.c)}`)
       if (f.chunks) this.out.line(chunkTable(p, this.c))

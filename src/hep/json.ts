@@ -148,9 +148,9 @@ const scalarsJson: (p: HepPacket, num: (v: number) => string) => string = new Fu
 
 /**
  * One compact JSON line (no newline): exactly JSON.stringify(toJson(p)), plus the `extra` keys
- * (e.g. listen's "via") at the end.
+ * (e.g. listen's "via") at the end, then `rawSuffix`: JSON text the caller made (',"key":value').
  */
-export function toJsonLine(p: HepPacket, extra?: Record<string, unknown>): string {
+export function toJsonLine(p: HepPacket, extra?: Record<string, unknown>, rawSuffix = ''): string {
   let s = '{"version":' + numText(p.version)
   if (p.timeSeconds !== undefined)
     s += ',"time":' + JSON.stringify(isoTime(p.timeSeconds, p.timeUseconds ?? 0))
@@ -182,7 +182,7 @@ export function toJsonLine(p: HepPacket, extra?: Record<string, unknown>): strin
       if (extra[k] !== undefined) s += ',' + JSON.stringify(k) + ':' + JSON.stringify(extra[k])
     }
   }
-  return s + '}'
+  return s + rawSuffix + '}'
 }
 
 // ---------------------------------------------------------------- from JSON
