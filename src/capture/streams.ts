@@ -141,6 +141,14 @@ function hepPrefixAt(b: Buffer, i: number): boolean {
   return true
 }
 
+/** The bytes held back for this direction (if any) followed by the new ones; nothing stays held. */
+function takePending(st: StreamState, data: Buffer): Buffer {
+  const held = st.pending
+  if (held === undefined) return data
+  st.pending = undefined
+  return Buffer.concat([held, data])
+}
+
 export class CaptureStreams implements TcpConsumer<StreamState> {
   /** where completed messages go: the extractor sets it to the batch being built */
   out: CapturedMessage[] = []
@@ -337,11 +345,7 @@ export class CaptureStreams implements TcpConsumer<StreamState> {
     nanos: number,
     vlan: number | undefined,
   ): void {
-    let buf = data
-    if (st.pending !== undefined) {
-      buf = Buffer.concat([st.pending, data])
-      st.pending = undefined
-    }
+    const buf = takePending(st, data)
     const len = buf.length
     let pos = 0
     while (pos < len && (buf[pos] === CR || buf[pos] === LF)) pos++
@@ -450,11 +454,7 @@ export class CaptureStreams implements TcpConsumer<StreamState> {
     nanos: number,
     vlan: number | undefined,
   ): void {
-    let buf = data
-    if (st.pending !== undefined) {
-      buf = Buffer.concat([st.pending, data])
-      st.pending = undefined
-    }
+    const buf = takePending(st, data)
     const n = webSocketHandshake(buf)
     if (n === HANDSHAKE_INCOMPLETE) return this.hold(st, buf, 0)
     if (n === HANDSHAKE_NOT_WEBSOCKET) {

@@ -188,6 +188,29 @@ function ipSkip(status: number, error: string): DecodeResult {
   return skip(status === IP_TRUNCATED ? 'truncated' : 'malformed', error)
 }
 
+/**
+ * Adds the fragment described by `s.ip` to its datagram: the whole datagram when this fragment
+ * completes it, else what to return for now (pending, or dropped).
+ */
+function addFragment(s: DecodeState, key: string, proto: number, buf: Buffer): Buffer | DecodeResult {
+  const h = s.ip
+  const frags = s.frags
+  const r = frags.add(
+    key,
+    proto,
+    h.fragmentOffset,
+    h.moreFragments,
+    buf,
+    h.payloadOffset,
+    h.payloadEnd,
+    s.nowMs,
+  )
+  if (r === FRAG_PENDING) return PENDING
+  if (r !== FRAG_COMPLETE) return skip('fragment-dropped', frags.error)
+  s.fragments = frags.count
+  return frags.datagram
+}
+
 function decodeIPv4(s: DecodeState, buf: Buffer, off: number, end: number, depth: number): DecodeResult {
   const h = s.ip
   const st = parseIPv4(buf, off, end, h)
@@ -206,21 +229,8 @@ function decodeIPv4(s: DecodeState, buf: Buffer, off: number, end: number, depth
   if (!reassembles(proto, 4)) return otherResult(s, proto)
   // key: protocol, identification, source and destination (8 bytes as latin1)
   const key = '4:' + proto + ':' + h.fragmentId + ':' + buf.toString('latin1', h.srcOffset, h.srcOffset + 8)
-  const frags = s.frags
-  const r = frags.add(
-    key,
-    proto,
-    h.fragmentOffset,
-    h.moreFragments,
-    buf,
-    h.payloadOffset,
-    h.payloadEnd,
-    s.nowMs,
-  )
-  if (r === FRAG_PENDING) return PENDING
-  if (r !== FRAG_COMPLETE) return skip('fragment-dropped', frags.error)
-  s.fragments = frags.count
-  const dg = frags.datagram
+  const dg = addFragment(s, key, proto, buf)
+  if (!Buffer.isBuffer(dg)) return dg
   return decodeTransport(s, proto, dg, 0, dg.length, depth)
 }
 
@@ -242,24 +252,11 @@ function decodeIPv6(s: DecodeState, buf: Buffer, off: number, end: number, depth
   if (!reassembles(proto, 6)) return otherResult(s, proto)
   // key (RFC 8200 section 4.5): identification, source and destination (32 bytes as latin1)
   const key = '6:' + h.fragmentId + ':' + buf.toString('latin1', h.srcOffset, h.srcOffset + 32)
-  const frags = s.frags
-  const r = frags.add(
-    key,
-    proto,
-    h.fragmentOffset,
-    h.moreFragments,
-    buf,
-    h.payloadOffset,
-    h.payloadEnd,
-    s.nowMs,
-  )
-  if (r === FRAG_PENDING) return PENDING
-  if (r !== FRAG_COMPLETE) return skip('fragment-dropped', frags.error)
-  s.fragments = frags.count
-  const dg = frags.datagram
+  const dg = addFragment(s, key, proto, buf)
+  if (!Buffer.isBuffer(dg)) return dg
   // the reassembled data starts with the header the offset-0 fragment named: walk on from there
   h.payloadEnd = dg.length
-  st = walkIPv6(dg, 0, dg.length, frags.protocol, h)
+  st = walkIPv6(dg, 0, dg.length, s.frags.protocol, h)
   if (st !== IP_OK) return ipSkip(st, h.error)
   if (h.fragment) return skip('malformed', 'fragment header inside a reassembled IPv6 datagram')
   return decodeTransport(s, h.protocol, dg, h.payloadOffset, dg.length, depth)
