@@ -28,7 +28,7 @@ repeatable: every destination gets every packet, or --balance call-id keeps each
 The summary counts sent, failed and dropped; they add up to the total.`
 
   static override examples = [
-    '<%= config.bin %> send --to 127.0.0.1:9060 --payload-file invite.txt --src 10.0.0.1:5060 --dst 10.0.0.2:5060',
+    `<%= config.bin %> send --to 127.0.0.1:9060 --payload 'OPTIONS sip:bob@example.com SIP/2.0' --src 10.0.0.1:5060 --dst 10.0.0.2:5060`,
     '<%= config.bin %> send fixtures/hep/hep-v3.hex --to tcp://127.0.0.1:9061',
     '<%= config.bin %> send fixtures/hep/hep-v3.hex --to 127.0.0.1:9060 --version 2 --capture-id 7',
     '<%= config.bin %> listen --udp 9060 --json | <%= config.bin %> send --to tcp://127.0.0.1:9061',
