@@ -2,7 +2,11 @@
 // little-endian), shifting timestamps so time moves forward. Written under the OS temp dir.
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs'
 
-export function generatePcap(src, dst, targetBytes) {
+/**
+ * Repeats the records of `src` into `dst` until it holds `targetBytes`, each copy shifted by the
+ * capture's span in time; `rewrite(chunk, off, round)` may change a copy (at chunk[off..]) further.
+ */
+export function generatePcap(src, dst, targetBytes, rewrite) {
   const f = readFileSync(src)
   if (f.readUInt32LE(0) !== 0xa1b2c3d4) throw new Error(`${src}: expected a little-endian µs pcap`)
   const header = f.subarray(0, 24)
@@ -30,6 +34,7 @@ export function generatePcap(src, dst, targetBytes) {
         p += 16 + chunk.readUInt32LE(p + 8)
         records++
       }
+      rewrite?.(chunk, off, round)
       off += body.length
     }
     writeSync(fd, chunk, 0, off)
@@ -46,49 +51,23 @@ export function generatePcap(src, dst, targetBytes) {
  */
 export function generateTcpPcap(src, dst, targetBytes) {
   const f = readFileSync(src)
-  if (f.readUInt32LE(0) !== 0xa1b2c3d4) throw new Error(`${src}: expected a little-endian µs pcap`)
   if (f.readUInt32LE(20) !== 1) throw new Error(`${src}: expected Ethernet frames`)
-  const header = f.subarray(0, 24)
   const body = f.subarray(24)
-  const firstSec = body.readUInt32LE(0)
-  let lastSec = firstSec
   // where each record's TCP ports are (relative to the body), for the rewrite
   const portsAt = []
   for (let p = 0; p < body.length;) {
-    lastSec = body.readUInt32LE(p)
     const frame = p + 16
     if (body.readUInt16BE(frame + 12) === 0x0800 && body[frame + 14 + 9] === 6)
       portsAt.push(frame + 14 + ((body[frame + 14] & 0x0f) << 2))
     p += 16 + body.readUInt32LE(p + 8)
   }
-  const span = lastSec - firstSec + 1
-  const fd = openSync(dst, 'w')
-  writeSync(fd, header)
-  let written = header.length
-  let records = 0
-  let round = 0
-  const chunk = Buffer.alloc(body.length * 64)
-  while (written < targetBytes) {
-    let off = 0
-    for (let k = 0; k < 64; k++, round++) {
-      body.copy(chunk, off)
-      for (let p = off; p < off + body.length;) {
-        chunk.writeUInt32LE(chunk.readUInt32LE(p) + round * span, p)
-        p += 16 + chunk.readUInt32LE(p + 8)
-        records++
-      }
-      const shift = round % 50000
-      for (const at of portsAt) {
-        chunk.writeUInt16BE((chunk.readUInt16BE(off + at) + shift) & 0xffff, off + at)
-        chunk.writeUInt16BE((chunk.readUInt16BE(off + at + 2) + shift) & 0xffff, off + at + 2)
-      }
-      off += body.length
+  return generatePcap(src, dst, targetBytes, (chunk, off, round) => {
+    const shift = round % 50000
+    for (const at of portsAt) {
+      chunk.writeUInt16BE((chunk.readUInt16BE(off + at) + shift) & 0xffff, off + at)
+      chunk.writeUInt16BE((chunk.readUInt16BE(off + at + 2) + shift) & 0xffff, off + at + 2)
     }
-    writeSync(fd, chunk, 0, off)
-    written += off
-  }
-  closeSync(fd)
-  return { bytes: written, records }
+  })
 }
 
 /**
