@@ -40,7 +40,7 @@ function proc(args, opts = {}) {
 const freePort = () => 30000 + Math.floor(Math.random() * 20000)
 
 /** Offers `pps` (0: flat out) for `seconds` to a receiver; returns [sent, received]. */
-async function offer(receiver, pps, seconds) {
+export async function offer(receiver, pps, seconds) {
   const port = freePort()
   let r
   if (receiver === 'plain') {

@@ -1,6 +1,5 @@
 import { Args, Flags } from '@oclif/core'
 import { chunkTable, summaryLine } from '../src/format/pretty.js'
-import { toJsonLine } from '../src/hep/json.js'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
 import type { CaptureItems } from '../src/capture/items.js'
 import { readHepBatches } from '../src/io/read-hep.js'
@@ -71,7 +70,7 @@ A malformed packet is reported with its position and reason; decoding goes on an
             continue
           }
           ok++
-          if (f.json) this.out.line(toJsonLine(item.packet))
+          if (f.json) this.out.packet(item.packet)
           else {
             this.out.line(`${this.c.dim('#' + item.index)} ${summaryLine(item.packet, this.c)}`)
             if (f.chunks) this.out.line(chunkTable(item.packet, this.c))

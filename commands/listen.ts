@@ -3,7 +3,6 @@ import Table from 'cli-table3'
 import { openSink, type PacketSink } from '../src/convert/sinks.js'
 import { HepError } from '../src/errors.js'
 import { payloadTypeFromName, payloadTypeName } from '../src/hep/constants.js'
-import { toJsonLine } from '../src/hep/json.js'
 import type { HepPacket } from '../src/hep/packet.js'
 import { formatFromExtension } from '../src/io/input.js'
 import { matches, type PacketFilter } from '../src/listen/filter.js'
@@ -245,7 +244,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
 
   private lastRemote?: Endpoint
   private lastRemoteText = ''
-  private lastVia = ''
+  private lastVia = Buffer.alloc(0)
   private viaRemote?: Endpoint
   private viaConn?: number
   private viaTransport?: string
@@ -267,15 +266,16 @@ closes that connection only, idle connections close after --idle-timeout seconds
         this.viaRemote = meta.remote
         this.viaConn = meta.connectionId
         this.viaTransport = meta.transport
-        this.lastVia =
+        this.lastVia = Buffer.from(
           ',"via":' +
-          JSON.stringify({
-            transport: meta.transport,
-            remote: this.lastRemoteText,
-            connection: meta.connectionId,
-          })
+            JSON.stringify({
+              transport: meta.transport,
+              remote: this.lastRemoteText,
+              connection: meta.connectionId,
+            }),
+        )
       }
-      this.out.line(toJsonLine(p, undefined, this.lastVia))
+      this.out.packet(p, this.lastVia)
     } else {
       const tag = this.c.dim(
         `[${meta.transport} ${this.lastRemoteText}${meta.connectionId ? ' #' + meta.connectionId : ''}]`,

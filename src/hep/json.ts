@@ -70,7 +70,7 @@ export function parseIsoTime(s: string): { seconds: number; useconds: number } |
 }
 
 // field order of the JSON form after the leading ones
-const SCALAR_ORDER: readonly string[] = [
+export const SCALAR_ORDER: readonly string[] = [
   'protocolFamily',
   'protocol',
   'srcIp',
@@ -129,7 +129,7 @@ export function toJson(p: HepPacket): HepJson {
   return o
 }
 
-const numText = (v: number): string => (Number.isFinite(v) ? String(v) : 'null')
+export const numText = (v: number): string => (Number.isFinite(v) ? String(v) : 'null')
 
 /**
  * The packet's fields as JSON text, in the order of toJson, written directly (no intermediate

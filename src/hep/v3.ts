@@ -6,8 +6,6 @@ import { CHUNK_HEADER_LENGTH, HEP3_HEADER_LENGTH, HEP3_MAX_LENGTH } from './cons
 import { ipv4ToString, ipv6ToString, parseIPv6Text as parseIPv6, writeIPv4 } from './ip.js'
 import type { ChunkRef, HepField, HepPacket, RawChunk } from './packet.js'
 
-type Fields = Record<string, unknown>
-
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
 function macToString(buf: Buffer, off: number): string {
@@ -24,6 +22,72 @@ function writeMac(s: string, buf: Buffer, off: number): boolean {
   for (let i = 0; i < 8; i++) buf[off + i] = parseInt(full.slice(2 * i, 2 * i + 2), 16)
   return true
 }
+
+const IPV4_CACHE = new Map<number, string>()
+/** Dotted IPv4 text; a sender's few addresses are formatted once (the cache is bounded). */
+function ipv4Cached(buf: Buffer, off: number): string {
+  const key = ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0
+  let s = IPV4_CACHE.get(key)
+  if (s === undefined) {
+    if (IPV4_CACHE.size >= 4096) IPV4_CACHE.clear()
+    s = ipv4ToString(buf, off)
+    IPV4_CACHE.set(key, s)
+  }
+  return s
+}
+
+function badWidth(pos: number, type: number, len: number): never {
+  const d = CHUNK_BY_ID[type] as ChunkDef
+  throw new DecodeError(
+    'HEP_CHUNK_WIDTH',
+    pos,
+    `chunk ${chunkIdHex(type)} ${d.field}`,
+    `length ${len}, expected ${d.width + 6}`,
+  )
+}
+
+type StoreGeneric = (
+  p: HepPacket,
+  order: ChunkRef[],
+  buf: Buffer,
+  type: number,
+  v: number,
+  vlen: number,
+  pos: number,
+) => void
+
+/**
+ * Stores one generic (vendor 0) chunk's value in its field and notes its id in `order`; a chunk kept
+ * as bytes (unknown id, a field already set, text that is not UTF-8) goes into `order` whole.
+ * Generated from the chunk table: one case per id with a static property store, so decoding stays
+ * monomorphic (a keyed store `p[field]` is a megamorphic lookup on every chunk).
+ */
+const storeGeneric: StoreGeneric = (() => {
+  const value: Record<ChunkDef['kind'], string> = {
+    u8: 'buf[v]',
+    u16: '(buf[v]<<8)|buf[v+1]',
+    u32: '((buf[v]<<24)>>>0)+((buf[v+1]<<16)|(buf[v+2]<<8)|buf[v+3])',
+    u64: 'h.mac(buf,v)',
+    inet4: 'h.ipv4(buf,v)',
+    inet6: 'h.ipv6(buf,v)',
+    text: '',
+    bytes: 'buf.subarray(v,v+vlen)',
+  }
+  const raw = 'order.push({vendor:0,type,value:buf.subarray(v,v+vlen)});'
+  const cases = CHUNK_DEFS.map((d) => {
+    const check = d.width !== 0 ? `if(vlen!==${d.width})h.badWidth(pos,type,vlen+6);` : ''
+    const store =
+      d.kind === 'text'
+        ? `{const sub=buf.subarray(v,v+vlen);if(h.isUtf8(sub)){p.${d.field}=sub.toString('utf8');order.push(type)}else order.push({vendor:0,type,value:sub})}`
+        : `{p.${d.field}=${value[d.kind]};order.push(type)}`
+    return `case ${d.id}:${check}if(p.${d.field}===undefined)${store}else ${raw}return;`
+  }).join('')
+  const body = `switch(type){${cases}default:${raw}}`
+  const fn = new Function('h', `return function(p,order,buf,type,v,vlen,pos){${body}}`) as (
+    h: unknown,
+  ) => StoreGeneric
+  return fn({ mac: macToString, ipv4: ipv4Cached, ipv6: ipv6ToString, isUtf8, badWidth })
+})()
 
 /** Decodes the HEP3 packet at buf[offset..]; `end` bounds what may be read. Returns the packet. */
 export function decodeV3(buf: Buffer, offset: number, end: number): HepPacket {
@@ -66,7 +130,6 @@ export function decodeV3(buf: Buffer, offset: number, end: number): HepPacket {
     )
   }
   const p: HepPacket = { version: 3 }
-  const f = p as unknown as Fields
   const order: ChunkRef[] = []
   const stop = offset + total
   let pos = offset + HEP3_HEADER_LENGTH
@@ -99,51 +162,8 @@ export function decodeV3(buf: Buffer, offset: number, end: number): HepPacket {
       )
     }
     const v = pos + CHUNK_HEADER_LENGTH
-    const vlen = len - CHUNK_HEADER_LENGTH
-    const d = vendor === 0 ? CHUNK_BY_ID[type] : undefined
-    if (d !== undefined && d.width !== 0 && vlen !== d.width) {
-      throw new DecodeError(
-        'HEP_CHUNK_WIDTH',
-        pos,
-        `chunk ${chunkIdHex(type)} ${d.field}`,
-        `length ${len}, expected ${d.width + 6}`,
-      )
-    }
-    if (d !== undefined && f[d.field] === undefined) {
-      let kept = true
-      switch (d.kind) {
-        case 'u8':
-          f[d.field] = buf[v]
-          break
-        case 'u16':
-          f[d.field] = (buf[v] << 8) | buf[v + 1]
-          break
-        case 'u32':
-          f[d.field] = buf.readUInt32BE(v)
-          break
-        case 'u64':
-          f[d.field] = macToString(buf, v)
-          break
-        case 'inet4':
-          f[d.field] = ipv4ToString(buf, v)
-          break
-        case 'inet6':
-          f[d.field] = ipv6ToString(buf, v)
-          break
-        case 'text': {
-          const sub = buf.subarray(v, v + vlen)
-          if (isUtf8(sub)) f[d.field] = sub.toString('utf8')
-          else kept = false
-          break
-        }
-        case 'bytes':
-          f[d.field] = buf.subarray(v, v + vlen)
-          break
-      }
-      order.push(kept ? type : { vendor, type, value: buf.subarray(v, v + vlen) })
-    } else {
-      order.push({ vendor, type, value: buf.subarray(v, v + vlen) })
-    }
+    if (vendor === 0) storeGeneric(p, order, buf, type, v, len - CHUNK_HEADER_LENGTH, pos)
+    else order.push({ vendor, type, value: buf.subarray(v, pos + len) })
     pos += len
   }
   p.chunks = order

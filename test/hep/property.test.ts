@@ -20,11 +20,14 @@ import {
   HepError,
   parseIPv6,
   toJson,
+  toJsonLine,
   type ChunkDef,
   type ChunkRef,
   type HepPacket,
   type RawChunk,
 } from '../../src/index.js'
+import { Writable } from 'node:stream'
+import { LineWriter } from '../../src/io/line-writer.js'
 import { checkCodec, normalise } from '../helpers/check-codec.js'
 import { HEP_UDP_CAPTURES, loadHexVectors } from '../helpers/fixtures.js'
 
@@ -179,6 +182,34 @@ describe('arbitrary packets', () => {
     )
   })
 
+  it('the byte writer (listen/decode --json) writes exactly toJsonLine, whatever the payload and chunk size', () => {
+    // payloads of every kind the writer tells apart: ASCII with every escape, UTF-8 text, other bytes
+    const ascii = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)) })
+    const payloadArb = fc.oneof(
+      ascii.map((t) => Buffer.from(t, 'latin1')),
+      fc.string({ unit: 'grapheme', maxLength: 200 }).map((t) => Buffer.from(t, 'utf8')),
+      bytes(300),
+    )
+    fc.assert(
+      fc.property(
+        fc.oneof(v3Packet, v1v2Packet),
+        fc.option(payloadArb, { nil: undefined }),
+        fc.constantFrom(1, 7, 64, 4096),
+        (p, payload, chunkSize) => {
+          const q: HepPacket = payload === undefined ? p : { ...p, payload }
+          const suffix = ',"via":{"transport":"udp"}'
+          const got = writeLines(chunkSize, (w) => {
+            w.packet(q, Buffer.from(suffix))
+            w.line('between')
+            w.packet(q)
+          })
+          expect(got).toBe(`${toJsonLine(q, undefined, suffix)}\nbetween\n${toJsonLine(q)}\n`)
+        },
+      ),
+      { numRuns: 1000 },
+    )
+  })
+
   it('checkCodec holds for arbitrary packets of each version', () => {
     fc.assert(
       fc.property(v3Packet, (p) => {
@@ -195,6 +226,21 @@ describe('arbitrary packets', () => {
     )
   })
 })
+
+/** What a LineWriter with chunks of `chunkSize` bytes and a tiny high-water mark writes. */
+function writeLines(chunkSize: number, fill: (w: LineWriter) => void): string {
+  const parts: Buffer[] = []
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      parts.push(Buffer.from(chunk))
+      done()
+    },
+  })
+  const w = new LineWriter(sink, undefined, 16, chunkSize)
+  fill(w)
+  w.flush()
+  return Buffer.concat(parts).toString('utf8')
+}
 
 // ------------------------------------------------------------------ any bytes
 

@@ -1,0 +1,207 @@
+/**
+ * A packet's JSON line written straight into an output buffer as UTF-8 bytes: the hot path of
+ * `listen --json` and `decode --json`. The bytes are exactly those of `toJsonLine(p) + suffix`
+ * (tests compare the two), but no intermediate strings are built for the payload, the line is never
+ * flattened or re-encoded, and many lines share one buffer handed to the stream in one write.
+ */
+import { isUtf8 } from 'node:buffer'
+import { SCALAR_ORDER, isoTime, numText } from './json.js'
+import type { HepPacket } from './packet.js'
+
+/** Where the bytes go: `buf` from `pos` on; `room(n)` makes `n` bytes free there (it may swap `buf`). */
+export interface ByteOut {
+  buf: Buffer
+  pos: number
+  room(n: number): void
+}
+
+/** Bytes a number can take as JSON text (with its key, up to 24 characters). */
+const NUMBER_ROOM = 64
+
+/** Writes a non-negative integer below 2^32 as digits; any other number as JSON.stringify does. */
+function num(b: Buffer, o: number, v: number): number {
+  if (v >= 0 && v <= 0xffffffff && v === Math.floor(v)) {
+    let len = 1
+    for (let t = v; t >= 10; t = (t / 10) >>> 0) len++
+    let x = v
+    for (let i = o + len - 1; i >= o; i--) {
+      b[i] = 48 + (x % 10)
+      x = (x / 10) >>> 0
+    }
+    return o + len
+  }
+  return o + b.write(numText(v), o, 'latin1')
+}
+
+/** A JSON string: printable ASCII is copied as is, anything else goes through JSON.stringify. */
+function str(b: Buffer, o: number, s: string): number {
+  const start = o
+  b[o++] = 34
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x20 || c > 0x7e || c === 34 || c === 92) {
+      return start + b.write(JSON.stringify(s), start, 'utf8')
+    }
+    b[o++] = c
+  }
+  b[o++] = 34
+  return o
+}
+
+/** Room a JSON string of `s` may take: 6 bytes per UTF-16 unit (\u001f) and the quotes. */
+const strRoom = (s: string): number => 6 * s.length + NUMBER_ROOM
+
+/** Writes `text` (ASCII, no escapes needed) byte by byte. */
+function ascii(b: Buffer, o: number, text: string): number {
+  for (let i = 0; i < text.length; i++) b[o++] = text.charCodeAt(i)
+  return o
+}
+
+/**
+ * The payload as a JSON string: ASCII bytes are escaped as JSON.stringify escapes them (\r, \n, \",
+ * \\, \b, \t, \f, \u00XX); other UTF-8 goes through JSON.stringify; bytes that are not UTF-8 as base64
+ * with "payloadEncoding". `o` is just after `,"payload":`.
+ */
+function payload(b: Buffer, o: number, src: Buffer): number {
+  const start = o
+  b[o++] = 34
+  const n = src.length
+  for (let i = 0; i < n; i++) {
+    const c = src[i]
+    if (c > 0x5c || (c >= 0x20 && c !== 0x22 && c !== 0x5c)) {
+      if (c > 0x7f) return payloadSlow(b, start, src)
+      b[o++] = c
+      continue
+    }
+    b[o++] = 92
+    if (c === 13) b[o++] = 114
+    else if (c === 10) b[o++] = 110
+    else if (c === 34 || c === 92) b[o++] = c
+    else if (c === 9) b[o++] = 116
+    else if (c === 8) b[o++] = 98
+    else if (c === 12) b[o++] = 102
+    else {
+      b[o++] = 117
+      b[o++] = 48
+      b[o++] = 48
+      b[o++] = 48 + (c >> 4)
+      const d = c & 15
+      b[o++] = d < 10 ? 48 + d : 87 + d
+    }
+  }
+  b[o++] = 34
+  return o
+}
+
+function payloadSlow(b: Buffer, o: number, src: Buffer): number {
+  if (isUtf8(src)) return o + b.write(JSON.stringify(src.toString('utf8')), o, 'utf8')
+  o = ascii(b, o, '"')
+  o += b.write(src.toString('base64'), o, 'latin1')
+  return ascii(b, o, '","payloadEncoding":"base64"')
+}
+
+/** Room the payload may take: 6 bytes per byte (\u0000; base64 and UTF-8 take less), quotes, key. */
+const payloadRoom = (src: Buffer): number => 6 * src.length + NUMBER_ROOM
+
+type Writer = (
+  p: HepPacket,
+  w: ByteOut,
+  helpers: { num: typeof num; str: typeof str; strRoom: typeof strRoom },
+) => void
+
+/**
+ * The scalar fields in toJsonLine's order, one straight-line block per field (generated from the same
+ * list as toJsonLine): keys are stored byte by byte, room is made per field.
+ */
+const scalars: Writer = new Function(
+  'p',
+  'w',
+  'h',
+  'let b=w.buf;let o=w.pos;let v;' +
+    SCALAR_ORDER.map((k) => {
+      const key = Buffer.from(`,"${k}":`, 'latin1')
+      const stores = [...key].map((c, i) => `b[o+${i}]=${c};`).join('') + `o+=${key.length};`
+      return (
+        `v=p.${k};if(v!==undefined){` +
+        `const need=typeof v==="number"?${NUMBER_ROOM}:h.strRoom(v);` +
+        `if(o+need>b.length){w.pos=o;w.room(need);b=w.buf;o=w.pos;}` +
+        stores +
+        `o=typeof v==="number"?h.num(b,o,v):h.str(b,o,v);}`
+      )
+    }).join('') +
+    'w.pos=o;',
+) as Writer
+const helpers = { num, str, strRoom }
+
+/** Makes `n` bytes free at w.pos and returns the buffer (w.pos is where to write). */
+function need(w: ByteOut, n: number): Buffer {
+  if (w.pos + n > w.buf.length) w.room(n)
+  return w.buf
+}
+
+/**
+ * Appends `toJsonLine(p, undefined, suffix)` and a newline to `w`, as UTF-8. `suffix` is JSON text
+ * the caller made once (',"via":{…}'), already encoded.
+ */
+export function writeJsonLine(p: HepPacket, w: ByteOut, suffix?: Uint8Array): void {
+  let b = need(w, 2 * NUMBER_ROOM)
+  let o = ascii(b, w.pos, '{"version":')
+  o = num(b, o, p.version)
+  if (p.timeSeconds !== undefined) {
+    o = ascii(b, o, ',"time":')
+    o = str(b, o, isoTime(p.timeSeconds, p.timeUseconds ?? 0))
+  }
+  w.pos = o
+  scalars(p, w, helpers)
+  if (p.payload !== undefined) {
+    b = need(w, payloadRoom(p.payload))
+    o = ascii(b, w.pos, ',"payload":')
+    w.pos = payload(b, o, p.payload)
+  }
+  if (p.compressedPayload !== undefined) {
+    b = need(w, 2 * p.compressedPayload.length + NUMBER_ROOM)
+    o = ascii(b, w.pos, ',"compressedPayload":"')
+    o += b.write(p.compressedPayload.toString('base64'), o, 'latin1')
+    b[o++] = 34
+    w.pos = o
+  }
+  if (p.chunks !== undefined) {
+    b = need(w, 16)
+    w.pos = ascii(b, w.pos, ',"chunks":[')
+    for (let i = 0; i < p.chunks.length; i++) {
+      const c = p.chunks[i]
+      if (typeof c === 'number') {
+        b = need(w, NUMBER_ROOM)
+        o = w.pos
+        if (i > 0) b[o++] = 44
+        w.pos = num(b, o, c)
+      } else {
+        b = need(w, 2 * c.value.length + 3 * NUMBER_ROOM)
+        o = w.pos
+        if (i > 0) b[o++] = 44
+        o = ascii(b, o, '{"vendor":')
+        o = num(b, o, c.vendor)
+        o = ascii(b, o, ',"type":')
+        o = num(b, o, c.type)
+        o = ascii(b, o, ',"hex":"')
+        o += b.write(c.value.toString('hex'), o, 'latin1')
+        b[o++] = 34
+        b[o++] = 125
+        w.pos = o
+      }
+    }
+    b = need(w, 1)
+    b[w.pos++] = 93
+  }
+  b = need(w, 2 * NUMBER_ROOM + (suffix?.length ?? 0) + 2)
+  o = w.pos
+  if (p.hdrLen !== undefined) o = num(b, ascii(b, o, ',"hdrLen":'), p.hdrLen)
+  if (p.v2Padding !== undefined) o = num(b, ascii(b, o, ',"v2Padding":'), p.v2Padding)
+  if (suffix !== undefined) {
+    b.set(suffix, o)
+    o += suffix.length
+  }
+  b[o++] = 125
+  b[o++] = 10
+  w.pos = o
+}
