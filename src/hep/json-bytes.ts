@@ -57,6 +57,10 @@ function ascii(b: Buffer, o: number, text: string): number {
   return o
 }
 
+/** 1 for the bytes JSON.stringify copies as they are: printable ASCII and DEL, but not " and \\ */
+const PLAIN = new Uint8Array(256)
+for (let c = 0x20; c < 0x80; c++) PLAIN[c] = c === 0x22 || c === 0x5c ? 0 : 1
+
 /**
  * The payload as a JSON string: ASCII bytes are escaped as JSON.stringify escapes them (\r, \n, \",
  * \\, \b, \t, \f, \u00XX); other UTF-8 goes through JSON.stringify; bytes that are not UTF-8 as base64
@@ -66,13 +70,30 @@ function payload(b: Buffer, o: number, src: Buffer): number {
   const start = o
   b[o++] = 34
   const n = src.length
-  for (let i = 0; i < n; i++) {
-    const c = src[i]
-    if (c > 0x5c || (c >= 0x20 && c !== 0x22 && c !== 0x5c)) {
-      if (c > 0x7f) return payloadSlow(b, start, src)
+  let i = 0
+  while (i < n) {
+    // four bytes at a time while all four are copied as they are (most of a SIP message)
+    if (i + 4 <= n) {
+      const c0 = src[i]
+      const c1 = src[i + 1]
+      const c2 = src[i + 2]
+      const c3 = src[i + 3]
+      if ((PLAIN[c0] & PLAIN[c1] & PLAIN[c2] & PLAIN[c3]) === 1) {
+        b[o] = c0
+        b[o + 1] = c1
+        b[o + 2] = c2
+        b[o + 3] = c3
+        o += 4
+        i += 4
+        continue
+      }
+    }
+    const c = src[i++]
+    if (PLAIN[c] === 1) {
       b[o++] = c
       continue
     }
+    if (c > 0x7f) return payloadSlow(b, start, src)
     b[o++] = 92
     if (c === 13) b[o++] = 114
     else if (c === 10) b[o++] = 110
