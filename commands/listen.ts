@@ -283,6 +283,11 @@ closes that connection only, idle connections close after --idle-timeout seconds
       this.out.line(`${tag} ${summaryLine(p, this.c)}`)
       if (f.chunks) this.out.line(chunkTable(p, this.c))
     }
+    if (this.sinks.length > 0) this.save(p, meta, raw)
+  }
+
+  /** Writes the packet to --write and --write-hep. */
+  private save(p: HepPacket, meta: ReceiveMeta, raw: Buffer): void {
     const at = meta.receivedAt
     const time = { seconds: Math.floor(at / 1000), nanos: Math.round((at % 1000) * 1e6) }
     try {
