@@ -129,6 +129,7 @@ The summary counts sent, failed and dropped; they add up to the total.`
     sender.on('error', () => {})
     const stats = await sendItems(batches, sender, {
       ...enc,
+      needCallId: f.balance === 'call-id',
       signal: this.stop.signal,
       onSkip: (where, reason, error) =>
         this.problem(`${where}: ${reason}${error ? ': ' + error.message : ''}`),

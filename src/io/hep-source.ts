@@ -3,7 +3,6 @@
  * kept one from decoding, each with its position ("capture.hex line 4", "dump.hep byte 1200").
  * A bad packet never stops the stream: the caller reports it and goes on.
  */
-import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { DecodeError, HepError } from '../errors.js'
 import { decode, decodeDatagram, detectVersion, type DecodeOptions } from '../hep/codec.js'
@@ -42,72 +41,120 @@ export interface HepSourceOptions extends DecodeOptions {
   maxLength?: number
 }
 
-async function* lines(stream: Readable): AsyncGenerator<string> {
-  const rl = createInterface({ input: stream, crlfDelay: Infinity })
-  for await (const line of rl) yield line
+/**
+ * The lines of a text stream, one array per read (readline's line breaks: \n, \r\n and a lone \r).
+ * Lines are cut at newline bytes and decoded whole, so no UTF-8 character is ever split.
+ */
+export async function* lineBatches(stream: Readable): AsyncGenerator<string[]> {
+  let rest: Buffer | undefined
+  for await (const c of stream) {
+    let chunk = typeof c === 'string' ? Buffer.from(c, 'utf8') : (c as Buffer)
+    if (rest !== undefined) {
+      chunk = Buffer.concat([rest, chunk])
+      rest = undefined
+    }
+    const out: string[] = []
+    let a = 0
+    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, a)) {
+      pushLine(out, chunk.toString('utf8', a, nl > a && chunk[nl - 1] === 13 ? nl - 1 : nl))
+      a = nl + 1
+    }
+    if (a < chunk.length) rest = chunk.subarray(a)
+    if (out.length > 0) yield out
+  }
+  if (rest !== undefined) {
+    const out: string[] = []
+    pushLine(out, rest.toString('utf8', 0, rest[rest.length - 1] === 13 ? rest.length - 1 : rest.length))
+    yield out
+  }
+}
+
+/** A line that holds lone carriage returns is several lines (as readline sees it). */
+function pushLine(out: string[], line: string): void {
+  if (line.includes('\r')) out.push(...line.split('\r'))
+  else out.push(line)
 }
 
 const HEX_SEPARATORS = /[\s:]/g
 
-export async function* hexSource(
+const HEX_ONLY = /^[0-9a-fA-F]*$/
+
+/** One item per line of hex (a "0x" prefix, spaces and colons allowed; blank and # lines skipped). */
+export async function* hexBatches(
   stream: Readable,
   name: string,
   opts: HepSourceOptions = {},
-): AsyncGenerator<HepItem> {
+): AsyncGenerator<HepItem[]> {
   let lineNo = 0
   let index = 0
-  for await (const line of lines(stream)) {
-    lineNo++
-    const t = line.trim()
-    if (t === '' || t.startsWith('#')) continue
-    index++
-    const where = `${name} line ${lineNo}`
-    const hex = t.replace(/^0x/i, '').replace(HEX_SEPARATORS, '')
-    if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
-      const bad = hex.search(/[^0-9a-fA-F]/)
-      yield {
-        index,
-        where,
-        error: new HepError(
-          'INPUT_FORMAT',
-          bad >= 0 ? `not hex at column ${bad + 1}` : 'odd number of hex digits',
-        ),
+  for await (const lines of lineBatches(stream)) {
+    const items: HepItem[] = []
+    for (const line of lines) {
+      lineNo++
+      const t = line.trim()
+      if (t === '' || t.charCodeAt(0) === 35) continue
+      index++
+      const where = `${name} line ${lineNo}`
+      // plain hex digits (what we and tshark write) decode at once; anything else is tidied first
+      let raw = Buffer.from(t, 'hex')
+      if (raw.length * 2 !== t.length) {
+        const hex = t.replace(/^0x/i, '').replace(HEX_SEPARATORS, '')
+        if (hex.length % 2 !== 0 || !HEX_ONLY.test(hex)) {
+          const bad = hex.search(/[^0-9a-fA-F]/)
+          items.push({
+            index,
+            where,
+            error: new HepError(
+              'INPUT_FORMAT',
+              bad >= 0 ? `not hex at column ${bad + 1}` : 'odd number of hex digits',
+            ),
+          })
+          continue
+        }
+        raw = Buffer.from(hex, 'hex')
       }
-      continue
+      try {
+        items.push({ index, where, raw, packet: decodeDatagram(raw, opts) })
+      } catch (e) {
+        items.push({ index, where, raw, error: asHepError(e) })
+      }
     }
-    const raw = Buffer.from(hex, 'hex')
-    try {
-      yield { index, where, raw, packet: decodeDatagram(raw, opts) }
-    } catch (e) {
-      yield { index, where, raw, error: asHepError(e) }
-    }
+    if (items.length > 0) yield items
   }
 }
 
 /** JSON lines; lines of connection events (`listen --events`: an "event" key) are not packets and are skipped. */
-export async function* jsonlSource(stream: Readable, name: string): AsyncGenerator<HepItem> {
+export async function* jsonlBatches(stream: Readable, name: string): AsyncGenerator<HepItem[]> {
   let lineNo = 0
   let index = 0
-  for await (const line of lines(stream)) {
-    lineNo++
-    const t = line.trim()
-    if (t === '') continue
-    const where = `${name} line ${lineNo}`
-    let obj: unknown
-    try {
-      obj = JSON.parse(t)
-    } catch (e) {
-      yield { index: ++index, where, error: new HepError('HEP_JSON', `not JSON: ${(e as Error).message}`) }
-      continue
+  for await (const lines of lineBatches(stream)) {
+    const items: HepItem[] = []
+    for (const line of lines) {
+      lineNo++
+      const t = line.trim()
+      if (t === '') continue
+      const where = `${name} line ${lineNo}`
+      let obj: unknown
+      try {
+        obj = JSON.parse(t)
+      } catch (e) {
+        items.push({
+          index: ++index,
+          where,
+          error: new HepError('HEP_JSON', `not JSON: ${(e as Error).message}`),
+        })
+        continue
+      }
+      if (obj !== null && typeof obj === 'object' && typeof (obj as { event?: unknown }).event === 'string')
+        continue
+      index++
+      try {
+        items.push({ index, where, packet: fromJson(obj) })
+      } catch (e) {
+        items.push({ index, where, error: asHepError(e) })
+      }
     }
-    if (obj !== null && typeof obj === 'object' && typeof (obj as { event?: unknown }).event === 'string')
-      continue
-    index++
-    try {
-      yield { index, where, packet: fromJson(obj) }
-    } catch (e) {
-      yield { index, where, error: asHepError(e) }
-    }
+    if (items.length > 0) yield items
   }
 }
 
@@ -115,11 +162,11 @@ export async function* jsonlSource(stream: Readable, name: string): AsyncGenerat
  * Raw input: back-to-back HEP3 packets (a HEP-over-TCP stream). A raw input that starts with a
  * HEP v1/v2 header holds one packet (v1/v2 have no length field): the whole input.
  */
-export async function* rawSource(
+export async function* rawBatches(
   stream: Readable,
   name: string,
   opts: HepSourceOptions = {},
-): AsyncGenerator<HepItem> {
+): AsyncGenerator<HepItem[]> {
   const framer = new Hep3Framer({ maxLength: opts.maxLength })
   let index = 0
   let first = true
@@ -158,32 +205,32 @@ export async function* rawSource(
       }
     }
     if (errors.length > 0) items.sort((a, b) => byteOf(a) - byteOf(b))
-    for (const it of items) {
-      it.index = ++index
-      yield it
-    }
+    for (const it of items) it.index = ++index
+    if (items.length > 0) yield items
   }
   if (legacy) {
     const raw = Buffer.concat(whole)
     try {
-      yield { index: 1, where: `${name} byte 0`, raw, packet: decode(raw, 0, raw.length, opts) }
+      yield [{ index: 1, where: `${name} byte 0`, raw, packet: decode(raw, 0, raw.length, opts) }]
     } catch (e) {
-      yield { index: 1, where: `${name} byte 0`, raw, error: asHepError(e) }
+      yield [{ index: 1, where: `${name} byte 0`, raw, error: asHepError(e) }]
     }
     return
   }
   if (framer.buffered > 0) {
     const at = framer.offset
-    yield {
-      index: ++index,
-      where: `${name} byte ${at}`,
-      error: new DecodeError(
-        'HEP_TRUNCATED',
-        at,
-        'packet',
-        `input ends ${framer.buffered} bytes into a packet that needs ${framer.buffered + framer.needed}`,
-      ),
-    }
+    yield [
+      {
+        index: ++index,
+        where: `${name} byte ${at}`,
+        error: new DecodeError(
+          'HEP_TRUNCATED',
+          at,
+          'packet',
+          `input ends ${framer.buffered} bytes into a packet that needs ${framer.buffered + framer.needed}`,
+        ),
+      },
+    ]
   }
 }
 
@@ -199,20 +246,23 @@ export function asHepError(e: unknown, shift = 0): HepError {
   return new HepError('INPUT_FORMAT', (e as Error)?.message ?? String(e))
 }
 
-/** Items from a stream whose format is known (pcap formats are handled by the capture module). */
-export function hepSource(
+/**
+ * Items from a stream whose format is known (pcap formats are handled by the capture module), one
+ * array per read of the stream.
+ */
+export function hepSourceBatches(
   format: HepFormat,
   stream: Readable,
   name: string,
   opts: HepSourceOptions = {},
-): AsyncGenerator<HepItem> {
+): AsyncGenerator<HepItem[]> {
   switch (format) {
     case 'raw':
-      return rawSource(stream, name, opts)
+      return rawBatches(stream, name, opts)
     case 'hex':
-      return hexSource(stream, name, opts)
+      return hexBatches(stream, name, opts)
     case 'jsonl':
-      return jsonlSource(stream, name)
+      return jsonlBatches(stream, name)
     default:
       throw new HepError('INPUT_FORMAT', `${name}: ${format} input is read by the capture reader`)
   }

@@ -3,7 +3,7 @@
  * hex, jsonl, or pcap/pcapng carrying HEP (found by content).
  */
 import { CaptureItems } from '../capture/items.js'
-import { hepSource, type HepItem, type HepSourceOptions } from './hep-source.js'
+import { hepSourceBatches, type HepItem, type HepSourceOptions } from './hep-source.js'
 import { statSync } from 'node:fs'
 import type { Readable } from 'node:stream'
 import {
@@ -32,7 +32,7 @@ export interface ReadHepOptions extends HepSourceOptions {
   onCapture?: (c: CaptureItems) => void
 }
 
-/** Packets from one input, one array per read (captures) or per packet (text formats). */
+/** Packets from one input, one array per read. */
 export async function* readHepBatches(path: string, opts: ReadHepOptions = {}): AsyncGenerator<HepItem[]> {
   const name = inputName(path)
   let source: string | NodeJS.ReadableStream = path
@@ -64,7 +64,7 @@ export async function* readHepBatches(path: string, opts: ReadHepOptions = {}): 
     yield* items.batches()
     return
   }
-  for await (const item of hepSource(format, stream ?? openInput(path), name, opts)) yield [item]
+  yield* hepSourceBatches(format, stream ?? openInput(path), name, opts)
 }
 
 /** Packets from one input, one at a time. */

@@ -25,6 +25,8 @@ export interface SendStats {
 }
 
 export interface SendOptions extends HepEncodingOptions {
+  /** the sender balances by call: give it each packet's correlation id or Call-ID */
+  needCallId?: boolean
   signal?: AbortSignal
   onSkip?: (where: string, reason: string, error?: HepError) => void
 }
@@ -38,6 +40,14 @@ export async function sendItems(
   closeTimeoutMs = 5000,
 ): Promise<SendStats> {
   checkEncodingOptions(opts)
+  // with no option that changes a packet, bytes read as HEP go out as they came (decode -> encode
+  // gives back the same bytes; the packet was decoded only to check it)
+  const asRead =
+    opts.version === undefined &&
+    opts.captureId === undefined &&
+    opts.nodeName === undefined &&
+    opts.authKey === undefined &&
+    opts.correlationId === undefined
   const stats: SendStats = { in: 0, skipped: {}, sender: sender.stats() }
   const skip = (where: string, reason: string, error?: HepError) => {
     stats.skipped[reason] = (stats.skipped[reason] ?? 0) + 1
@@ -54,11 +64,15 @@ export async function sendItems(
       let bytes: Buffer
       let key: string | undefined
       try {
-        // a decoded v3 packet (it has a chunk list) goes out as it came; hand-written ones are completed
-        const base = item.packet.chunks === undefined ? completePacket(item.packet) : item.packet
-        const p = applyEncodingOptions(base, opts, callIdOf)
-        bytes = encode(p)
-        key = p.correlationId ?? (p.payload ? callIdOf(p.payload) : undefined)
+        let p = item.packet
+        if (asRead && item.raw !== undefined) bytes = item.raw
+        else {
+          // a decoded v3 packet (it has a chunk list) goes out as it came; hand-written ones are completed
+          const base = p.chunks === undefined ? completePacket(p) : p
+          p = applyEncodingOptions(base, opts, callIdOf)
+          bytes = encode(p)
+        }
+        if (opts.needCallId === true) key = p.correlationId ?? (p.payload ? callIdOf(p.payload) : undefined)
       } catch (e) {
         if (!(e instanceof HepError)) throw e
         skip(item.where, 'not encodable', e)

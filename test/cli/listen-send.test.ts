@@ -116,6 +116,53 @@ describe('hep send -> hep listen', () => {
     expect(l.stderr()).toMatch(/3 malformed/)
   })
 
+  it('--balance call-id keeps each call on one destination; without it every destination gets every packet', async () => {
+    // 20 calls of 2 messages each, as JSON lines on stdin
+    const lines = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify({
+        version: 3,
+        srcIp: '10.0.0.1',
+        dstIp: '10.0.0.2',
+        srcPort: 5060,
+        dstPort: 5060,
+        payload: `${i % 2 ? 'BYE' : 'INVITE'} sip:b@x SIP/2.0\r\nCall-ID: call-${i >> 1}\r\nCSeq: 1 INVITE\r\n\r\n`,
+      }),
+    ).join('\n')
+    const callsOf = (out: string) =>
+      out
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => /Call-ID: (call-\d+)/.exec(JSON.parse(l).payload)![1])
+    for (const balance of [true, false]) {
+      const ls = [1, 2].map(() => start(['listen', '--udp', '127.0.0.1:0', '--json', '--duration', '3']))
+      const ports = await Promise.all(ls.map((l) => port(l, 'udp')))
+      const s = await hep(
+        [
+          'send',
+          '-',
+          ...ports.flatMap((p) => ['--to', `127.0.0.1:${p}`]),
+          ...(balance ? ['--balance', 'call-id'] : []),
+        ],
+        { input: lines + '\n' },
+      )
+      expect(s.code).toBe(0)
+      for (const l of ls) expect(await l.exited).toBe(0)
+      const got = ls.map((l) => callsOf(l.stdout()))
+      if (!balance) {
+        expect(got.map((g) => g.length)).toEqual([40, 40])
+        continue
+      }
+      expect(got[0].length + got[1].length).toBe(40)
+      expect(got[0].length).toBeGreaterThan(0)
+      expect(got[1].length).toBeGreaterThan(0)
+      // no call on both, and both messages of each call on the same one
+      const a = new Set(got[0])
+      expect(got[1].filter((c) => a.has(c))).toEqual([])
+      for (const g of got) for (const c of new Set(g)) expect(g.filter((x) => x === c)).toHaveLength(2)
+    }
+  })
+
   it('a message over the UDP datagram limit fails with advice to use TCP', async () => {
     const r = await hep(['send', '--to', '127.0.0.1:9', '--payload', 'x'.repeat(65_420)])
     expect(r.code).not.toBe(0)
