@@ -1,7 +1,6 @@
 /** Where converted packets go: raw, hex, jsonl, a pcap of HEP-over-UDP frames, or a pcap of the messages. */
 import { HepError } from '../errors.js'
 import { decode } from '../hep/codec.js'
-import { toJsonLine } from '../hep/json.js'
 import type { HepPacket } from '../hep/packet.js'
 import { ByteSink } from '../io/byte-sink.js'
 import { FrameBuilder, type FrameSpec } from '../pcap/synth.js'
@@ -62,9 +61,10 @@ class TextSink implements PacketSink {
           'raw output of HEP v1/v2 packets cannot be read back (they carry no length); prefer hex or jsonl',
         )
       }
-      this.out.write(Buffer.from(bytes)) // `bytes` may be a scratch buffer
-    } else if (this.format === 'hex') this.out.write(bytes.toString('hex') + '\n')
-    else this.out.write(toJsonLine(decode(bytes)) + '\n')
+      this.out.write(bytes) // copied: `bytes` may be a scratch buffer
+    } else if (this.format === 'hex') this.out.hexLine(bytes)
+    // the JSON of what was encoded (after the encoding options), decoded back from its bytes
+    else this.out.json(decode(bytes))
   }
   maybeFlush(): Promise<void> {
     return this.out.maybeFlush()
