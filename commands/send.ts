@@ -86,7 +86,8 @@ The summary counts sent, failed and dropped; they add up to the total.`
     'time-byte-order': Flags.option({
       options: ['le', 'be'] as const,
       default: 'le' as const,
-      description: 'HEPv2 time header byte order of the input',
+      description:
+        'HEPv2 time header byte order of the input (what is sent is little-endian, as Kamailio sends)',
     })(),
   }
 
@@ -130,6 +131,8 @@ The summary counts sent, failed and dropped; they add up to the total.`
     const stats = await sendItems(batches, sender, {
       ...enc,
       needCallId: f.balance === 'call-id',
+      // big-endian v2 times in, the usual little-endian ones out
+      reencode: f['time-byte-order'] === 'be',
       signal: this.stop.signal,
       onSkip: (where, reason, error) =>
         this.problem(`${where}: ${reason}${error ? ': ' + error.message : ''}`),

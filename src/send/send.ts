@@ -27,6 +27,8 @@ export interface SendStats {
 export interface SendOptions extends HepEncodingOptions {
   /** the sender balances by call: give it each packet's correlation id or Call-ID */
   needCallId?: boolean
+  /** encode every packet anew even when no option changes it (e.g. v2 read with big-endian times) */
+  reencode?: boolean
   signal?: AbortSignal
   onSkip?: (where: string, reason: string, error?: HepError) => void
 }
@@ -43,6 +45,7 @@ export async function sendItems(
   // with no option that changes a packet, bytes read as HEP go out as they came (decode -> encode
   // gives back the same bytes; the packet was decoded only to check it)
   const asRead =
+    opts.reencode !== true &&
     opts.version === undefined &&
     opts.captureId === undefined &&
     opts.nodeName === undefined &&

@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { decode, encode } from '../../src/index.js'
 import { BIN, ROOT, fixture, haveTool, hep, start } from '../helpers/cli.js'
 
 const hexLines = (name: string) =>
@@ -161,6 +162,23 @@ describe('hep send -> hep listen', () => {
       expect(got[1].filter((c) => a.has(c))).toEqual([])
       for (const g of got) for (const c of new Set(g)) expect(g.filter((x) => x === c)).toHaveLength(2)
     }
+  })
+
+  it('--time-byte-order be reads big-endian v2 times and sends them the usual (little-endian) way', async () => {
+    const le = hexLines('hep-v2.hex').slice(0, 3)
+    const dir = mkdtempSync(join(tmpdir(), 'hep-be-'))
+    const file = join(dir, 'be.hex')
+    const be = le.map((h) => encode(decode(Buffer.from(h, 'hex')), undefined, 0, { timeByteOrder: 'be' }))
+    expect(be[0].toString('hex')).not.toBe(le[0])
+    writeFileSync(file, be.map((b) => b.toString('hex')).join('\n') + '\n')
+    const l = start(['listen', '--udp', '127.0.0.1:0', '--json', '--count', '3'])
+    const p = await port(l, 'udp')
+    expect((await hep(['send', file, '--time-byte-order', 'be', '--to', `127.0.0.1:${p}`])).code).toBe(0)
+    expect(await l.exited).toBe(0)
+    const back = await hep(['convert', '-', '-', '--from', 'jsonl', '--into', 'hex', '-q'], {
+      input: l.stdout(),
+    })
+    expect(back.stdout.trimEnd().split('\n').sort()).toEqual([...le].sort())
   })
 
   it('a message over the UDP datagram limit fails with advice to use TCP', async () => {
