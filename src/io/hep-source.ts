@@ -46,28 +46,43 @@ export interface HepSourceOptions extends DecodeOptions {
  * Lines are cut at newline bytes and decoded whole, so no UTF-8 character is ever split.
  */
 export async function* lineBatches(stream: Readable): AsyncGenerator<string[]> {
-  let rest: Buffer | undefined
+  // the start of a line not ended yet, in pieces (joined once its newline comes: no quadratic copying)
+  let pieces: Buffer[] = []
   for await (const c of stream) {
-    let chunk = typeof c === 'string' ? Buffer.from(c, 'utf8') : (c as Buffer)
-    if (rest !== undefined) {
-      chunk = Buffer.concat([rest, chunk])
-      rest = undefined
-    }
+    const chunk = typeof c === 'string' ? Buffer.from(c, 'utf8') : (c as Buffer)
     const out: string[] = []
     let a = 0
-    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, a)) {
-      pushLine(out, chunk.toString('utf8', a, nl > a && chunk[nl - 1] === 13 ? nl - 1 : nl))
+    let nl = chunk.indexOf(10)
+    if (pieces.length > 0) {
+      if (nl < 0) {
+        pieces.push(chunk)
+        continue
+      }
+      pieces.push(chunk.subarray(0, nl))
+      const head = Buffer.concat(pieces)
+      pieces = []
+      pushLine(out, lineText(head, 0, head.length))
+      a = nl + 1
+      nl = chunk.indexOf(10, a)
+    }
+    for (; nl >= 0; nl = chunk.indexOf(10, a)) {
+      pushLine(out, lineText(chunk, a, nl))
       a = nl + 1
     }
-    if (a < chunk.length) rest = chunk.subarray(a)
+    if (a < chunk.length) pieces.push(chunk.subarray(a))
     if (out.length > 0) yield out
   }
-  if (rest !== undefined) {
+  if (pieces.length > 0) {
+    const rest = Buffer.concat(pieces)
     const out: string[] = []
-    pushLine(out, rest.toString('utf8', 0, rest[rest.length - 1] === 13 ? rest.length - 1 : rest.length))
+    pushLine(out, lineText(rest, 0, rest.length))
     yield out
   }
 }
+
+/** b[a..end) as text, without the \r of a CRLF */
+const lineText = (b: Buffer, a: number, end: number): string =>
+  b.toString('utf8', a, end > a && b[end - 1] === 13 ? end - 1 : end)
 
 /** A line that holds lone carriage returns is several lines (as readline sees it). */
 function pushLine(out: string[], line: string): void {

@@ -38,6 +38,15 @@ describe('lineBatches', () => {
     expect(await ours([...text].map((b) => Buffer.from([b])))).toEqual(want)
   })
 
+  it('a long line over many reads comes whole', async () => {
+    const long = 'x'.repeat(1 << 20)
+    const text = Buffer.from(`a\n${long}\r\nb`)
+    const pieces = Array.from({ length: Math.ceil(text.length / 512) }, (_, i) =>
+      text.subarray(i * 512, (i + 1) * 512),
+    )
+    expect(await ours(pieces)).toEqual(['a', long, 'b'])
+  })
+
   it('one array per read, and a final newline adds no empty line', async () => {
     const batches: string[][] = []
     for await (const b of lineBatches(Readable.from([Buffer.from('1\n2\n3'), Buffer.from('4\n5\n')])))
