@@ -5,7 +5,7 @@
  * (streams.ts); everything else is counted by reason. Streaming, consumer-paced, one array of
  * messages per read.
  */
-import { CaptureError, HepError } from '../errors.js'
+import { CaptureError } from '../errors.js'
 import { CaptureReader, type CaptureInfo } from '../pcap/reader.js'
 import { PacketDecoder, type PacketDecoderOptions } from '../pcap/decoder.js'
 import type { TransportResult } from '../pcap/result.js'
@@ -247,8 +247,4 @@ export class CaptureExtractor {
         st.skipped['incomplete IP fragments'] = (st.skipped['incomplete IP fragments'] ?? 0) + held
     }
   }
-}
-
-export function isCaptureError(e: unknown): e is CaptureError {
-  return e instanceof CaptureError || (e instanceof HepError && e.code.startsWith('CAPTURE'))
 }

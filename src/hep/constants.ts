@@ -1,6 +1,5 @@
 /** HEP numbers: chunk ids, vendors, payload types, address families. Names only; no logic. */
 
-export const HEP3_MAGIC = 0x48455033 // "HEP3"
 export const HEP3_HEADER_LENGTH = 6
 export const HEP3_MAX_LENGTH = 0xffff
 export const CHUNK_HEADER_LENGTH = 6
