@@ -1,12 +1,12 @@
 // The SIP messages our capture pipeline finds equal, in number and content, those tshark found
 // (fixtures/captures/*.sip.tsv, made by tshark 4.0.17 after IP defragmentation).
-import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { CaptureExtractor, type CapturedMessage } from '../../src/capture/extract.js'
 import { CaptureError } from '../../src/errors.js'
 import { fixture } from '../helpers/cli.js'
+import { field, readTsv } from '../helpers/tsv.js'
 
-interface TsvRow {
+interface Row {
   frame: number
   time: string
   vlan: string
@@ -21,14 +21,9 @@ interface TsvRow {
   cseq: string
 }
 
-function tsv(name: string): TsvRow[] {
-  const [head, ...rows] = readFileSync(fixture(`captures/${name}.sip.tsv`), 'utf8')
-    .trimEnd()
-    .split('\n')
-  const cols = head.split('\t')
-  return rows.map((line) => {
-    const v = line.split('\t')
-    const g = (c: string) => v[cols.indexOf(c)] ?? ''
+function tsv(name: string): Row[] {
+  return readTsv(fixture(`captures/${name}.sip.tsv`)).map((r) => {
+    const g = (c: string) => field(r, c)
     return {
       frame: Number(g('frame.number')),
       time: g('frame.time_epoch'),

@@ -7,18 +7,7 @@ import { CaptureStreams } from '../../src/capture/streams.js'
 import type { TransportResult } from '../../src/pcap/result.js'
 import { loadTcpSegments } from '../helpers/fixtures.js'
 import { wsFrame } from '../sip/ws-build.js'
-
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { rng } from '../helpers/rng.js'
 
 const stats = (): ExtractStats => ({ records: 0, sip: 0, hep: 0, skipped: {}, fragmentsReassembled: 0 })
 

@@ -1,6 +1,6 @@
 // SIP and HEP out of streams: TCP (reassembled; SIP by Content-Length, HEP3, SIP over WebSocket), SCTP,
 // and tunnels, compared with tshark (the .sip.tsv oracles) and with Kamailio (HEP over TCP).
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import {
@@ -16,6 +16,7 @@ import { Hep3Framer } from '../../src/hep/framer.js'
 import { PacketDecoder } from '../../src/pcap/decoder.js'
 import { fixturePath, loadRecv, loadTcpSegments } from '../helpers/fixtures.js'
 import { readCapture } from '../helpers/mini-pcap.js'
+import { field, readTsv } from '../helpers/tsv.js'
 import { eth, ipv4, tcp } from '../pcap/build.js'
 import { wsFrame } from '../sip/ws-build.js'
 
@@ -42,13 +43,10 @@ interface Row {
 }
 
 function tsv(path: string): Row[] {
-  const [head, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n')
-  const cols = head.split('\t')
   const last = (s: string) => s.split(',').pop() ?? ''
-  return lines
-    .map((line) => {
-      const v = line.split('\t')
-      const g = (c: string) => (cols.includes(c) ? (v[cols.indexOf(c)] ?? '') : '')
+  return readTsv(path)
+    .map((r) => {
+      const g = (c: string) => field(r, c)
       const list = (c: string) => (g(c) === '' ? [] : g(c).split(','))
       return {
         frame: Number(g('frame.number')),

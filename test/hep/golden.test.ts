@@ -4,7 +4,6 @@
  * (.hepjs.jsonl) and tshark + hep.lua (.fields.tsv); it re-encodes byte for byte, and so does its JSON form.
  */
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import {
   decode,
@@ -22,6 +21,7 @@ import {
   type HepPacket,
 } from '../../src/index.js'
 import { checkCodec } from '../helpers/check-codec.js'
+import { readTsv, type TsvRow } from '../helpers/tsv.js'
 import {
   fixturePath,
   HEP_UDP_CAPTURES,
@@ -211,18 +211,11 @@ function expectMatchesHepJs(p: HepPacket, js: HepJsLine): void {
 }
 
 /** tshark + peers/tools/hep.lua, one row per frame, in capture order */
-function loadFieldsTsv(name: string): Record<string, string>[] {
-  const [head, ...lines] = readFileSync(fixturePath('captures', `${name}.fields.tsv`), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-  const cols = head.split('\t')
-  return lines.map((l) => {
-    const v = l.split('\t')
-    return Object.fromEntries(cols.map((c, i) => [c, v[i] ?? '']))
-  })
+function loadFieldsTsv(name: string): TsvRow[] {
+  return readTsv(fixturePath('captures', `${name}.fields.tsv`))
 }
 
-function expectMatchesTshark(p: HepPacket, t: Record<string, string>): void {
+function expectMatchesTshark(p: HepPacket, t: TsvRow): void {
   const opt = (n: number | undefined): string => (n === undefined ? '' : String(n))
   expect(opt(p.version)).toBe(t['hep.version'])
   expect(opt(p.protocolFamily)).toBe(t['hep.ip_family'])

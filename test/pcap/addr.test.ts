@@ -1,18 +1,7 @@
 import { isIPv6 } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { ipv4ToString, ipv6ToString, parseIPv4, parseIPv6 } from '../../src/pcap/addr.js'
-
-/** deterministic PRNG (mulberry32) */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { rng } from '../helpers/rng.js'
 
 function hex(s: string): Buffer {
   return Buffer.from(s.replace(/[^0-9a-f]/gi, ''), 'hex')

@@ -2,12 +2,12 @@
  * The decoder + SIP scan against real captures: the SIP messages found must be exactly the ones tshark
  * found (fixtures/captures/*.sip.tsv, after IP defragmentation).
  */
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { PacketDecoder } from '../../src/pcap/decoder.js'
 import { scanSip } from '../../src/sip/scan.js'
 import { readCapture } from '../helpers/mini-pcap.js'
+import { field, readTsv } from '../helpers/tsv.js'
 
 const DIR = join(import.meta.dirname, '../../fixtures/captures')
 
@@ -52,34 +52,47 @@ function optNumber(s: string): number | undefined {
   return s === '' ? undefined : Number(s)
 }
 
-function readTsv(name: string): Row[] {
-  const lines = readFileSync(join(DIR, name + '.sip.tsv'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-  const head = lines[0].split('\t')
-  const col = (f: string[], n: string) => {
-    const i = head.indexOf(n)
-    if (i < 0) throw new Error('no column ' + n)
-    return f[i] ?? ''
-  }
-  return lines.slice(1).map((l) => {
-    const f = l.split('\t')
-    const vlan = col(f, 'vlan.id')
+// every column read below: a file without one of them is a broken oracle
+const COLUMNS = [
+  'frame.number',
+  'frame.interface_id',
+  'vlan.id',
+  'ip.src',
+  'ipv6.src',
+  'ip.dst',
+  'ipv6.dst',
+  'udp.srcport',
+  'tcp.srcport',
+  'udp.dstport',
+  'tcp.dstport',
+  'udp.length',
+  'ip.fragment.count',
+  'ipv6.fragment.count',
+  'sip.Method',
+  'sip.Status-Code',
+  'sip.Call-ID',
+  'sip.CSeq',
+]
+
+function loadTsv(name: string): Row[] {
+  return readTsv(join(DIR, name + '.sip.tsv'), COLUMNS).map((r) => {
+    const col = (n: string) => field(r, n)
+    const vlan = col('vlan.id')
     return {
-      frame: Number(col(f, 'frame.number')),
-      interfaceId: optNumber(col(f, 'frame.interface_id')),
+      frame: Number(col('frame.number')),
+      interfaceId: optNumber(col('frame.interface_id')),
       // tshark lists every 802.1Q tag's id; the decoder reports the innermost (last) one
       vlan: vlan === '' ? undefined : Number(vlan.split(',').at(-1)),
-      src: col(f, 'ip.src') || col(f, 'ipv6.src'),
-      dst: col(f, 'ip.dst') || col(f, 'ipv6.dst'),
-      srcPort: Number(col(f, 'udp.srcport') || col(f, 'tcp.srcport')),
-      dstPort: Number(col(f, 'udp.dstport') || col(f, 'tcp.dstport')),
-      payloadLength: Number(col(f, 'udp.length')) - 8,
-      fragments: optNumber(col(f, 'ip.fragment.count') || col(f, 'ipv6.fragment.count')),
-      method: col(f, 'sip.Method') || undefined,
-      status: optNumber(col(f, 'sip.Status-Code')),
-      callId: col(f, 'sip.Call-ID'),
-      cseq: col(f, 'sip.CSeq'),
+      src: col('ip.src') || col('ipv6.src'),
+      dst: col('ip.dst') || col('ipv6.dst'),
+      srcPort: Number(col('udp.srcport') || col('tcp.srcport')),
+      dstPort: Number(col('udp.dstport') || col('tcp.dstport')),
+      payloadLength: Number(col('udp.length')) - 8,
+      fragments: optNumber(col('ip.fragment.count') || col('ipv6.fragment.count')),
+      method: col('sip.Method') || undefined,
+      status: optNumber(col('sip.Status-Code')),
+      callId: col('sip.Call-ID'),
+      cseq: col('sip.CSeq'),
     }
   })
 }
@@ -121,7 +134,7 @@ function decodeCapture(name: string) {
 describe('SIP over UDP in real captures matches tshark', () => {
   for (const name of UDP_CAPTURES) {
     it(name, () => {
-      const expected = readTsv(name)
+      const expected = loadTsv(name)
       const { found, decoder, kinds, records } = decodeCapture(name)
       const isPcapng = name.endsWith('.pcapng')
       // frame.interface_id is only present for pcapng
@@ -175,7 +188,7 @@ describe('SIP over UDP in real captures matches tshark', () => {
 describe('TCP (no stream reassembly): one SIP message per segment', () => {
   for (const name of ['sip-tcp.pcap', 'sip-tcp-ipv6.pcap']) {
     it(name, () => {
-      const expected = readTsv(name).map((r) => ({ ...r, payloadLength: 0, interfaceId: 0 }))
+      const expected = loadTsv(name).map((r) => ({ ...r, payloadLength: 0, interfaceId: 0 }))
       const records = readCapture(join(DIR, name))
       const decoder = new PacketDecoder()
       const found: Row[] = []

@@ -10,20 +10,10 @@ import type { DecodeResult } from '../../src/pcap/result.js'
 import { scanSip } from '../../src/sip/scan.js'
 import { readCapture, type MiniRecord } from '../helpers/mini-pcap.js'
 import { frag6, ipv4, ipv6, udp } from './build.js'
+import { rng } from '../helpers/rng.js'
 
 const DIR = join(import.meta.dirname, '../../fixtures/captures')
 const LINK_TYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 147]
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function checkResult(r: DecodeResult, d: PacketDecoder, cap: number) {
   expect(['udp', 'tcp', 'sctp', 'other', 'pending', 'skip']).toContain(r.kind)
