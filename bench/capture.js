@@ -6,7 +6,7 @@ import { createReadStream, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CaptureReader } from '../dist/src/pcap/reader.js'
+import { CaptureReader } from '../dist/src/pcap/read/index.js'
 import { fmt, runMeasured } from './lib.js'
 import { generatePcap, generateTcpPcap } from './gen.js'
 

@@ -6,7 +6,7 @@
  * messages per read.
  */
 import { CaptureError } from '../errors.js'
-import { CaptureReader, type CaptureInfo } from '../pcap/reader.js'
+import { CaptureReader, type CaptureInfo } from '../pcap/read/index.js'
 import { PacketDecoder, type PacketDecoderOptions } from '../pcap/decoder.js'
 import type { TransportResult } from '../pcap/result.js'
 import { isSipStart, scanSip, type SipInfo } from '../sip/scan.js'

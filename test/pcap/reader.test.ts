@@ -13,7 +13,7 @@ import {
   LINKTYPE,
   type CaptureInfo,
   type CaptureRecord,
-} from '../../src/pcap/reader.js'
+} from '../../src/pcap/read/index.js'
 
 const DIR = fileURLToPath(new URL('../../fixtures/captures/', import.meta.url))
 const fixture = (name: string): string => resolve(DIR, name)

@@ -6,7 +6,7 @@ import { PassThrough, Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, it, expect } from 'vitest'
 import { HepError } from '../../src/errors.js'
-import { CaptureReader, LINKTYPE, type CaptureRecord } from '../../src/pcap/reader.js'
+import { CaptureReader, LINKTYPE, type CaptureRecord } from '../../src/pcap/read/index.js'
 import { PcapWriter } from '../../src/pcap/writer.js'
 
 const DIR = fileURLToPath(new URL('../../fixtures/captures/', import.meta.url))
