@@ -3,7 +3,7 @@
  * the JSON form and the chunk table printed by `--chunks` are all driven by it, so they cannot drift.
  */
 import { CHUNK } from './constants.js'
-import type { HepField } from './packet.js'
+import type { HepField, HepPacket } from './packet.js'
 
 /**
  * How a chunk value is carried:
@@ -12,14 +12,34 @@ import type { HepField } from './packet.js'
  */
 export type ChunkKind = 'u8' | 'u16' | 'u32' | 'u64' | 'inet4' | 'inet6' | 'text' | 'bytes'
 
-export interface ChunkDef {
+/** The type of a field that a chunk of each kind fills. */
+export interface KindValue {
+  u8: number
+  u16: number
+  u32: number
+  u64: string
+  inet4: string
+  inet6: string
+  text: string
+  bytes: Buffer
+}
+
+export interface ChunkDef<K extends ChunkKind = ChunkKind> {
   id: number
   field: HepField
-  kind: ChunkKind
+  kind: K
   /** value width in bytes for fixed-width kinds, 0 for variable */
   width: number
   /** human description for tables */
   label: string
+  /** the field's number, 0..31, in order of first appearance (srcIp and dstIp have two chunks each) */
+  slot: number
+  /** srcIp/dstIp: the chunk ids for IPv4 and IPv6 text (others: id) */
+  id4: number
+  id6: number
+  /** the packet's value of this field (static property access: one accessor per row) */
+  get(p: HepPacket): KindValue[K] | undefined
+  set(p: HepPacket, v: KindValue[K]): void
 }
 
 const WIDTH: Record<ChunkKind, number> = {
@@ -33,50 +53,373 @@ const WIDTH: Record<ChunkKind, number> = {
   bytes: 0,
 }
 
-const def = (id: number, field: HepField, kind: ChunkKind, label: string): ChunkDef => ({
-  id,
-  field,
-  kind,
-  width: WIDTH[kind],
-  label,
-})
+function def<K extends ChunkKind>(
+  id: number,
+  field: HepField,
+  kind: K,
+  label: string,
+  get: (p: HepPacket) => KindValue[K] | undefined,
+  set: (p: HepPacket, v: KindValue[K]) => void,
+): ChunkDef {
+  return { id, field, kind, width: WIDTH[kind], label, slot: -1, id4: id, id6: id, get, set } as ChunkDef
+}
 
-export const CHUNK_DEFS: readonly ChunkDef[] = [
-  def(CHUNK.IP_FAMILY, 'protocolFamily', 'u8', 'IP family'),
-  def(CHUNK.IP_PROTOCOL, 'protocol', 'u8', 'IP protocol'),
-  def(CHUNK.SRC_IP4, 'srcIp', 'inet4', 'IPv4 source'),
-  def(CHUNK.DST_IP4, 'dstIp', 'inet4', 'IPv4 destination'),
-  def(CHUNK.SRC_IP6, 'srcIp', 'inet6', 'IPv6 source'),
-  def(CHUNK.DST_IP6, 'dstIp', 'inet6', 'IPv6 destination'),
-  def(CHUNK.SRC_PORT, 'srcPort', 'u16', 'source port'),
-  def(CHUNK.DST_PORT, 'dstPort', 'u16', 'destination port'),
-  def(CHUNK.TIME_SECONDS, 'timeSeconds', 'u32', 'timestamp seconds'),
-  def(CHUNK.TIME_USECONDS, 'timeUseconds', 'u32', 'timestamp microseconds'),
-  def(CHUNK.PAYLOAD_TYPE, 'payloadType', 'u8', 'protocol type'),
-  def(CHUNK.CAPTURE_ID, 'captureId', 'u32', 'capture agent id'),
-  def(CHUNK.KEEPALIVE, 'keepAliveTimer', 'u16', 'keep-alive timer'),
-  def(CHUNK.AUTH_KEY, 'authKey', 'text', 'authentication key'),
-  def(CHUNK.PAYLOAD, 'payload', 'bytes', 'payload'),
-  def(CHUNK.COMPRESSED_PAYLOAD, 'compressedPayload', 'bytes', 'compressed payload'),
-  def(CHUNK.CORRELATION_ID, 'correlationId', 'text', 'correlation id'),
-  def(CHUNK.VLAN_ID, 'vlanId', 'u16', 'VLAN id'),
-  def(CHUNK.NODE_NAME, 'nodeName', 'text', 'capture node name'),
-  def(CHUNK.SRC_MAC, 'srcMac', 'u64', 'source MAC'),
-  def(CHUNK.DST_MAC, 'dstMac', 'u64', 'destination MAC'),
-  def(CHUNK.ETHERNET_TYPE, 'ethernetType', 'u16', 'Ethernet type'),
-  def(CHUNK.TCP_FLAGS, 'tcpFlags', 'u8', 'TCP flags'),
-  def(CHUNK.IP_TOS, 'ipTos', 'u8', 'IP TOS'),
-  def(CHUNK.MOS, 'mos', 'u16', 'MOS'),
-  def(CHUNK.R_FACTOR, 'rFactor', 'u16', 'R-factor'),
-  def(CHUNK.GEO_LOCATION, 'geoLocation', 'text', 'GEO location'),
-  def(CHUNK.JITTER, 'jitter', 'u32', 'jitter'),
-  def(CHUNK.TRANSACTION_TYPE, 'transactionType', 'text', 'transaction type'),
-  def(CHUNK.PAYLOAD_JSON_KEYS, 'payloadJsonKeys', 'text', 'payload JSON keys'),
-  def(CHUNK.TAG_VALUES, 'tagValues', 'text', 'tag values'),
-  def(CHUNK.TAG_TYPE, 'tagType', 'u16', 'tag type'),
-  def(CHUNK.EVENT_TYPE, 'eventType', 'u16', 'event type'),
-  def(CHUNK.GROUP_ID, 'groupId', 'text', 'group id'),
+const ROWS: ChunkDef[] = [
+  def(
+    CHUNK.IP_FAMILY,
+    'protocolFamily',
+    'u8',
+    'IP family',
+    (p) => p.protocolFamily,
+    (p, v) => {
+      p.protocolFamily = v
+    },
+  ),
+  def(
+    CHUNK.IP_PROTOCOL,
+    'protocol',
+    'u8',
+    'IP protocol',
+    (p) => p.protocol,
+    (p, v) => {
+      p.protocol = v
+    },
+  ),
+  def(
+    CHUNK.SRC_IP4,
+    'srcIp',
+    'inet4',
+    'IPv4 source',
+    (p) => p.srcIp,
+    (p, v) => {
+      p.srcIp = v
+    },
+  ),
+  def(
+    CHUNK.DST_IP4,
+    'dstIp',
+    'inet4',
+    'IPv4 destination',
+    (p) => p.dstIp,
+    (p, v) => {
+      p.dstIp = v
+    },
+  ),
+  def(
+    CHUNK.SRC_IP6,
+    'srcIp',
+    'inet6',
+    'IPv6 source',
+    (p) => p.srcIp,
+    (p, v) => {
+      p.srcIp = v
+    },
+  ),
+  def(
+    CHUNK.DST_IP6,
+    'dstIp',
+    'inet6',
+    'IPv6 destination',
+    (p) => p.dstIp,
+    (p, v) => {
+      p.dstIp = v
+    },
+  ),
+  def(
+    CHUNK.SRC_PORT,
+    'srcPort',
+    'u16',
+    'source port',
+    (p) => p.srcPort,
+    (p, v) => {
+      p.srcPort = v
+    },
+  ),
+  def(
+    CHUNK.DST_PORT,
+    'dstPort',
+    'u16',
+    'destination port',
+    (p) => p.dstPort,
+    (p, v) => {
+      p.dstPort = v
+    },
+  ),
+  def(
+    CHUNK.TIME_SECONDS,
+    'timeSeconds',
+    'u32',
+    'timestamp seconds',
+    (p) => p.timeSeconds,
+    (p, v) => {
+      p.timeSeconds = v
+    },
+  ),
+  def(
+    CHUNK.TIME_USECONDS,
+    'timeUseconds',
+    'u32',
+    'timestamp microseconds',
+    (p) => p.timeUseconds,
+    (p, v) => {
+      p.timeUseconds = v
+    },
+  ),
+  def(
+    CHUNK.PAYLOAD_TYPE,
+    'payloadType',
+    'u8',
+    'protocol type',
+    (p) => p.payloadType,
+    (p, v) => {
+      p.payloadType = v
+    },
+  ),
+  def(
+    CHUNK.CAPTURE_ID,
+    'captureId',
+    'u32',
+    'capture agent id',
+    (p) => p.captureId,
+    (p, v) => {
+      p.captureId = v
+    },
+  ),
+  def(
+    CHUNK.KEEPALIVE,
+    'keepAliveTimer',
+    'u16',
+    'keep-alive timer',
+    (p) => p.keepAliveTimer,
+    (p, v) => {
+      p.keepAliveTimer = v
+    },
+  ),
+  def(
+    CHUNK.AUTH_KEY,
+    'authKey',
+    'text',
+    'authentication key',
+    (p) => p.authKey,
+    (p, v) => {
+      p.authKey = v
+    },
+  ),
+  def(
+    CHUNK.PAYLOAD,
+    'payload',
+    'bytes',
+    'payload',
+    (p) => p.payload,
+    (p, v) => {
+      p.payload = v
+    },
+  ),
+  def(
+    CHUNK.COMPRESSED_PAYLOAD,
+    'compressedPayload',
+    'bytes',
+    'compressed payload',
+    (p) => p.compressedPayload,
+    (p, v) => {
+      p.compressedPayload = v
+    },
+  ),
+  def(
+    CHUNK.CORRELATION_ID,
+    'correlationId',
+    'text',
+    'correlation id',
+    (p) => p.correlationId,
+    (p, v) => {
+      p.correlationId = v
+    },
+  ),
+  def(
+    CHUNK.VLAN_ID,
+    'vlanId',
+    'u16',
+    'VLAN id',
+    (p) => p.vlanId,
+    (p, v) => {
+      p.vlanId = v
+    },
+  ),
+  def(
+    CHUNK.NODE_NAME,
+    'nodeName',
+    'text',
+    'capture node name',
+    (p) => p.nodeName,
+    (p, v) => {
+      p.nodeName = v
+    },
+  ),
+  def(
+    CHUNK.SRC_MAC,
+    'srcMac',
+    'u64',
+    'source MAC',
+    (p) => p.srcMac,
+    (p, v) => {
+      p.srcMac = v
+    },
+  ),
+  def(
+    CHUNK.DST_MAC,
+    'dstMac',
+    'u64',
+    'destination MAC',
+    (p) => p.dstMac,
+    (p, v) => {
+      p.dstMac = v
+    },
+  ),
+  def(
+    CHUNK.ETHERNET_TYPE,
+    'ethernetType',
+    'u16',
+    'Ethernet type',
+    (p) => p.ethernetType,
+    (p, v) => {
+      p.ethernetType = v
+    },
+  ),
+  def(
+    CHUNK.TCP_FLAGS,
+    'tcpFlags',
+    'u8',
+    'TCP flags',
+    (p) => p.tcpFlags,
+    (p, v) => {
+      p.tcpFlags = v
+    },
+  ),
+  def(
+    CHUNK.IP_TOS,
+    'ipTos',
+    'u8',
+    'IP TOS',
+    (p) => p.ipTos,
+    (p, v) => {
+      p.ipTos = v
+    },
+  ),
+  def(
+    CHUNK.MOS,
+    'mos',
+    'u16',
+    'MOS',
+    (p) => p.mos,
+    (p, v) => {
+      p.mos = v
+    },
+  ),
+  def(
+    CHUNK.R_FACTOR,
+    'rFactor',
+    'u16',
+    'R-factor',
+    (p) => p.rFactor,
+    (p, v) => {
+      p.rFactor = v
+    },
+  ),
+  def(
+    CHUNK.GEO_LOCATION,
+    'geoLocation',
+    'text',
+    'GEO location',
+    (p) => p.geoLocation,
+    (p, v) => {
+      p.geoLocation = v
+    },
+  ),
+  def(
+    CHUNK.JITTER,
+    'jitter',
+    'u32',
+    'jitter',
+    (p) => p.jitter,
+    (p, v) => {
+      p.jitter = v
+    },
+  ),
+  def(
+    CHUNK.TRANSACTION_TYPE,
+    'transactionType',
+    'text',
+    'transaction type',
+    (p) => p.transactionType,
+    (p, v) => {
+      p.transactionType = v
+    },
+  ),
+  def(
+    CHUNK.PAYLOAD_JSON_KEYS,
+    'payloadJsonKeys',
+    'text',
+    'payload JSON keys',
+    (p) => p.payloadJsonKeys,
+    (p, v) => {
+      p.payloadJsonKeys = v
+    },
+  ),
+  def(
+    CHUNK.TAG_VALUES,
+    'tagValues',
+    'text',
+    'tag values',
+    (p) => p.tagValues,
+    (p, v) => {
+      p.tagValues = v
+    },
+  ),
+  def(
+    CHUNK.TAG_TYPE,
+    'tagType',
+    'u16',
+    'tag type',
+    (p) => p.tagType,
+    (p, v) => {
+      p.tagType = v
+    },
+  ),
+  def(
+    CHUNK.EVENT_TYPE,
+    'eventType',
+    'u16',
+    'event type',
+    (p) => p.eventType,
+    (p, v) => {
+      p.eventType = v
+    },
+  ),
+  def(
+    CHUNK.GROUP_ID,
+    'groupId',
+    'text',
+    'group id',
+    (p) => p.groupId,
+    (p, v) => {
+      p.groupId = v
+    },
+  ),
 ]
+
+/** The chunk table, each field numbered by its first appearance (srcIp and dstIp have two chunks). */
+export const CHUNK_DEFS: readonly ChunkDef[] = (() => {
+  const fields: HepField[] = []
+  for (const d of ROWS) if (!fields.includes(d.field)) fields.push(d.field)
+  const idOf = (d: ChunkDef, kind: ChunkKind) =>
+    ROWS.find((x) => x.field === d.field && x.kind === kind)?.id ?? d.id
+  return ROWS.map((d) => ({
+    ...d,
+    slot: fields.indexOf(d.field),
+    id4: idOf(d, 'inet4'),
+    id6: idOf(d, 'inet6'),
+  }))
+})()
 
 /** Lookup by generic chunk id (sparse array: undefined for unknown/reserved ids). */
 export const CHUNK_BY_ID: readonly (ChunkDef | undefined)[] = (() => {

@@ -28,6 +28,8 @@ import {
 } from '../../src/index.js'
 import { Writable } from 'node:stream'
 import { LineWriter } from '../../src/io/line-writer.js'
+import { encodeCanonicalGenerated } from '../../src/hep/codegen.js'
+import { encodeCanonicalTyped } from '../../src/hep/v3.js'
 import { checkCodec, normalise } from '../helpers/check-codec.js'
 import { HEP_UDP_CAPTURES, loadHexVectors } from '../helpers/fixtures.js'
 
@@ -207,6 +209,35 @@ describe('arbitrary packets', () => {
         },
       ),
       { numRuns: 1000 },
+    )
+  })
+
+  it('the generated canonical encoder (codegen.ts) writes exactly what the typed encoder writes', () => {
+    // arbitrary packets without a chunk list, and with a field of the wrong type or range: same bytes,
+    // or the same error
+    const wrong = fc.record({
+      field: fc.constantFrom(...CHUNK_DEFS.map((d) => d.field)),
+      value: fc.oneof(fc.string(), fc.integer(), fc.double(), fc.constant(null), fc.constant(-1)),
+    })
+    fc.assert(
+      fc.property(v3Packet, fc.option(wrong, { nil: undefined }), fc.nat(8), (p0, bad, at) => {
+        const p = { ...p0, chunks: undefined } as HepPacket
+        if (bad) (p as unknown as Record<string, unknown>)[bad.field] = bad.value
+        const run = (f: () => { buffer: Buffer; length: number }) => {
+          try {
+            const r = f()
+            return r.buffer.subarray(at, at + r.length).toString('hex')
+          } catch (e) {
+            return `${(e as HepError).code}: ${(e as Error).message}`
+          }
+        }
+        const target = Buffer.alloc(70000)
+        expect(run(() => encodeCanonicalGenerated(p, target, at))).toBe(
+          run(() => encodeCanonicalTyped(p, target, at)),
+        )
+        expect(run(() => encodeCanonicalGenerated(p, undefined, 0))).toBe(run(() => encodeCanonicalTyped(p)))
+      }),
+      { numRuns: 2000 },
     )
   })
 
