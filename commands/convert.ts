@@ -70,7 +70,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
         { exit: EXIT.USAGE },
       )
     }
-    const enc = encodingOptionsFrom(f)
+    const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     let portRanges: [number, number][] | undefined
     if (f['port-range'] !== undefined) {
       portRanges = parsePortRanges(f['port-range'])

@@ -87,7 +87,7 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
     const { argv } = await this.parse(Replay)
     const f = this.flags
     const files = argv as string[]
-    const enc = encodingOptionsFrom(f)
+    const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     enc.version ??= 3
     if (!f['dry-run'] && !f.to?.length)
       this.error('say where to send: --to HOST:PORT (or --dry-run)', { exit: EXIT.USAGE })

@@ -95,7 +95,7 @@ The summary counts sent, failed and dropped; they add up to the total.`
   public async run(): Promise<void> {
     const { args } = await this.parse(Send)
     const f = this.flags
-    const enc = encodingOptionsFrom(f)
+    const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     for (const d of f.to) parseDestination(d) // bad text fails here, before anything is sent
     const fromFlags = args.file === undefined && (f.payload !== undefined || f['payload-file'] !== undefined)
     const inputs = fromFlags ? (f['payload-file'] !== undefined ? [f['payload-file']] : []) : [args.file ?? '-']
