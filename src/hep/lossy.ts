@@ -60,7 +60,10 @@ export function encodingLosses(p: HepPacket, version: 1 | 2 | 3 = p.version): En
     if (field === 'timeSeconds' || field === 'timeUseconds') {
       if (time) continue
       time = true
-      out.push({ kind: 'time', message: `${v} cannot carry the capture time (chunks 0x0009/0x000a): left out` })
+      out.push({
+        kind: 'time',
+        message: `${v} cannot carry the capture time (chunks 0x0009/0x000a): left out`,
+      })
       continue
     }
     out.push({ kind: field, message: `${v} cannot carry ${field} (chunk ${ids}): left out` })
@@ -90,11 +93,7 @@ export function encodingLosses(p: HepPacket, version: 1 | 2 | 3 = p.version): En
 }
 
 /** Tells `onLoss` what `p` loses as `version`. */
-export function reportLosses(
-  p: HepPacket,
-  version: 1 | 2 | 3,
-  onLoss: (loss: EncodingLoss) => void,
-): void {
+export function reportLosses(p: HepPacket, version: 1 | 2 | 3, onLoss: (loss: EncodingLoss) => void): void {
   if (version === 3) return
   for (const loss of encodingLosses(p, version)) onLoss(loss)
 }

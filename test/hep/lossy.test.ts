@@ -39,7 +39,8 @@ describe('encodingLosses', () => {
     expect(losses[0].message).toBe('HEPv2 cannot carry authKey (chunk 0x000e): left out')
     // the detector tells the truth: each field named is gone after v2 and back
     const back = decode(encode({ ...p, version: 2 }))
-    for (const k of ['authKey', 'correlationId', 'vlanId', 'nodeName'] as const) expect(back[k]).toBeUndefined()
+    for (const k of ['authKey', 'correlationId', 'vlanId', 'nodeName'] as const)
+      expect(back[k]).toBeUndefined()
   })
 
   it('v1 and v2 have no payload type: a LOG packet reads back as SIP', () => {
@@ -67,7 +68,11 @@ describe('encodingLosses', () => {
   it('applyEncodingOptions reports the losses of the packet it makes (options included), once per kind with oncePerKind', () => {
     const seen: string[] = []
     const onLoss = oncePerKind((m) => seen.push(m))
-    const p: HepPacket = { ...base, correlationId: 'c', chunks: [{ vendor: 0, type: 0x99, value: Buffer.from('u') }] }
+    const p: HepPacket = {
+      ...base,
+      correlationId: 'c',
+      chunks: [{ vendor: 0, type: 0x99, value: Buffer.from('u') }],
+    }
     for (let i = 0; i < 3; i++) {
       const q = applyEncodingOptions(p, { version: 2, authKey: 'added', onLoss })
       expect(q.version).toBe(2)

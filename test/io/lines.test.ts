@@ -72,7 +72,12 @@ describe('lineBatches with a bound', () => {
     const want = ['ab', 21, 'abcdefghij', 11, 14]
     expect(await bounded([text], 10)).toEqual(want)
     for (let i = 1; i < text.length; i++) expect(await bounded(cut(text, [i]), 10)).toEqual(want)
-    expect(await bounded([...text].map((b) => Buffer.from([b])), 10)).toEqual(want)
+    expect(
+      await bounded(
+        [...text].map((b) => Buffer.from([b])),
+        10,
+      ),
+    ).toEqual(want)
     // exactly the bound is not over it
     expect(await bounded([Buffer.from('abcdefghij\nk')], 10)).toEqual(['abcdefghij', 'k'])
   })
@@ -102,7 +107,9 @@ describe('lineBatches with a bound', () => {
     expect(items[0].error?.message).toBe(
       'a hex line of 143360 bytes, over the 131072-byte bound (a HEP packet is at most 65535 bytes): skipped',
     )
-    const json = Buffer.from(`{"payload":"${'z'.repeat(1100 * 1024)}"}\n{"version":3,"srcIp":"1.1.1.1","dstIp":"1.1.1.2","payload":"ok"}\n`)
+    const json = Buffer.from(
+      `{"payload":"${'z'.repeat(1100 * 1024)}"}\n{"version":3,"srcIp":"1.1.1.1","dstIp":"1.1.1.2","payload":"ok"}\n`,
+    )
     const jitems = []
     for await (const b of jsonlBatches(Readable.from([json]), 'x.jsonl')) jitems.push(...b)
     expect(jitems.map((i) => i.where)).toEqual(['x.jsonl line 1', 'x.jsonl line 2'])
