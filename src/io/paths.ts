@@ -125,7 +125,9 @@ export function checkOutput(
   }
 }
 
+/** Whether writing `output` would overwrite the regular file `input` (a terminal or /dev/null is harmless). */
 function sameFile(output: string, outStat: Stats | undefined, input: string): boolean {
+  if (outStat !== undefined && !outStat.isFile()) return false
   if (resolve(output) === resolve(input)) return true
   if (outStat === undefined) return false
   try {
