@@ -23,11 +23,11 @@ export const hepEncodingFlags = {
 /** The options from the flags; `warn` is told once per kind what v1/v2 encoding loses. */
 export function encodingOptionsFrom(
   f: {
-  version?: string
-  'capture-id'?: number
-  'node-name'?: string
-  'auth-key'?: string
-  'correlation-id'?: string
+    version?: string
+    'capture-id'?: number
+    'node-name'?: string
+    'auth-key'?: string
+    'correlation-id'?: string
   },
   warn?: (message: string) => void,
 ): HepEncodingOptions {

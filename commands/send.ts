@@ -98,7 +98,11 @@ The summary counts sent, failed and dropped; they add up to the total.`
     const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     for (const d of f.to) parseDestination(d) // bad text fails here, before anything is sent
     const fromFlags = args.file === undefined && (f.payload !== undefined || f['payload-file'] !== undefined)
-    const inputs = fromFlags ? (f['payload-file'] !== undefined ? [f['payload-file']] : []) : [args.file ?? '-']
+    const inputs = fromFlags
+      ? f['payload-file'] !== undefined
+        ? [f['payload-file']]
+        : []
+      : [args.file ?? '-']
     if (!pathsUsable('send', inputs)) return
     const batches = fromFlags
       ? oneMessage(this.messageFromFlags(enc.version ?? 3))
