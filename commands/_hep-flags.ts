@@ -1,6 +1,7 @@
 /** The HEP encoding options of send, replay and convert (CLI.md), declared once. */
 import { Flags } from '@oclif/core'
 import type { HepEncodingOptions } from '../src/hep/encoding-options.js'
+import { oncePerKind } from '../src/hep/lossy.js'
 
 export const hepEncodingFlags = {
   version: Flags.option({
@@ -19,18 +20,23 @@ export const hepEncodingFlags = {
   }),
 }
 
-export function encodingOptionsFrom(f: {
-  version?: string
-  'capture-id'?: number
-  'node-name'?: string
-  'auth-key'?: string
-  'correlation-id'?: string
-}): HepEncodingOptions {
+/** The options from the flags; `warn` is told once per kind what v1/v2 encoding loses. */
+export function encodingOptionsFrom(
+  f: {
+    version?: string
+    'capture-id'?: number
+    'node-name'?: string
+    'auth-key'?: string
+    'correlation-id'?: string
+  },
+  warn?: (message: string) => void,
+): HepEncodingOptions {
   return {
     version: f.version === undefined ? undefined : (Number(f.version) as 1 | 2 | 3),
     captureId: f['capture-id'],
     nodeName: f['node-name'],
     authKey: f['auth-key'],
     correlationId: f['correlation-id'],
+    onLoss: warn ? oncePerKind(warn) : undefined,
   }
 }

@@ -6,11 +6,11 @@ import type { CaptureItems } from '../src/capture/items.js'
 import { parsePortRanges } from '../src/capture/extract.js'
 import { convertItems, type ConvertStats } from '../src/convert/convert.js'
 import { OUTPUT_FORMATS, type OutputFormat } from '../src/convert/sinks.js'
-import { HepError } from '../src/errors.js'
 import { HEP_FORMATS, formatFromExtension, type HepFormat } from '../src/io/input.js'
 import { readHepBatches } from '../src/io/read-hep.js'
 import { callIdOf } from '../src/sip/call-id.js'
 import { BaseCommand, EXIT } from './_base.js'
+import { pathsUsable } from './_paths.js'
 import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
 
 export default class Convert extends BaseCommand<typeof Convert> {
@@ -62,14 +62,15 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
   public async run(): Promise<void> {
     const { args } = await this.parse(Convert)
     const f = this.flags
+    if (!pathsUsable('convert', [args.input], [args.output])) return
     const into = (f.into as OutputFormat | undefined) ?? outputFormatOf(args.output)
     if (into === undefined) {
-      throw new HepError(
-        'INPUT_FORMAT',
+      this.error(
         `${args.output}: cannot tell the output format from the name; say it with --into ${OUTPUT_FORMATS.join('|')}`,
+        { exit: EXIT.USAGE },
       )
     }
-    const enc = encodingOptionsFrom(f)
+    const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     let portRanges: [number, number][] | undefined
     if (f['port-range'] !== undefined) {
       portRanges = parsePortRanges(f['port-range'])

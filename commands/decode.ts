@@ -4,6 +4,7 @@ import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
 import type { CaptureItems } from '../src/capture/items.js'
 import { readHepBatches } from '../src/io/read-hep.js'
 import { BaseCommand, EXIT } from './_base.js'
+import { pathsUsable } from './_paths.js'
 
 export default class Decode extends BaseCommand<typeof Decode> {
   static override summary = 'Decode HEP from files, captures or stdin and show it'
@@ -51,6 +52,7 @@ A malformed packet is reported with its position and reason; decoding goes on an
     const { argv } = await this.parse(Decode)
     const files = (argv as string[]).length > 0 ? (argv as string[]) : ['-']
     const f = this.flags
+    if (!pathsUsable('decode', files)) return
     let ok = 0
     let bad = 0
     for (const file of files) {

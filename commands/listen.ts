@@ -17,6 +17,7 @@ import type {
   ReceiveMeta,
 } from '../src/net/types.js'
 import { BaseCommand, EXIT } from './_base.js'
+import { pathsUsable } from './_paths.js'
 
 const addr = (e: Endpoint) => endpoint(e.address, e.port)
 
@@ -124,6 +125,8 @@ closes that connection only, idle connections close after --idle-timeout seconds
     const f = this.flags
     const specs = this.listenSpecs()
     const filter = this.filter()
+    const outputs = [f.write, f['write-hep']].filter((o): o is string => o !== undefined)
+    if (!pathsUsable('listen', [], outputs)) return
     if (f.write) this.pcapSink = this.open('pcap', f.write)
     if (f['write-hep']) {
       const fmt = formatFromExtension(f['write-hep'])

@@ -9,6 +9,7 @@ import type { HepSender } from '../src/net/sender-types.js'
 import { replay, type ReplayStats } from '../src/replay/replay.js'
 import type { TimingMode } from '../src/replay/scheduler.js'
 import { BaseCommand, EXIT } from './_base.js'
+import { pathsUsable } from './_paths.js'
 import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
 
 export default class Replay extends BaseCommand<typeof Replay> {
@@ -86,11 +87,12 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
     const { argv } = await this.parse(Replay)
     const f = this.flags
     const files = argv as string[]
-    const enc = encodingOptionsFrom(f)
+    const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     enc.version ??= 3
     if (!f['dry-run'] && !f.to?.length)
       this.error('say where to send: --to HOST:PORT (or --dry-run)', { exit: EXIT.USAGE })
     for (const d of f.to ?? []) parseDestination(d)
+    if (!pathsUsable('replay', files)) return
     const mode = this.timingMode()
     const maxGap = f['max-gap'] === undefined ? undefined : this.positive(f['max-gap'], '--max-gap')
     let portRanges: [number, number][] | undefined

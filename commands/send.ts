@@ -12,6 +12,7 @@ import { createSender } from '../src/net/sender.js'
 import type { HepSender } from '../src/net/sender-types.js'
 import { sendItems, type SendStats } from '../src/send/send.js'
 import { BaseCommand, EXIT } from './_base.js'
+import { pathsUsable } from './_paths.js'
 import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
 
 export default class Send extends BaseCommand<typeof Send> {
@@ -94,9 +95,15 @@ The summary counts sent, failed and dropped; they add up to the total.`
   public async run(): Promise<void> {
     const { args } = await this.parse(Send)
     const f = this.flags
-    const enc = encodingOptionsFrom(f)
+    const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     for (const d of f.to) parseDestination(d) // bad text fails here, before anything is sent
     const fromFlags = args.file === undefined && (f.payload !== undefined || f['payload-file'] !== undefined)
+    const inputs = fromFlags
+      ? f['payload-file'] !== undefined
+        ? [f['payload-file']]
+        : []
+      : [args.file ?? '-']
+    if (!pathsUsable('send', inputs)) return
     const batches = fromFlags
       ? oneMessage(this.messageFromFlags(enc.version ?? 3))
       : this.stream(args.file ?? '-')

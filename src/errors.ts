@@ -23,6 +23,7 @@ export type HepErrorCode =
   | 'CAPTURE_BLOCK' // a malformed pcapng block
   // input in general
   | 'INPUT_FORMAT' // unrecognised input (hex line that is not hex, JSON that does not parse...)
+  | 'PATH' // an input or output path that cannot be used (missing, a directory, the input as output...)
   | 'NET' // network errors (socket layer)
 
 export class HepError extends Error {

@@ -9,6 +9,7 @@ import {
   checkEncodingOptions,
   type HepEncodingOptions,
 } from '../hep/encoding-options.js'
+import { reportLosses } from '../hep/lossy.js'
 import type { HepPacket } from '../hep/packet.js'
 import type { HepItem } from '../io/hep-source.js'
 import { openSink, packetTime, type OutputFormat, type SinkOptions } from './sinks.js'
@@ -74,6 +75,7 @@ export async function convertItems(
         let bytes: Buffer
         try {
           if (!plain) p = applyEncodingOptions(p, opts, item.sip ? () => item.sip?.callId : opts.callIdOf)
+          else if (p.version !== 3 && opts.onLoss) reportLosses(p, p.version, opts.onLoss)
           encode(p, scratch, 0)
           bytes = scratch.subarray(0, encode.bytes)
           const t = item.capture ? { seconds: item.capture.seconds, nanos: item.capture.nanos } : undefined

@@ -1,5 +1,6 @@
 /** The HEP encoding options shared by send, replay and convert, applied to a packet. */
 import { HepError } from '../errors.js'
+import { reportLosses, type EncodingLoss } from './lossy.js'
 import type { HepPacket } from './packet.js'
 
 export interface HepEncodingOptions {
@@ -9,6 +10,11 @@ export interface HepEncodingOptions {
   authKey?: string
   /** 'auto': the SIP Call-ID of the payload; 'none': drop it; anything else: that value */
   correlationId?: string
+  /**
+   * told what each packet loses when it is encoded as v1 or v2 (chunks those versions cannot carry,
+   * a payload type they cannot say); see oncePerKind in lossy.ts
+   */
+  onLoss?: (loss: EncodingLoss) => void
 }
 
 /** Checks option values once, before any packet (e.g. a v2 capture id must fit 16 bits). */
@@ -39,13 +45,6 @@ export function applyEncodingOptions(
   callIdOf?: (payload: Buffer) => string | undefined,
 ): HepPacket {
   const q: HepPacket = { ...p }
-  if (o.version !== undefined && o.version !== p.version) {
-    // (assigning undefined, not `delete`, keeps the object fast: encoders skip undefined fields)
-    q.version = o.version
-    q.hdrLen = undefined
-    q.v2Padding = undefined
-    if (o.version !== 3) q.chunks = undefined
-  }
   if (o.captureId !== undefined) q.captureId = o.captureId
   if (o.nodeName !== undefined) q.nodeName = o.nodeName
   if (o.authKey !== undefined) q.authKey = o.authKey
@@ -54,5 +53,15 @@ export function applyEncodingOptions(
     const id = q.payload && callIdOf ? callIdOf(q.payload) : undefined
     if (id !== undefined) q.correlationId = id
   } else if (o.correlationId !== undefined) q.correlationId = o.correlationId
+  const version = o.version ?? p.version
+  // what v1/v2 cannot carry, told before the chunk list that names vendor chunks is dropped
+  if (o.onLoss !== undefined && version !== 3) reportLosses(q, version, o.onLoss)
+  if (version !== p.version) {
+    // (assigning undefined, not `delete`, keeps the object fast: encoders skip undefined fields)
+    q.version = version
+    q.hdrLen = undefined
+    q.v2Padding = undefined
+    if (version !== 3) q.chunks = undefined
+  }
   return q
 }

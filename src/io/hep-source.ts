@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream'
 import { DecodeError, HepError } from '../errors.js'
-import { decode, decodeDatagram, detectVersion, type DecodeOptions } from '../hep/codec.js'
+import { decode, decodeDatagram, detectVersion, encodingLength, type DecodeOptions } from '../hep/codec.js'
 import { Hep3Framer } from '../hep/framer.js'
 import { fromJson } from '../hep/json.js'
 import type { HepPacket } from '../hep/packet.js'
@@ -41,38 +41,87 @@ export interface HepSourceOptions extends DecodeOptions {
   maxLength?: number
 }
 
+/** A line longer than lineBatches' bound: its bytes were discarded as they came, only counted. */
+export class OverlongLine {
+  constructor(
+    /** its length in bytes (without the newline) */
+    readonly bytes: number,
+  ) {}
+}
+
+/** Longest hex line read (a HEP packet is at most 65535 bytes: 131070 hex digits) */
+export const MAX_HEX_LINE = 128 * 1024
+/** Longest JSON line read (room for a 64 KiB payload however it is escaped) */
+export const MAX_JSON_LINE = 1024 * 1024
+/** The most a HEP packet can be: HEP3's total length is 16 bits, and v1/v2 go in one datagram */
+export const MAX_PACKET = 0xffff
+
 /**
  * The lines of a text stream, one array per read (readline's line breaks: \n, \r\n and a lone \r).
- * Lines are cut at newline bytes and decoded whole, so no UTF-8 character is ever split.
+ * Lines are cut at newline bytes and decoded whole, so no UTF-8 character is ever split. With
+ * `maxBytes`, a longer line comes as an OverlongLine, and its bytes are dropped as they arrive:
+ * memory stays within about `maxBytes` plus one read, however long the line.
  */
-export async function* lineBatches(stream: Readable): AsyncGenerator<string[]> {
+export function lineBatches(stream: Readable): AsyncGenerator<string[]>
+export function lineBatches(stream: Readable, maxBytes: number): AsyncGenerator<(string | OverlongLine)[]>
+export async function* lineBatches(
+  stream: Readable,
+  maxBytes = Infinity,
+): AsyncGenerator<(string | OverlongLine)[]> {
   // the start of a line not ended yet, in pieces (joined once its newline comes: no quadratic copying)
   let pieces: Buffer[] = []
+  let held = 0
+  // >= 0 while inside a line over the bound: the bytes of it seen (and dropped) so far
+  let skipped = -1
   for await (const c of stream) {
     const chunk = typeof c === 'string' ? Buffer.from(c, 'utf8') : (c as Buffer)
-    const out: string[] = []
+    const out: (string | OverlongLine)[] = []
     let a = 0
     let nl = chunk.indexOf(10)
-    if (pieces.length > 0) {
+    if (skipped >= 0 || pieces.length > 0) {
       if (nl < 0) {
-        pieces.push(chunk)
+        if (skipped >= 0) skipped += chunk.length
+        else if (held + chunk.length > maxBytes) {
+          skipped = held + chunk.length
+          pieces = []
+          held = 0
+        } else {
+          pieces.push(chunk)
+          held += chunk.length
+        }
         continue
       }
-      pieces.push(chunk.subarray(0, nl))
-      const head = Buffer.concat(pieces)
+      if (skipped >= 0) {
+        out.push(new OverlongLine(skipped + nl))
+        skipped = -1
+      } else if (held + nl > maxBytes) {
+        out.push(new OverlongLine(held + nl))
+      } else {
+        pieces.push(chunk.subarray(0, nl))
+        const head = Buffer.concat(pieces)
+        pushLine(out, lineText(head, 0, head.length))
+      }
       pieces = []
-      pushLine(out, lineText(head, 0, head.length))
+      held = 0
       a = nl + 1
       nl = chunk.indexOf(10, a)
     }
     for (; nl >= 0; nl = chunk.indexOf(10, a)) {
-      pushLine(out, lineText(chunk, a, nl))
+      if (nl - a > maxBytes) out.push(new OverlongLine(nl - a))
+      else pushLine(out, lineText(chunk, a, nl))
       a = nl + 1
     }
-    if (a < chunk.length) pieces.push(chunk.subarray(a))
+    if (a < chunk.length) {
+      if (chunk.length - a > maxBytes) skipped = chunk.length - a
+      else {
+        pieces.push(chunk.subarray(a))
+        held = chunk.length - a
+      }
+    }
     if (out.length > 0) yield out
   }
-  if (pieces.length > 0) {
+  if (skipped >= 0) yield [new OverlongLine(skipped)]
+  else if (pieces.length > 0) {
     const rest = Buffer.concat(pieces)
     const out: string[] = []
     pushLine(out, lineText(rest, 0, rest.length))
@@ -80,12 +129,32 @@ export async function* lineBatches(stream: Readable): AsyncGenerator<string[]> {
   }
 }
 
+/** The error item of a line over the bound. */
+function overlong(index: number, where: string, line: OverlongLine, kind: string, max: number): HepItem {
+  return {
+    index,
+    where,
+    error: new HepError(
+      'HEP_TOO_LONG',
+      `a ${kind} line of ${line.bytes} bytes, over the ${max}-byte bound (a HEP packet is at most ${MAX_PACKET} bytes): skipped`,
+    ),
+  }
+}
+
+/** A packet bigger than any HEP packet can be: it could never be encoded again. */
+function tooBig(bytes: number): HepError {
+  return new HepError(
+    'HEP_TOO_LONG',
+    `a packet of ${bytes} bytes, over the ${MAX_PACKET} bytes a HEP packet can have: it cannot be encoded`,
+  )
+}
+
 /** b[a..end) as text, without the \r of a CRLF */
 const lineText = (b: Buffer, a: number, end: number): string =>
   b.toString('utf8', a, end > a && b[end - 1] === 13 ? end - 1 : end)
 
 /** A line that holds lone carriage returns is several lines (as readline sees it). */
-function pushLine(out: string[], line: string): void {
+function pushLine(out: (string | OverlongLine)[], line: string): void {
   if (line.includes('\r')) out.push(...line.split('\r'))
   else out.push(line)
 }
@@ -102,10 +171,14 @@ export async function* hexBatches(
 ): AsyncGenerator<HepItem[]> {
   let lineNo = 0
   let index = 0
-  for await (const lines of lineBatches(stream)) {
+  for await (const lines of lineBatches(stream, MAX_HEX_LINE)) {
     const items: HepItem[] = []
     for (const line of lines) {
       lineNo++
+      if (typeof line !== 'string') {
+        items.push(overlong(++index, `${name} line ${lineNo}`, line, 'hex', MAX_HEX_LINE))
+        continue
+      }
       const t = line.trim()
       if (t === '' || t.charCodeAt(0) === 35) continue
       index++
@@ -129,7 +202,10 @@ export async function* hexBatches(
         raw = Buffer.from(hex, 'hex')
       }
       try {
-        items.push({ index, where, raw, packet: decodeDatagram(raw, opts) })
+        const packet = decodeDatagram(raw, opts)
+        // (a HEP3 packet's length field keeps it within bounds; a v1/v2 one has none)
+        if (raw.length > MAX_PACKET) items.push({ index, where, raw, error: tooBig(raw.length) })
+        else items.push({ index, where, raw, packet })
       } catch (e) {
         items.push({ index, where, raw, error: asHepError(e) })
       }
@@ -142,10 +218,14 @@ export async function* hexBatches(
 export async function* jsonlBatches(stream: Readable, name: string): AsyncGenerator<HepItem[]> {
   let lineNo = 0
   let index = 0
-  for await (const lines of lineBatches(stream)) {
+  for await (const lines of lineBatches(stream, MAX_JSON_LINE)) {
     const items: HepItem[] = []
     for (const line of lines) {
       lineNo++
+      if (typeof line !== 'string') {
+        items.push(overlong(++index, `${name} line ${lineNo}`, line, 'JSON', MAX_JSON_LINE))
+        continue
+      }
       const t = line.trim()
       if (t === '') continue
       const where = `${name} line ${lineNo}`
@@ -164,7 +244,10 @@ export async function* jsonlBatches(stream: Readable, name: string): AsyncGenera
         continue
       index++
       try {
-        items.push({ index, where, packet: fromJson(obj) })
+        const packet = fromJson(obj)
+        const big = unencodable(packet)
+        if (big) items.push({ index, where, error: big })
+        else items.push({ index, where, packet })
       } catch (e) {
         items.push({ index, where, error: asHepError(e) })
       }
@@ -186,6 +269,7 @@ export async function* rawBatches(
   let index = 0
   let first = true
   const whole: Buffer[] = []
+  let wholeBytes = 0
   let legacy = false
   for await (const c of stream) {
     const chunk = c as Buffer
@@ -195,7 +279,10 @@ export async function* rawBatches(
       legacy = v === 1 || v === 2
     }
     if (legacy) {
-      whole.push(chunk)
+      // one v1/v2 packet: held only while it can still be one (a bigger input is reported, not kept)
+      wholeBytes += chunk.length
+      if (wholeBytes <= MAX_PACKET) whole.push(chunk)
+      else whole.length = 0
       continue
     }
     const errors: DecodeError[] = []
@@ -224,6 +311,10 @@ export async function* rawBatches(
     if (items.length > 0) yield items
   }
   if (legacy) {
+    if (wholeBytes > MAX_PACKET) {
+      yield [{ index: 1, where: `${name} byte 0`, error: tooBig(wholeBytes) }]
+      return
+    }
     const raw = Buffer.concat(whole)
     try {
       yield [{ index: 1, where: `${name} byte 0`, raw, packet: decode(raw, 0, raw.length, opts) }]
@@ -246,6 +337,18 @@ export async function* rawBatches(
         ),
       },
     ]
+  }
+}
+
+/** Why a packet is too big ever to be encoded; undefined when it fits (other problems show when it is encoded). */
+function unencodable(p: HepPacket): HepError | undefined {
+  try {
+    const n = encodingLength(p)
+    return n > MAX_PACKET ? tooBig(n) : undefined
+  } catch (e) {
+    if (e instanceof HepError && e.code === 'HEP_TOO_LONG')
+      return new HepError('HEP_TOO_LONG', `${e.message}: it cannot be encoded`)
+    return undefined
   }
 }
 

@@ -6,6 +6,7 @@ import { CaptureItems } from '../capture/items.js'
 import { hepSourceBatches, type HepItem, type HepSourceOptions } from './hep-source.js'
 import { statSync } from 'node:fs'
 import type { Readable } from 'node:stream'
+import { checkInput } from './paths.js'
 import {
   inputName,
   openInput,
@@ -38,6 +39,7 @@ export async function* readHepBatches(path: string, opts: ReadHepOptions = {}): 
   let source: string | NodeJS.ReadableStream = path
   let format = opts.from
   let stream: Readable | undefined
+  checkInput(path) // a missing file or a directory is named, not an fs error
   if (path === '-' || !statSync(path).isFile()) {
     // stdin, a FIFO: sniff the stream and hand on every byte
     const sniffed = await sniffStream(openInput(path), name)

@@ -105,7 +105,7 @@ describe('hep decode', () => {
 
   it('names a missing file without a stack trace', async () => {
     const r = await hep(['decode', '/nonexistent/x.hex'])
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(2) // checked before work starts: a usage mistake (issue #10)
     expect(r.stderr).toContain('/nonexistent/x.hex')
     expect(r.stderr).not.toMatch(/\n\s+at /)
   })
