@@ -159,7 +159,10 @@ for (const c of sccs) {
   console.log(`- ${c.length}: ${[...c].map(rel).sort().join(', ')}`)
   const cycle = cycleThrough(first, members)
   console.log(`  e.g. ${cycle.map(rel).join(' -> ')}`)
-  for (let i = 0; byFolder && i + 1 < cycle.length; i++)
-    for (const e of via.get(`${cycle[i]} ${cycle[i + 1]}`)) console.log(`    ${e}`)
+  // folders: every import between two folders of the group
+  if (byFolder)
+    for (const a of [...c].sort())
+      for (const b of graph.get(a))
+        if (members.has(b)) for (const e of via.get(`${a} ${b}`)) console.log(`    ${e}`)
 }
 process.exit(1)
