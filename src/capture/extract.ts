@@ -11,42 +11,14 @@ import { PacketDecoder, type PacketDecoderOptions } from '../pcap/decoder.js'
 import type { TransportResult } from '../pcap/result.js'
 import { isSipStart, scanSip, type SipInfo } from '../sip/scan.js'
 import { looksLikeHep } from './classify.js'
-import { CaptureStreams, type StreamOptions, type StreamStats } from './streams.js'
+import type { CapturedMessage, ExtractStats, Want } from './message.js'
+import { CaptureStreams, type StreamOptions } from './streams.js'
 
-export interface CapturedMessage {
-  /** record (frame) number that completed the message, as Wireshark numbers frames */
-  frame: number
-  /** capture time of that record (for a message over several TCP segments: the last one needed) */
-  seconds: number
-  nanos: number
-  transport: 'udp' | 'tcp' | 'sctp'
-  ipVersion: 4 | 6
-  src: string
-  dst: string
-  srcPort: number
-  dstPort: number
-  vlan?: number
-  payload: Buffer
-  kind: 'sip' | 'hep'
-  sip?: SipInfo
-}
-
-export interface ExtractStats {
-  records: number
-  sip: number
-  hep: number
-  /** frames (or payloads) not turned into messages, by reason */
-  skipped: Record<string, number>
-  fragmentsReassembled: number
-  /** TCP / SCTP stream counters (set when the capture has been read) */
-  streams?: StreamStats
-  /** the error that ended the capture early, if any (records before it were processed) */
-  error?: CaptureError
-}
+export type { CapturedMessage, ExtractStats } from './message.js'
 
 export interface ExtractOptions extends PacketDecoderOptions, StreamOptions {
   /** what to look for: SIP messages, HEP packets, or both */
-  want: 'sip' | 'hep' | 'both'
+  want: Want
   /**
    * UDP: scan each SIP message for its Call-ID, CSeq... (`CapturedMessage.sip`), default true; false
    * only checks the start line (what tells SIP from the rest) when nobody needs the details.

@@ -6,7 +6,8 @@ import { CaptureError } from '../errors.js'
 import { decodeDatagram, type DecodeOptions } from '../hep/codec.js'
 import type { HepPacket } from '../hep/packet.js'
 import { asHepError, type HepItem } from '../io/hep-source.js'
-import { CaptureExtractor, type CapturedMessage, type ExtractOptions, type ExtractStats } from './extract.js'
+import { CaptureExtractor, type ExtractOptions } from './extract.js'
+import type { CapturedMessage, ExtractStats } from './message.js'
 
 export interface CaptureItemsOptions extends DecodeOptions {
   /** 'hep': HEP packets carried in the capture; 'sip': captured SIP messages; 'auto': HEP if the capture carries any */

@@ -106,9 +106,14 @@ export class Hep3Framer {
   }
 
   /**
-   * Adds bytes; returns the packets completed by them (views, not copies). Bad data throws a
-   * DecodeError — unless `onError` is given: then it is reported there and the framer skips to the
-   * next "HEP3" magic and goes on (for files; a socket should close instead).
+   * Adds bytes; returns the packets completed by them (views, not copies: into `chunk`, or into the
+   * framer's own buffer for a packet spread over several pushes). Bad data throws a DecodeError —
+   * unless `onError` is given: then it is reported there and the framer skips to the next "HEP3"
+   * magic and goes on (for files; a socket should close instead).
+   *
+   * What the framer keeps (the start of the next packet) is its own: bytes left at the end of
+   * `chunk` are copied, so the caller may reuse or overwrite `chunk` once push returns (the packets
+   * returned excepted).
    */
   push(chunk: Buffer, onError?: (e: DecodeError) => void): Buffer[] {
     let data: Buffer
@@ -137,7 +142,7 @@ export class Hep3Framer {
         len = frameLength(data, pos, this.maxLength, this.base - pos)
       } catch (e) {
         if (onError === undefined || !(e instanceof DecodeError)) {
-          this.pending = data.subarray(pos)
+          this.keep(data, pos, chunk)
           throw e
         }
         onError(e)
@@ -153,8 +158,19 @@ export class Hep3Framer {
       this.base += len
       this.reads = 1
     }
-    this.pending = pos < data.length ? data.subarray(pos) : undefined
+    this.keep(data, pos, chunk)
     return out
+  }
+
+  /** Keeps data[pos..] as pending: a copy when `data` is the caller's chunk, else a view of our own. */
+  private keep(data: Buffer, pos: number, chunk: Buffer): void {
+    if (pos >= data.length) this.pending = undefined
+    else if (data !== chunk) this.pending = data.subarray(pos)
+    else {
+      const rest = Buffer.allocUnsafe(data.length - pos)
+      data.copy(rest, 0, pos)
+      this.pending = rest
+    }
   }
 
   /** Drops whatever is pending (e.g. at end of input: `buffered` says how much was incomplete). */

@@ -284,3 +284,20 @@ describe('resynchronisation with onError', () => {
     expect(thrown(() => f.push(p2)).code).toBe('HEP_BAD_MAGIC')
   })
 })
+
+describe('Hep3Framer: what it keeps is its own', () => {
+  it('the start of a packet left at the end of a chunk survives the chunk being overwritten', () => {
+    const f = new Hep3Framer()
+    const read = Buffer.alloc(stream.length)
+    const got: Buffer[] = []
+    // one reused read buffer, as a capture reader or socket may have: cut every 100 bytes
+    for (let pos = 0; pos < stream.length; pos += 100) {
+      const n = Math.min(100, stream.length - pos)
+      stream.copy(read, 0, pos, pos + n)
+      for (const p of f.push(read.subarray(0, n))) got.push(Buffer.from(p))
+      read.fill(0x58)
+    }
+    expect(sameFrames(got)).toBe(true)
+    expect(f.buffered).toBe(0)
+  })
+})
