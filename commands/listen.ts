@@ -151,7 +151,9 @@ closes that connection only, idle connections close after --idle-timeout seconds
       const r = (e as { reason?: string }).reason
       if (r === 'EMFILE' || r === 'ENFILE') {
         const limit = server.stats().descriptors.limit
-        this.problem(`${e.message}; raise \`ulimit -n\`${limit ? ` (now ${limit})` : ''} or lower --max-connections`)
+        this.problem(
+          `${e.message}; raise \`ulimit -n\`${limit ? ` (now ${limit})` : ''} or lower --max-connections`,
+        )
       } else this.problem(`socket: ${e.message}`)
     })
     server.on('packet', (ev) => {

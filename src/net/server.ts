@@ -326,7 +326,7 @@ export class HepServer extends EventEmitter<ServerEvents> {
     let victim: Conn | undefined
     for (const c of this.open.values()) {
       if (c === conn || c.reason !== undefined || c.finished) continue
-      if (victim === undefined || c.lastPacketAt < victim.lastPacketAt) victim = c
+      if (victim === undefined || before(c, victim)) victim = c
     }
     if (victim === undefined) {
       this.fdStats.refused++
@@ -335,7 +335,7 @@ export class HepServer extends EventEmitter<ServerEvents> {
     const idle = ((performance.now() - victim.lastPacketAt) / 1000).toFixed(1)
     victim.kill(
       'evicted',
-      `out of file descriptors (${code}); this connection had gone longest without a packet (${idle} s)`,
+      `out of file descriptors (${code}); this connection had the oldest: ${victim.packets === 0 ? `no packet since it connected ${idle} s ago` : `no packet for ${idle} s`}`,
     )
     return true
   }
@@ -358,6 +358,12 @@ export class HepServer extends EventEmitter<ServerEvents> {
   private reportError(e: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', e)
   }
+}
+
+/** Eviction order: connections that delivered no packet first (the oldest first), then by last packet. */
+function before(a: Conn, b: Conn): boolean {
+  if ((a.packets === 0) !== (b.packets === 0)) return a.packets === 0
+  return a.lastPacketAt < b.lastPacketAt
 }
 
 /** Starts a HepServer with the given listeners; closes what started if one fails. */

@@ -23,6 +23,12 @@ import type { Endpoint, Listener, TlsServerOptions } from './types.js'
 
 const noop = (): void => {}
 
+/** The first connection of `m` not closing already. */
+export function firstOpen<C extends Conn>(m: Map<number, C>): C | undefined {
+  for (const c of m.values()) if (c.reason === undefined) return c
+  return undefined
+}
+
 /** ms accepting stops when file descriptors ran out and no connection could be evicted */
 export const ACCEPT_PAUSE_MS = 250
 
@@ -50,6 +56,8 @@ export class StreamListener implements Listener {
   private server: Server | undefined
   /** open connections, the one that has gone longest without a packet first */
   private readonly conns = new Map<number, StreamConn>()
+  /** open connections that have not delivered a packet yet, the oldest first: evicted before the others */
+  private readonly silent = new Map<number, StreamConn>()
   /** evicted, not closed yet */
   private readonly leaving = new Set<StreamConn>()
   /** accepting paused (out of descriptors) until this timer fires */
@@ -143,6 +151,7 @@ export class StreamListener implements Listener {
     }
     if (g.maxConnections > 0 && this.conns.size >= g.maxConnections) this.evict(g.maxConnections)
     this.conns.set(conn.id, conn)
+    this.silent.set(conn.id, conn)
     if (g.keepalive > 0) raw.setKeepAlive(true, g.keepalive * 1000)
 
     let socket: Socket = raw
@@ -213,6 +222,7 @@ export class StreamListener implements Listener {
     if (conn.packets !== packetsBefore) {
       conn.delivered()
       // to the end of the eviction order
+      this.silent.delete(conn.id)
       this.conns.delete(conn.id)
       this.conns.set(conn.id, conn)
     }
@@ -266,23 +276,25 @@ export class StreamListener implements Listener {
     conn.stopTimers()
     conn.setReason('peer')
     this.conns.delete(conn.id)
+    this.silent.delete(conn.id)
     this.leaving.delete(conn)
     this.host.closed(conn)
     this.drained?.()
   }
 
-  /** At maxConnections: closes the connection that has gone longest without a packet. */
+  /**
+   * At maxConnections: closes the oldest connection that has delivered no packet, or else the one whose
+   * last packet is the oldest.
+   */
   private evict(max: number): void {
-    for (const c of this.conns.values()) {
-      if (c.reason !== undefined) continue
+    const c = firstOpen(this.silent) ?? firstOpen(this.conns)
+    if (c !== undefined) {
       this.conns.delete(c.id)
+      this.silent.delete(c.id)
       this.leaving.add(c)
       const idle = ((performance.now() - c.lastPacketAt) / 1000).toFixed(1)
-      c.kill(
-        'evicted',
-        `the listener had ${max} connections; this one had gone longest without a packet (${idle} s)`,
-      )
-      return
+      const what = c.packets === 0 ? `no packet since it connected ${idle} s ago` : `no packet for ${idle} s`
+      c.kill('evicted', `the listener had ${max} connections; this one had the oldest: ${what}`)
     }
   }
 

@@ -22,7 +22,7 @@ import { Conn, endpoint, type Guards, type ListenerHost } from './conn.js'
 import { describeError, errorCode, toNetError } from './errors.js'
 import { descriptors } from './fds.js'
 import { loadPem, loadPemList } from './pem.js'
-import { ACCEPT_PAUSE_MS } from './stream-listener.js'
+import { ACCEPT_PAUSE_MS, firstOpen } from './stream-listener.js'
 import type { CloseReason, Endpoint, Listener, TlsServerOptions } from './types.js'
 
 const noop = (): void => {}
@@ -53,6 +53,8 @@ export class WsListener implements Listener {
   private readonly wss: WebSocketServer
   /** open connections, the one that has gone longest without a packet first */
   private readonly conns = new Map<number, WsConn>()
+  /** open connections that have not delivered a packet yet, the oldest first: evicted before the others */
+  private readonly silent = new Map<number, WsConn>()
   /** evicted, not closed yet */
   private readonly leaving = new Set<WsConn>()
   /** sockets not upgraded yet: when they connected (performance.now()) and their handshake timer */
@@ -196,12 +198,7 @@ export class WsListener implements Listener {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, raw, () => socketError, elapsed))
   }
 
-  private accept(
-    ws: WebSocket,
-    raw: Socket,
-    socketError: () => Error | undefined,
-    elapsedMs: number,
-  ): void {
+  private accept(ws: WebSocket, raw: Socket, socketError: () => Error | undefined, elapsedMs: number): void {
     const g = this.guards
     const remote = endpoint(raw.remoteAddress, raw.remotePort, raw.remoteFamily)
     const local = endpoint(raw.localAddress, raw.localPort, raw.localFamily)
@@ -224,6 +221,7 @@ export class WsListener implements Listener {
     this.host.accepted(conn)
     if (g.maxConnections > 0 && this.conns.size >= g.maxConnections) this.evict(g.maxConnections)
     this.conns.set(conn.id, conn)
+    this.silent.set(conn.id, conn)
     if (g.keepalive > 0) raw.setKeepAlive(true, g.keepalive * 1000)
     conn.closer = closeWith
     conn.startTimers(g.idleTimeout, g.maxLifetime)
@@ -249,6 +247,7 @@ export class WsListener implements Listener {
       if (conn.packets !== before) {
         conn.delivered()
         // to the end of the eviction order
+        this.silent.delete(conn.id)
         this.conns.delete(conn.id)
         this.conns.set(conn.id, conn)
       }
@@ -262,24 +261,26 @@ export class WsListener implements Listener {
       else if (code === 1006) conn.setReason('peer', 'closed without a close handshake (1006)')
       else conn.setReason('peer', `close code ${code}${text}`)
       this.conns.delete(conn.id)
+      this.silent.delete(conn.id)
       this.leaving.delete(conn)
       if (!conn.finished) this.host.closed(conn)
       this.drained?.()
     })
   }
 
-  /** At maxConnections: closes the connection that has gone longest without a packet. */
+  /**
+   * At maxConnections: closes the oldest connection that has delivered no packet, or else the one whose
+   * last packet is the oldest.
+   */
   private evict(max: number): void {
-    for (const c of this.conns.values()) {
-      if (c.reason !== undefined) continue
+    const c = firstOpen(this.silent) ?? firstOpen(this.conns)
+    if (c !== undefined) {
       this.conns.delete(c.id)
+      this.silent.delete(c.id)
       this.leaving.add(c)
       const idle = ((performance.now() - c.lastPacketAt) / 1000).toFixed(1)
-      c.kill(
-        'evicted',
-        `the listener had ${max} connections; this one had gone longest without a packet (${idle} s)`,
-      )
-      return
+      const what = c.packets === 0 ? `no packet since it connected ${idle} s ago` : `no packet for ${idle} s`
+      c.kill('evicted', `the listener had ${max} connections; this one had the oldest: ${what}`)
     }
   }
 
