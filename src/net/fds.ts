@@ -35,7 +35,7 @@ export class DescriptorBudget {
 
   constructor(limit: number | undefined = readFdLimit()) {
     this.limit = limit
-    this.recount()
+    this.count()
   }
 
   opened(): void {
@@ -56,11 +56,12 @@ export class DescriptorBudget {
     const limit = this.limit
     if (limit === undefined) return false
     if (this.inUse + 4 * FD_RESERVE < limit) return false
-    if (performance.now() - this.countedAt >= 100) this.recount()
+    if (performance.now() - this.countedAt >= 100) this.count()
     return this.inUse + FD_RESERVE >= limit
   }
 
-  private recount(): void {
+  /** Counts the descriptors in use now (/proc/self/fd). */
+  count(): void {
     if (this.limit === undefined) return
     this.countedAt = performance.now()
     try {
