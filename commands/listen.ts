@@ -83,7 +83,8 @@ closes that connection only, idle connections close after --idle-timeout seconds
     grep: Flags.string({ description: 'only packets whose payload matches this regular expression' }),
     'auth-key': Flags.string({ description: 'reject packets whose auth key (chunk 0x000e) is not this' }),
     'max-connections': Flags.integer({
-      description: 'connections per TCP/TLS/WS listener (default 1024; 0 = no limit)',
+      description:
+        'connections per TCP/TLS/WS listener; a new one evicts the one longest without a packet (default 1024; 0 = no limit)',
       min: 0,
     }),
     'handshake-timeout': Flags.integer({
