@@ -35,7 +35,6 @@ export class DescriptorBudget {
 
   constructor(limit: number | undefined = readFdLimit()) {
     this.limit = limit
-    this.count()
   }
 
   opened(): void {
@@ -55,6 +54,8 @@ export class DescriptorBudget {
   exhausted(): boolean {
     const limit = this.limit
     if (limit === undefined) return false
+    // what else the process holds changes too: counted afresh every 5 s at most
+    if (performance.now() - this.countedAt >= 5000) this.count()
     if (this.inUse + 4 * FD_RESERVE < limit) return false
     if (performance.now() - this.countedAt >= 100) this.count()
     return this.inUse + FD_RESERVE >= limit

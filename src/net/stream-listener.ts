@@ -4,8 +4,8 @@
  * than maxReadsPerPacket reads is dropped, as OpenSIPS does with hep_max_msg_chunks. TLS is layered on
  * the accepted TCP socket, so connection limits and idle timeouts also hold during the handshake.
  *
- * Fair admission: `conns` is kept in the order of the last packet delivered, so at maxConnections the
- * first one (the connection that has gone longest without a packet) is evicted for the new one; the
+ * Fair admission: at maxConnections the oldest connection that has not delivered a packet (`silent`),
+ * or else the one whose last packet is the oldest (`conns` is kept in that order), is evicted; the
  * handshake timer closes connections that deliver no packet soon after connecting; when descriptors
  * run out (see fds.ts) the server evicts one, or accepting pauses for ACCEPT_PAUSE_MS.
  */

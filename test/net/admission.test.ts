@@ -4,13 +4,14 @@
  * packet must come within handshakeTimeout; when file descriptors run out, one is reported, an older
  * connection is evicted, and with none to evict accepting pauses. Short timeouts keep it fast.
  */
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { HepServer, type ServerOptions } from '../../src/net/index.js'
-import { descriptors, FD_RESERVE } from '../../src/net/fds.js'
+import { DescriptorBudget, descriptors, FD_RESERVE, readFdLimit } from '../../src/net/fds.js'
 import { ACCEPT_PAUSE_MS } from '../../src/net/stream-listener.js'
 import type { ListenTransport } from '../../src/net/types.js'
 import {
@@ -229,6 +230,17 @@ describe('handshakeTimeout', () => {
 })
 
 describe('out of file descriptors', () => {
+  it.skipIf(process.platform !== 'linux')('reads the soft limit that `ulimit -n` shows', () => {
+    const shown = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim()
+    expect(readFdLimit()).toBe(shown === 'unlimited' ? undefined : Number(shown))
+    const b = new DescriptorBudget(1_000_000)
+    b.count()
+    expect(b.inUse).toBeGreaterThan(3)
+    expect(b.exhausted()).toBe(false)
+    b.limit = b.inUse + FD_RESERVE
+    expect(b.exhausted()).toBe(true)
+  })
+
   it.skipIf(realLimit === undefined)(
     'reports once, evicts the least active connection to admit each new one, and counts them',
     async () => {

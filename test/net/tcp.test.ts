@@ -228,7 +228,7 @@ describe('TCP listener: hostile peers', () => {
     sender.send(hep3('first'))
     expect(await sender.flush(5000)).toBe(true)
     await waitFor(() => rec.packets.length === 1, 'the first packet')
-    const flood: Socket[] = []
+    const flood: TestSocket[] = []
     for (let i = 0; i < 40; i += 10)
       flood.push(...(await Promise.all(Array.from({ length: 10 }, () => client(port)))))
     await waitFor(() => rec.closedBy('evicted').length === 21, '21 evicted connections')
