@@ -269,6 +269,33 @@ describe('out of file descriptors', () => {
     },
   )
 
+  it('an EMFILE from accept itself (libuv had no spare descriptor) pauses accepting and is reported once', async () => {
+    const { rec, port, listener } = await start()
+    const emfile = (): void => {
+      const e = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' })
+      ;(listener as unknown as { server: import('node:net').Server }).server.emit('error', e)
+    }
+    emfile()
+    emfile() // while paused: nothing more
+    const refused = await new Promise<string | undefined>((resolve) => {
+      const s = netConnect({ port, host: '127.0.0.1' })
+      s.once('connect', () => {
+        s.destroy()
+        resolve(undefined)
+      })
+      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code))
+    })
+    expect(refused).toBe('ECONNREFUSED')
+    await sleep(ACCEPT_PAUSE_MS + 100)
+    const later = await tcp(port)
+    await write(later, hep3('INVITE'))
+    await waitFor(() => rec.packets.length === 1, 'a packet after the pause')
+    expect(rec.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^out of file descriptors \(EMFILE\)/),
+    ])
+    expect(server!.stats().descriptors).toMatchObject({ hits: 0, refused: 0, pauses: 1 })
+  })
+
   it.skipIf(realLimit === undefined)(
     'with nothing to evict, refuses the connection and stops accepting for a moment',
     async () => {
