@@ -217,6 +217,19 @@ describe('handshakeTimeout', () => {
     expect(busy.readyState).toBe(WebSocket.OPEN)
   })
 
+  it('WebSocket: sockets waiting to upgrade are kept to maxConnections, the oldest goes', async () => {
+    const { port } = await start({ maxConnections: 2, handshakeTimeout: 0 }, 'ws')
+    const waiting = [await tcp(port), await tcp(port)]
+    await sleep(50)
+    await tcp(port)
+    await closedPromise(waiting[0])
+    await sleep(50)
+    expect(waiting[1].destroyed).toBe(false)
+    const w = await ws(port) // an upgrade still gets in
+    w.send(hep3('INVITE'))
+    await waitFor(() => server!.stats().total.packets === 1, 'the packet')
+  })
+
   it('defaults to 10 s, and 0 turns it off', async () => {
     const { rec, port } = await start({ handshakeTimeout: 0, idleTimeout: 0 })
     const s = await tcp(port)
