@@ -348,7 +348,7 @@ export class HepServer extends EventEmitter<ServerEvents> {
     const use = limit !== undefined ? `: ${descriptors.inUse} of the limit of ${limit} in use` : ''
     this.reportError(
       new NetError(
-        `out of file descriptors (${code})${use}; the connections that have gone longest without a packet are evicted to admit new ones`,
+        `out of file descriptors (${code})${use}; the connections that have gone longest without a packet are evicted to admit new ones (accepting pauses briefly when there is none)`,
         { reason: code },
       ),
     )

@@ -193,7 +193,7 @@ describe('admission under idle floods (CLI)', () => {
     const advice = err.split('\n').filter((line) => line.startsWith('error: out of file descriptors'))
     expect(advice, err.slice(-3000)).toHaveLength(1)
     expect(advice[0]).toMatch(
-      /^error: out of file descriptors \(EMFILE\): \d+ of the limit of 64 in use; the connections that have gone longest without a packet are evicted to admit new ones; raise `ulimit -n` \(now 64\) or lower --max-connections$/,
+      /^error: out of file descriptors \(EMFILE\): \d+ of the limit of 64 in use; the connections that have gone longest without a packet are evicted to admit new ones \(accepting pauses briefly when there is none\); raise `ulimit -n` \(now 64\) or lower --max-connections$/,
     )
     expect(err).toMatch(/closed tcp 127\.0\.0\.1:\d+ #\d+: evicted \(out of file descriptors \(EMFILE\); /)
     expect(err).toMatch(
