@@ -84,7 +84,13 @@ closes that connection only, idle connections close after --idle-timeout seconds
     grep: Flags.string({ description: 'only packets whose payload matches this regular expression' }),
     'auth-key': Flags.string({ description: 'reject packets whose auth key (chunk 0x000e) is not this' }),
     'max-connections': Flags.integer({
-      description: 'connections per TCP/TLS/WS listener (default 1024; 0 = no limit)',
+      description:
+        'connections per TCP/TLS/WS listener; a new one evicts the one longest without a packet (default 1024; 0 = no limit)',
+      min: 0,
+    }),
+    'handshake-timeout': Flags.integer({
+      description:
+        'close a connection whose TLS/WebSocket handshake and first packet take longer than this many seconds (default 10; 0 = no limit)',
       min: 0,
     }),
     'idle-timeout': Flags.integer({
@@ -138,13 +144,22 @@ closes that connection only, idle connections close after --idle-timeout seconds
     const server = new HepServer({
       authKey: f['auth-key'],
       maxConnections: f['max-connections'],
+      handshakeTimeout: f['handshake-timeout'],
       idleTimeout: f['idle-timeout'],
       maxLifetime: f['max-lifetime'],
       keepalive: f.keepalive,
       maxReadsPerPacket: f['max-reads-per-packet'],
       decode: { timeByteOrder: f['time-byte-order'] },
     })
-    server.on('error', (e) => this.problem(`socket: ${e.message}`))
+    server.on('error', (e) => {
+      const r = (e as { reason?: string }).reason
+      if (r === 'EMFILE' || r === 'ENFILE') {
+        const limit = server.stats().descriptors.limit
+        this.problem(
+          `${e.message}; raise \`ulimit -n\`${limit ? ` (now ${limit})` : ''} or lower --max-connections`,
+        )
+      } else this.problem(`socket: ${e.message}`)
+    })
     server.on('packet', (ev) => {
       if (this.stopped) return
       this.stats.packet(ev.packet)
@@ -372,6 +387,11 @@ closes that connection only, idle connections close after --idle-timeout seconds
         .join(', ')
       process.stderr.write(`connections: ${this.accepted} accepted; closed: ${closed || 'none'}\n`)
     }
-    void st
+    const fd = st.descriptors
+    if (fd.hits > 0 || fd.pauses > 0) {
+      process.stderr.write(
+        `out of file descriptors: ${fd.hits - fd.refused} connections admitted by evicting another, ${fd.refused} refused, accepting paused ${fd.pauses} times\n`,
+      )
+    }
   }
 }

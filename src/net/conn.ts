@@ -20,6 +20,7 @@ export interface Guards {
   maxPacketLength: number
   maxReadsPerPacket: number
   maxConnections: number
+  handshakeTimeout: number
   idleTimeout: number
   maxLifetime: number
   keepalive: number
@@ -31,6 +32,7 @@ export const GUARD_DEFAULTS: Omit<Guards, 'authKey' | 'decode'> = {
   maxPacketLength: HEP3_MAX_LENGTH,
   maxReadsPerPacket: 32,
   maxConnections: 1024,
+  handshakeTimeout: 10,
   idleTimeout: 120,
   maxLifetime: 0,
   keepalive: 0,
@@ -56,6 +58,7 @@ export function resolveGuards(...layers: GuardOptions[]): Guards {
       nonNegative('maxPacketLength', o.maxPacketLength, d.maxPacketLength) || d.maxPacketLength,
     maxReadsPerPacket: nonNegative('maxReadsPerPacket', o.maxReadsPerPacket, d.maxReadsPerPacket),
     maxConnections: nonNegative('maxConnections', o.maxConnections, d.maxConnections),
+    handshakeTimeout: nonNegative('handshakeTimeout', o.handshakeTimeout, d.handshakeTimeout),
     idleTimeout: nonNegative('idleTimeout', o.idleTimeout, d.idleTimeout),
     maxLifetime: nonNegative('maxLifetime', o.maxLifetime, d.maxLifetime),
     keepalive: nonNegative('keepalive', o.keepalive, d.keepalive),
@@ -84,6 +87,13 @@ export interface ListenerHost {
   accepted(conn: Conn): void
   closed(conn: Conn): void
   reportError(e: Error): void
+  /**
+   * File descriptors ran out as `conn` was accepted: reports it (once) and evicts the connection, of any
+   * listener, that has gone longest without delivering a packet. False when there was none to evict.
+   */
+  outOfDescriptors(conn: Conn | undefined, code?: string): boolean
+  /** a listener paused accepting because descriptors ran out */
+  acceptPaused(code: string): void
 }
 
 /** ms since the epoch, µs precision, monotonic within the process. */
@@ -114,8 +124,11 @@ export class Conn implements Counters {
   error: Error | undefined
   /** the 'closed' event was emitted */
   finished = false
+  /** performance.now() when the last packet was delivered, or when the connection opened */
+  lastPacketAt = performance.now()
   private idleTimer: NodeJS.Timeout | undefined
   private lifeTimer: NodeJS.Timeout | undefined
+  private handshakeTimer: NodeJS.Timeout | undefined
   /** closes the transport for the given reason; set by the listener */
   closer: (reason: CloseReason) => void = noop
 
@@ -145,6 +158,28 @@ export class Conn implements Counters {
     }
   }
 
+  /**
+   * Arms the handshake timer (seconds; 0 = off): the connection is closed ('handshake-timeout') unless it
+   * delivers a packet in time. `what` names what was missing, e.g. "TLS handshake".
+   */
+  startHandshakeTimer(seconds: number, what: () => string, elapsedMs = 0): void {
+    if (seconds <= 0) return
+    this.handshakeTimer = setTimeout(
+      () => this.kill('handshake-timeout', `no ${what()} within ${seconds} s of connecting`),
+      Math.max(0, seconds * 1000 - elapsedMs),
+    )
+    this.handshakeTimer.unref()
+  }
+
+  /** A packet was delivered: the handshake timer stops, and the connection is the least likely to be evicted. */
+  delivered(): void {
+    this.lastPacketAt = performance.now()
+    if (this.handshakeTimer) {
+      clearTimeout(this.handshakeTimer)
+      this.handshakeTimer = undefined
+    }
+  }
+
   /** Data arrived: restarts the idle timer. */
   touch(): void {
     this.idleTimer?.refresh()
@@ -169,7 +204,8 @@ export class Conn implements Counters {
   stopTimers(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer)
     if (this.lifeTimer) clearTimeout(this.lifeTimer)
-    this.idleTimer = this.lifeTimer = undefined
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer)
+    this.idleTimer = this.lifeTimer = this.handshakeTimer = undefined
   }
 
   meta(receivedAt = now()): ReceiveMeta {

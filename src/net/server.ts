@@ -8,16 +8,19 @@ import { timingSafeEqual } from 'node:crypto'
 import { lookup } from 'node:dns/promises'
 import { EventEmitter } from 'node:events'
 import { isIP } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import { DecodeError, HepError } from '../errors.js'
 import { decodeDatagram } from '../hep/codec.js'
 import { CHUNK } from '../hep/constants.js'
 import type { HepPacket } from '../hep/packet.js'
 import { formatHostPort, parseListenAddress } from './address.js'
 import { resolveGuards, type Conn, type Counters, type Guards, type ListenerHost } from './conn.js'
-import { describeError, toNetError } from './errors.js'
+import { describeError, NetError, toNetError } from './errors.js'
+import { descriptors } from './fds.js'
 import { StreamListener } from './stream-listener.js'
 import type {
   ConnectionInfo,
+  DescriptorStats,
   ListenOptions,
   Listener,
   ListenTransport,
@@ -81,6 +84,8 @@ export class HepServer extends EventEmitter<ServerEvents> {
   private lastListenerId = 0
   private closing: Promise<void> | undefined
   private readonly host: ListenerHost
+  private readonly fdStats: DescriptorStats = { hits: 0, refused: 0, pauses: 0 }
+  private fdReported = false
 
   constructor(options: ServerOptions = {}) {
     super()
@@ -99,6 +104,11 @@ export class HepServer extends EventEmitter<ServerEvents> {
       accepted: (conn) => this.accepted(conn),
       closed: (conn) => this.closed(conn),
       reportError: (e) => this.reportError(e),
+      outOfDescriptors: (conn, code) => this.outOfDescriptors(conn, code),
+      acceptPaused: (code) => {
+        this.fdStats.pauses++
+        this.reportDescriptors(code)
+      },
     }
   }
 
@@ -173,7 +183,12 @@ export class HepServer extends EventEmitter<ServerEvents> {
     for (const [t, s] of Object.entries(this.perTransport) as [ListenTransport, TransportStats][]) {
       transports[t] = clone(s)
     }
-    return { total: clone(this.total), transports }
+    const limit = descriptors.limit
+    return {
+      total: clone(this.total),
+      transports,
+      descriptors: { ...(limit !== undefined ? { limit } : {}), ...this.fdStats },
+    }
   }
 
   /** Stops accepting, closes every connection (reason 'shutdown'); resolves when all is closed. */
@@ -305,10 +320,50 @@ export class HepServer extends EventEmitter<ServerEvents> {
     })
   }
 
+  private outOfDescriptors(conn: Conn | undefined, code = 'EMFILE'): boolean {
+    this.fdStats.hits++
+    this.reportDescriptors(code)
+    let victim: Conn | undefined
+    for (const c of this.open.values()) {
+      if (c === conn || c.reason !== undefined || c.finished) continue
+      if (victim === undefined || before(c, victim)) victim = c
+    }
+    if (victim === undefined) {
+      this.fdStats.refused++
+      return false
+    }
+    const idle = ((performance.now() - victim.lastPacketAt) / 1000).toFixed(1)
+    victim.kill(
+      'evicted',
+      `out of file descriptors (${code}); this connection had the oldest: ${victim.packets === 0 ? `no packet since it connected ${idle} s ago` : `no packet for ${idle} s`}`,
+    )
+    return true
+  }
+
+  /** One 'error' per server: "out of file descriptors (EMFILE): 48 of the limit of 64 in use; …". */
+  private reportDescriptors(code: string): void {
+    if (this.fdReported) return
+    this.fdReported = true
+    const limit = descriptors.limit
+    const use = limit !== undefined ? `: ${descriptors.inUse} of the limit of ${limit} in use` : ''
+    this.reportError(
+      new NetError(
+        `out of file descriptors (${code})${use}; the connections that have gone longest without a packet are evicted to admit new ones (accepting pauses briefly when there is none)`,
+        { reason: code },
+      ),
+    )
+  }
+
   /** 'error' only reaches those who listen: an unheard socket error must not crash the process. */
   private reportError(e: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', e)
   }
+}
+
+/** Eviction order: connections that delivered no packet first (the oldest first), then by last packet. */
+function before(a: Conn, b: Conn): boolean {
+  if ((a.packets === 0) !== (b.packets === 0)) return a.packets === 0
+  return a.lastPacketAt < b.lastPacketAt
 }
 
 /** Starts a HepServer with the given listeners; closes what started if one fails. */

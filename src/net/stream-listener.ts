@@ -3,18 +3,34 @@
  * Hep3Framer. Bad framing closes that connection ('protocol-error'); a peer whose packet takes more
  * than maxReadsPerPacket reads is dropped, as OpenSIPS does with hep_max_msg_chunks. TLS is layered on
  * the accepted TCP socket, so connection limits and idle timeouts also hold during the handshake.
+ *
+ * Fair admission: at maxConnections the oldest connection that has not delivered a packet (`silent`),
+ * or else the one whose last packet is the oldest (`conns` is kept in that order), is evicted; the
+ * handshake timer closes connections that deliver no packet soon after connecting; when descriptors
+ * run out (see fds.ts) the server evicts one, or accepting pauses for ACCEPT_PAUSE_MS.
  */
 import { createServer, type Server, type Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls'
 import { DecodeError } from '../errors.js'
 import { Hep3Framer } from '../hep/framer.js'
 import { formatHostPort } from './address.js'
 import { Conn, endpoint, now, type Guards, type ListenerHost } from './conn.js'
 import { describeError, errorCode, toNetError } from './errors.js'
+import { descriptors } from './fds.js'
 import { loadPem, loadPemList } from './pem.js'
 import type { Endpoint, Listener, TlsServerOptions } from './types.js'
 
 const noop = (): void => {}
+
+/** The first connection of `m` not closing already. */
+export function firstOpen<C extends Conn>(m: Map<number, C>): C | undefined {
+  for (const c of m.values()) if (c.reason === undefined) return c
+  return undefined
+}
+
+/** ms accepting stops when file descriptors ran out and no connection could be evicted */
+export const ACCEPT_PAUSE_MS = 250
 
 class StreamConn extends Conn {
   readonly framer: Hep3Framer
@@ -38,7 +54,14 @@ class StreamConn extends Conn {
 
 export class StreamListener implements Listener {
   private server: Server | undefined
+  /** open connections, the one that has gone longest without a packet first */
   private readonly conns = new Map<number, StreamConn>()
+  /** open connections that have not delivered a packet yet, the oldest first: evicted before the others */
+  private readonly silent = new Map<number, StreamConn>()
+  /** evicted, not closed yet */
+  private readonly leaving = new Set<StreamConn>()
+  /** accepting paused (out of descriptors) until this timer fires */
+  private acceptPause: NodeJS.Timeout | undefined
   private secureContext: SecureContext | undefined
   private requestCert = false
   private bound: Endpoint = endpoint('', 0)
@@ -91,12 +114,18 @@ export class StreamListener implements Listener {
     })
     const a = server.address()
     if (a !== null && typeof a === 'object') this.bound = endpoint(a.address, a.port, a.family)
-    server.on('error', (e) => this.host.reportError(toNetError(e, `${this.transport} listener ${where}`)))
+    server.on('error', (e) => {
+      const code = errorCode(e)
+      if (code === 'EMFILE' || code === 'ENFILE') this.pauseAccepting(code)
+      else this.host.reportError(toNetError(e, `${this.transport} listener ${where}`))
+    })
     server.on('connection', (socket) => this.accept(socket))
   }
 
   private accept(raw: Socket): void {
     raw.on('error', noop) // errors are handled on the (TLS) socket below; never crash
+    descriptors.opened()
+    raw.once('close', () => descriptors.closed())
     if (this.closing || raw.remoteAddress === undefined) {
       raw.destroy()
       return
@@ -113,13 +142,16 @@ export class StreamListener implements Listener {
       g.maxPacketLength,
     )
     this.host.accepted(conn)
-    if (g.maxConnections > 0 && this.conns.size >= g.maxConnections) {
-      conn.setReason('max-connections', `the listener already has ${g.maxConnections} connections`)
+    if (descriptors.exhausted() && !this.host.outOfDescriptors(conn)) {
+      conn.setReason('max-connections', 'out of file descriptors, and no connection to evict')
       raw.destroy()
       this.host.closed(conn)
+      this.pauseAccepting('EMFILE')
       return
     }
+    if (g.maxConnections > 0 && this.conns.size >= g.maxConnections) this.evict(g.maxConnections)
     this.conns.set(conn.id, conn)
+    this.silent.set(conn.id, conn)
     if (g.keepalive > 0) raw.setKeepAlive(true, g.keepalive * 1000)
 
     let socket: Socket = raw
@@ -135,6 +167,9 @@ export class StreamListener implements Listener {
     }
     conn.closer = () => socket.destroy()
     conn.startTimers(g.idleTimeout, g.maxLifetime)
+    conn.startHandshakeTimer(g.handshakeTimeout, () =>
+      this.transport === 'tls' && !conn.secured ? 'TLS handshake' : 'complete packet',
+    )
 
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk))
     socket.on('end', () => {
@@ -177,11 +212,19 @@ export class StreamListener implements Listener {
     })
     // frames before the first error are contiguous from `base`; those after resynchronisation are ignored
     let pos = base
+    const packetsBefore = conn.packets
     for (const f of frames) {
       if (bad !== undefined && pos + f.length > bad.offset) break
       this.host.deliver(f, conn.meta(receivedAt), this.guards, conn)
       pos += f.length
       if (conn.reason !== undefined) return
+    }
+    if (conn.packets !== packetsBefore) {
+      conn.delivered()
+      // to the end of the eviction order
+      this.silent.delete(conn.id)
+      this.conns.delete(conn.id)
+      this.conns.set(conn.id, conn)
     }
     if (bad !== undefined) {
       const raw = chunk.subarray(Math.max(0, Math.min(chunk.length, pos - chunkStart)))
@@ -233,18 +276,63 @@ export class StreamListener implements Listener {
     conn.stopTimers()
     conn.setReason('peer')
     this.conns.delete(conn.id)
+    this.silent.delete(conn.id)
+    this.leaving.delete(conn)
     this.host.closed(conn)
     this.drained?.()
+  }
+
+  /**
+   * At maxConnections: closes the oldest connection that has delivered no packet, or else the one whose
+   * last packet is the oldest.
+   */
+  private evict(max: number): void {
+    const c = firstOpen(this.silent) ?? firstOpen(this.conns)
+    if (c !== undefined) {
+      this.conns.delete(c.id)
+      this.silent.delete(c.id)
+      this.leaving.add(c)
+      const idle = ((performance.now() - c.lastPacketAt) / 1000).toFixed(1)
+      const what = c.packets === 0 ? `no packet since it connected ${idle} s ago` : `no packet for ${idle} s`
+      c.kill('evicted', `the listener had ${max} connections; this one had the oldest: ${what}`)
+    }
+  }
+
+  /**
+   * Out of file descriptors with nothing to evict: stops listening for ACCEPT_PAUSE_MS (connecting
+   * peers are refused meanwhile, and retry), then listens again on the same address.
+   */
+  private pauseAccepting(code: string): void {
+    const server = this.server
+    if (this.acceptPause !== undefined || this.closing || !server) return
+    this.host.acceptPaused(code)
+    server.close()
+    const relisten = (): void => {
+      this.acceptPause = undefined
+      if (this.closing) return
+      const retry = (): void => {
+        server.off('listening', ok)
+        this.acceptPause ??= setTimeout(relisten, ACCEPT_PAUSE_MS)
+      }
+      const ok = (): void => {
+        server.off('error', retry)
+      }
+      server.once('error', retry)
+      server.once('listening', ok)
+      server.listen({ host: this.bound.address, port: this.bound.port, exclusive: true })
+    }
+    this.acceptPause = setTimeout(relisten, ACCEPT_PAUSE_MS)
   }
 
   close(): Promise<void> {
     if (this.closing) return this.closing
     const server = this.server
+    if (this.acceptPause !== undefined) clearTimeout(this.acceptPause)
     this.closing = new Promise<void>((resolve) => {
       if (!server) return resolve()
       let serverClosed = false
       const check = (): void => {
-        if (serverClosed && this.conns.size === 0) resolve()
+        if (serverClosed && this.conns.size === 0 && this.leaving.size === 0) resolve()
       }
       this.drained = check
       server.close(() => {

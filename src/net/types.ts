@@ -66,7 +66,10 @@ export interface RejectedEvent extends ReceiveMeta {
  * - 'lifetime': open longer than maxLifetime seconds
  * - 'protocol-error': bad HEP3 framing (magic, length) or a WebSocket protocol violation
  * - 'max-reads-per-packet': one packet took more than maxReadsPerPacket reads
- * - 'max-connections': the listener already had maxConnections connections
+ * - 'max-connections': the listener already had maxConnections connections (and none could be evicted)
+ * - 'evicted': closed to admit a new connection, at maxConnections or when file descriptors ran out: the
+ *   connection that had gone longest without delivering a packet (since it opened, or since its last one)
+ * - 'handshake-timeout': no TLS or WebSocket handshake and first packet within handshakeTimeout seconds
  * - 'tls-handshake': the TLS handshake failed
  * - 'ping-timeout': a WebSocket peer did not answer a ping within wsPingInterval
  * - 'shutdown': the listener was closed
@@ -80,6 +83,8 @@ export type CloseReason =
   | 'protocol-error'
   | 'max-reads-per-packet'
   | 'max-connections'
+  | 'evicted'
+  | 'handshake-timeout'
   | 'tls-handshake'
   | 'ping-timeout'
   | 'shutdown'
@@ -141,8 +146,16 @@ export interface GuardOptions {
   maxPacketLength?: number
   /** TCP/TLS: drop a peer whose packet takes more reads than this (default 32, as hep_max_msg_chunks; 0: off) */
   maxReadsPerPacket?: number
-  /** connections per listener (default 1024; 0: unlimited); more are accepted and closed at once */
+  /**
+   * connections per listener (default 1024; 0: unlimited). A new connection beyond it is admitted and the
+   * one that has gone longest without delivering a packet is closed (reason 'evicted').
+   */
   maxConnections?: number
+  /**
+   * seconds from connecting to the first packet delivered, TLS or WebSocket handshake included (default
+   * 10; 0: off; fractions allowed); a connection that misses it is closed (reason 'handshake-timeout')
+   */
+  handshakeTimeout?: number
   /** seconds without data before a connection is closed (default 120; 0: never) */
   idleTimeout?: number
   /** seconds a connection may stay open (default 0: no limit) */
@@ -214,8 +227,21 @@ export interface TransportStats {
   connections: ConnectionStats
 }
 
+/** Running out of file descriptors (Linux: the soft RLIMIT_NOFILE read from /proc/self/limits). */
+export interface DescriptorStats {
+  /** the process's limit (`ulimit -n`), when known */
+  limit?: number
+  /** connections accepted while descriptors were (nearly) exhausted; each evicted an older one */
+  hits: number
+  /** of those, connections closed at once because there was no connection to evict */
+  refused: number
+  /** times accepting paused because descriptors ran out */
+  pauses: number
+}
+
 export interface ServerStats {
   total: TransportStats
+  descriptors: DescriptorStats
   transports: Partial<Record<ListenTransport, TransportStats>>
 }
 

@@ -3,10 +3,16 @@
  * message is one HEP packet of any version; a text message is malformed (the connection stays). `ws`
  * reassembles fragmented messages and answers pings; we ping every wsPingInterval and close peers that
  * do not answer. Closing runs the close handshake, with a deadline. Plain HTTP requests get 426.
+ *
+ * Fair admission, as for TCP: a socket that has not upgraded within handshakeTimeout is destroyed, and
+ * at maxConnections sockets waiting to upgrade the oldest goes; at maxConnections connections the one
+ * that has gone longest without a packet is evicted (1013); when descriptors run out (see fds.ts) the
+ * server evicts one, or accepting pauses.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { HepError } from '../errors.js'
@@ -14,7 +20,9 @@ import { HEP3_MAX_LENGTH } from '../hep/constants.js'
 import { formatHostPort } from './address.js'
 import { Conn, endpoint, type Guards, type ListenerHost } from './conn.js'
 import { describeError, errorCode, toNetError } from './errors.js'
+import { descriptors } from './fds.js'
 import { loadPem, loadPemList } from './pem.js'
+import { ACCEPT_PAUSE_MS, firstOpen } from './stream-listener.js'
 import type { CloseReason, Endpoint, Listener, TlsServerOptions } from './types.js'
 
 const noop = (): void => {}
@@ -25,6 +33,8 @@ const CLOSE_CODES: Partial<Record<CloseReason, number>> = {
   'idle-timeout': 1000,
   lifetime: 1000,
   'max-connections': 1013, // try again later
+  evicted: 1013,
+  'handshake-timeout': 1000,
 }
 
 class WsConn extends Conn {
@@ -41,7 +51,15 @@ function toBuffer(data: RawData): Buffer {
 export class WsListener implements Listener {
   private http: HttpServer | undefined
   private readonly wss: WebSocketServer
+  /** open connections, the one that has gone longest without a packet first */
   private readonly conns = new Map<number, WsConn>()
+  /** open connections that have not delivered a packet yet, the oldest first: evicted before the others */
+  private readonly silent = new Map<number, WsConn>()
+  /** evicted, not closed yet */
+  private readonly leaving = new Set<WsConn>()
+  /** sockets not upgraded yet: when they connected (performance.now()) and their handshake timer */
+  private readonly pending = new Map<Socket, { at: number; timer: NodeJS.Timeout | undefined }>()
+  private acceptPause: NodeJS.Timeout | undefined
   private bound: Endpoint = endpoint('', 0)
   private closing: Promise<void> | undefined
   /** set by close(): called as connections finish */
@@ -94,8 +112,8 @@ export class WsListener implements Listener {
     this.http = http
     http.headersTimeout = 10_000
     http.requestTimeout = 15_000
-    // sockets that never upgrade count too: the TCP-level cap leaves room for the 1013 closes above the limit
-    if (this.guards.maxConnections > 0) http.maxConnections = this.guards.maxConnections + 64
+    // a backstop: connections and sockets waiting to upgrade are each kept to maxConnections (see onSocket)
+    if (this.guards.maxConnections > 0) http.maxConnections = 2 * this.guards.maxConnections + 64
     const where = `${this.transport} ${formatHostPort(address, port)}`
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error): void => reject(toNetError(e, `cannot listen on ${where}`, where))
@@ -107,7 +125,12 @@ export class WsListener implements Listener {
     })
     const a = http.address()
     if (a !== null && typeof a === 'object') this.bound = endpoint(a.address, a.port, a.family)
-    http.on('error', (e) => this.host.reportError(toNetError(e, `${this.transport} listener ${where}`)))
+    http.on('error', (e) => {
+      const code = errorCode(e)
+      if (code === 'EMFILE' || code === 'ENFILE') this.pauseAccepting(code)
+      else this.host.reportError(toNetError(e, `${this.transport} listener ${where}`))
+    })
+    http.on('connection', (socket: Socket) => this.onSocket(socket))
     http.on('clientError', (_e, socket: Duplex) => socket.destroy())
     http.on('request', (_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain', connection: 'close', upgrade: 'websocket' })
@@ -125,18 +148,57 @@ export class WsListener implements Listener {
     }
   }
 
+  /** A TCP connection (before any HTTP): descriptor checks, the handshake deadline. */
+  private onSocket(socket: Socket): void {
+    descriptors.opened()
+    socket.once('close', () => {
+      descriptors.closed()
+      this.settle(socket)
+    })
+    if (descriptors.exhausted() && !this.host.outOfDescriptors(undefined)) {
+      socket.destroy()
+      this.pauseAccepting('EMFILE')
+      return
+    }
+    const g = this.guards
+    if (g.maxConnections > 0 && this.pending.size >= g.maxConnections) {
+      const [oldest] = this.pending.keys()
+      this.settle(oldest)
+      oldest.destroy()
+    }
+    let timer: NodeJS.Timeout | undefined
+    if (g.handshakeTimeout > 0) {
+      timer = setTimeout(() => {
+        this.settle(socket)
+        socket.destroy()
+      }, g.handshakeTimeout * 1000)
+      timer.unref()
+    }
+    this.pending.set(socket, { at: performance.now(), timer })
+  }
+
+  /** The socket upgraded or closed: no handshake deadline any more. Returns ms since it connected. */
+  private settle(socket: Socket): number {
+    const p = this.pending.get(socket)
+    if (p === undefined) return 0
+    if (p.timer) clearTimeout(p.timer)
+    this.pending.delete(socket)
+    return performance.now() - p.at
+  }
+
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const raw = socket as Socket
+    const elapsed = this.settle(raw)
     if (this.closing) {
       raw.destroy()
       return
     }
     let socketError: Error | undefined
     raw.on('error', (e) => (socketError ??= e))
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, raw, () => socketError))
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, raw, () => socketError, elapsed))
   }
 
-  private accept(ws: WebSocket, raw: Socket, socketError: () => Error | undefined): void {
+  private accept(ws: WebSocket, raw: Socket, socketError: () => Error | undefined, elapsedMs: number): void {
     const g = this.guards
     const remote = endpoint(raw.remoteAddress, raw.remotePort, raw.remoteFamily)
     const local = endpoint(raw.localAddress, raw.localPort, raw.localFamily)
@@ -157,16 +219,13 @@ export class WsListener implements Listener {
       setTimeout(() => ws.terminate(), this.host.closeTimeout).unref()
     }
     this.host.accepted(conn)
-    if (g.maxConnections > 0 && this.conns.size >= g.maxConnections) {
-      conn.setReason('max-connections', `the listener already has ${g.maxConnections} connections`)
-      closeWith('max-connections')
-      this.host.closed(conn)
-      return
-    }
+    if (g.maxConnections > 0 && this.conns.size >= g.maxConnections) this.evict(g.maxConnections)
     this.conns.set(conn.id, conn)
+    this.silent.set(conn.id, conn)
     if (g.keepalive > 0) raw.setKeepAlive(true, g.keepalive * 1000)
     conn.closer = closeWith
     conn.startTimers(g.idleTimeout, g.maxLifetime)
+    conn.startHandshakeTimer(g.handshakeTimeout, () => 'complete packet', elapsedMs)
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (conn.reason !== undefined) return
@@ -183,7 +242,15 @@ export class WsListener implements Listener {
         this.host.malformed(e, buf, meta, conn)
         return
       }
+      const before = conn.packets
       this.host.deliver(buf, meta, g, conn)
+      if (conn.packets !== before) {
+        conn.delivered()
+        // to the end of the eviction order
+        this.silent.delete(conn.id)
+        this.conns.delete(conn.id)
+        this.conns.set(conn.id, conn)
+      }
     })
     ws.on('pong', () => (conn.alive = true))
     ws.on('close', (code: number, reason: Buffer) => {
@@ -194,9 +261,50 @@ export class WsListener implements Listener {
       else if (code === 1006) conn.setReason('peer', 'closed without a close handshake (1006)')
       else conn.setReason('peer', `close code ${code}${text}`)
       this.conns.delete(conn.id)
+      this.silent.delete(conn.id)
+      this.leaving.delete(conn)
       if (!conn.finished) this.host.closed(conn)
       this.drained?.()
     })
+  }
+
+  /**
+   * At maxConnections: closes the oldest connection that has delivered no packet, or else the one whose
+   * last packet is the oldest.
+   */
+  private evict(max: number): void {
+    const c = firstOpen(this.silent) ?? firstOpen(this.conns)
+    if (c !== undefined) {
+      this.conns.delete(c.id)
+      this.silent.delete(c.id)
+      this.leaving.add(c)
+      const idle = ((performance.now() - c.lastPacketAt) / 1000).toFixed(1)
+      const what = c.packets === 0 ? `no packet since it connected ${idle} s ago` : `no packet for ${idle} s`
+      c.kill('evicted', `the listener had ${max} connections; this one had the oldest: ${what}`)
+    }
+  }
+
+  /** Out of file descriptors with nothing to evict: stops listening for ACCEPT_PAUSE_MS, then again. */
+  private pauseAccepting(code: string): void {
+    const http = this.http
+    if (this.acceptPause !== undefined || this.closing || !http) return
+    this.host.acceptPaused(code)
+    http.close()
+    const relisten = (): void => {
+      this.acceptPause = undefined
+      if (this.closing) return
+      const retry = (): void => {
+        http.off('listening', ok)
+        this.acceptPause ??= setTimeout(relisten, ACCEPT_PAUSE_MS)
+      }
+      const ok = (): void => {
+        http.off('error', retry)
+      }
+      http.once('error', retry)
+      http.once('listening', ok)
+      http.listen({ host: this.bound.address, port: this.bound.port, exclusive: true })
+    }
+    this.acceptPause = setTimeout(relisten, ACCEPT_PAUSE_MS)
   }
 
   private pingAll(): void {
@@ -216,11 +324,12 @@ export class WsListener implements Listener {
     if (this.closing) return this.closing
     const http = this.http
     if (this.pinger) clearInterval(this.pinger)
+    if (this.acceptPause !== undefined) clearTimeout(this.acceptPause)
     this.closing = new Promise<void>((resolve) => {
       if (!http) return resolve()
       let serverClosed = false
       const check = (): void => {
-        if (serverClosed && this.conns.size === 0) resolve()
+        if (serverClosed && this.conns.size === 0 && this.leaving.size === 0) resolve()
       }
       this.drained = check
       http.close(() => {
@@ -228,6 +337,10 @@ export class WsListener implements Listener {
         check()
       })
       http.closeIdleConnections()
+      for (const socket of [...this.pending.keys()]) {
+        this.settle(socket)
+        socket.destroy()
+      }
       for (const c of [...this.conns.values()]) c.kill('shutdown', 'the listener is closing')
     })
     return this.closing

@@ -221,24 +221,31 @@ describe('TCP listener: hostile peers', () => {
     expect(rec.closed()).toEqual([])
   })
 
-  it('accepts and closes connections beyond maxConnections; the honest sender keeps its connection', async () => {
+  it('at maxConnections evicts the connection that has delivered nothing the longest; the honest sender keeps its connection', async () => {
     const { rec, port } = await start({ maxConnections: 20 })
     const sender = createSender(`tcp://127.0.0.1:${port}`)
     senders.push(sender)
-    await sender.connect()
-    const flood: Socket[] = []
+    sender.send(hep3('first'))
+    expect(await sender.flush(5000)).toBe(true)
+    await waitFor(() => rec.packets.length === 1, 'the first packet')
+    const flood: TestSocket[] = []
     for (let i = 0; i < 40; i += 10)
       flood.push(...(await Promise.all(Array.from({ length: 10 }, () => client(port)))))
-    await waitFor(() => rec.closedBy('max-connections').length === 21, '21 refused connections')
+    await waitFor(() => rec.closedBy('evicted').length === 21, '21 evicted connections')
     for (let i = 0; i < 50; i++) sender.send(hep3(`call ${i}`))
     expect(await sender.flush(5000)).toBe(true)
-    await waitFor(() => rec.packets.length === 50, '50 packets')
+    await waitFor(() => rec.packets.length === 51, '51 packets')
     const st = server!.stats().transports.tcp!.connections
-    expect(st).toEqual({ open: 20, accepted: 41, closed: { 'max-connections': 21 } })
-    expect(rec.closedBy('max-connections')[0].detail).toBe('the listener already has 20 connections')
+    expect(st).toEqual({ open: 20, accepted: 41, closed: { evicted: 21 } })
+    expect(rec.closedBy('evicted')[0].detail).toMatch(
+      /^the listener had 20 connections; this one had the oldest: no packet since it connected [\d.]+ s ago$/,
+    )
     expect(sender.stats().disconnects).toBe(0)
-    // a refused client sees its connection closed
-    await Promise.all(flood.slice(-21).map((c) => closedPromise(c)))
+    // the evicted are the oldest of the flood, and see their connection closed
+    const oldest = flood.slice(0, 20).map((c) => c.port)
+    const evicted = rec.closedBy('evicted').map((c) => c.remote.port)
+    expect(evicted.slice(0, 20).sort()).toEqual(oldest.sort())
+    await Promise.all(flood.slice(0, 21).map((c) => closedPromise(c)))
   })
 
   it('closes connections that never send (idle-timeout); a sender that keeps talking stays', async () => {

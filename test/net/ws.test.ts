@@ -161,15 +161,15 @@ describe('WebSocket listener', () => {
     expect(rec.closed()[0].reason).toBe('protocol-error')
   })
 
-  it('closes connections beyond maxConnections with 1013, and idle ones', async () => {
+  it('at maxConnections evicts the oldest silent connection with 1013, and closes idle ones', async () => {
     const { rec, port } = await start({ maxConnections: 2, idleTimeout: 0.3 })
     const a = await wsClient(`ws://127.0.0.1:${port}`)
-    await wsClient(`ws://127.0.0.1:${port}`)
-    const c = await wsClient(`ws://127.0.0.1:${port}`)
-    expect((await closeOf(c)).code).toBe(1013)
-    expect(rec.closedBy('max-connections')).toHaveLength(1)
+    const b = await wsClient(`ws://127.0.0.1:${port}`)
     const aClosed = closeOf(a)
-    expect(await aClosed).toEqual({ code: 1000, reason: 'idle-timeout' })
+    await wsClient(`ws://127.0.0.1:${port}`)
+    expect(await aClosed).toEqual({ code: 1013, reason: 'evicted' })
+    await waitFor(() => rec.closedBy('evicted').length === 1, 'the eviction')
+    expect(await closeOf(b)).toEqual({ code: 1000, reason: 'idle-timeout' })
     await waitFor(() => rec.closedBy('idle-timeout').length === 2, 'idle closes')
   })
 
