@@ -5,7 +5,7 @@
  * flattened or re-encoded, and many lines share one buffer handed to the stream in one write.
  */
 import { isUtf8 } from 'node:buffer'
-import { SCALAR_ORDER, isoTime, numText } from './json.js'
+import { isoTime, numText, SCALAR_DEFS, type IsoCache } from './json-fields.js'
 import type { HepPacket } from './packet.js'
 
 /** Where the bytes go: `buf` from `pos` on; `room(n)` makes `n` bytes free there (it may swap `buf`). */
@@ -13,6 +13,8 @@ export interface ByteOut {
   buf: Buffer
   pos: number
   room(n: number): void
+  /** the date part of the last second written, kept by long-lived outputs */
+  iso?: IsoCache
 }
 
 /** Bytes a number can take as JSON text (with its key, up to 24 characters). */
@@ -124,35 +126,26 @@ function payloadSlow(b: Buffer, o: number, src: Buffer): number {
 /** Room the payload may take: 6 bytes per byte (\u0000; base64 and UTF-8 take less), quotes, key. */
 const payloadRoom = (src: Buffer): number => 6 * src.length + NUMBER_ROOM
 
-type Writer = (
-  p: HepPacket,
-  w: ByteOut,
-  helpers: { num: typeof num; str: typeof str; strRoom: typeof strRoom },
-) => void
+/** Each scalar field's definition (its accessor reads the field) and its key as bytes, in order. */
+const SCALARS: readonly { d: (typeof SCALAR_DEFS)[number]; key: Buffer }[] = SCALAR_DEFS.map((d) => ({
+  d,
+  key: Buffer.from(`,"${d.field}":`, 'latin1'),
+}))
 
-/**
- * The scalar fields in toJsonLine's order, one straight-line block per field (generated from the same
- * list as toJsonLine): keys are stored byte by byte, room is made per field.
- */
-const scalars: Writer = new Function(
-  'p',
-  'w',
-  'h',
-  'let b=w.buf;let o=w.pos;let v;' +
-    SCALAR_ORDER.map((k) => {
-      const key = Buffer.from(`,"${k}":`, 'latin1')
-      const stores = [...key].map((c, i) => `b[o+${i}]=${c};`).join('') + `o+=${key.length};`
-      return (
-        `v=p.${k};if(v!==undefined){` +
-        `const need=typeof v==="number"?${NUMBER_ROOM}:h.strRoom(v);` +
-        `if(o+need>b.length){w.pos=o;w.room(need);b=w.buf;o=w.pos;}` +
-        stores +
-        `o=typeof v==="number"?h.num(b,o,v):h.str(b,o,v);}`
-      )
-    }).join('') +
-    'w.pos=o;',
-) as Writer
-const helpers = { num, str, strRoom }
+/** The scalar fields in toJson's order: numbers as digits, text as JSON strings. */
+function scalars(p: HepPacket, w: ByteOut): void {
+  for (let i = 0; i < SCALARS.length; i++) {
+    const { d, key } = SCALARS[i]
+    const v = d.get(p)
+    if (v === undefined) continue
+    const room = typeof v === 'number' ? NUMBER_ROOM : strRoom(v as string)
+    if (w.pos + room > w.buf.length) w.room(room)
+    const b = w.buf
+    b.set(key, w.pos)
+    const o = w.pos + key.length
+    w.pos = typeof v === 'number' ? num(b, o, v) : str(b, o, v as string)
+  }
+}
 
 /** Makes `n` bytes free at w.pos and returns the buffer (w.pos is where to write). */
 function need(w: ByteOut, n: number): Buffer {
@@ -170,10 +163,10 @@ export function writeJsonLine(p: HepPacket, w: ByteOut, suffix?: Uint8Array): vo
   o = num(b, o, p.version)
   if (p.timeSeconds !== undefined) {
     o = ascii(b, o, ',"time":')
-    o = str(b, o, isoTime(p.timeSeconds, p.timeUseconds ?? 0))
+    o = str(b, o, isoTime(p.timeSeconds, p.timeUseconds ?? 0, w.iso))
   }
   w.pos = o
-  scalars(p, w, helpers)
+  scalars(p, w)
   if (p.payload !== undefined) {
     b = need(w, payloadRoom(p.payload))
     o = ascii(b, w.pos, ',"payload":')
@@ -225,4 +218,34 @@ export function writeJsonLine(p: HepPacket, w: ByteOut, suffix?: Uint8Array): vo
   b[o++] = 125
   b[o++] = 10
   w.pos = o
+}
+
+/** A ByteOut over one growing buffer (for a single line). */
+class LineBuffer implements ByteOut {
+  buf = Buffer.allocUnsafe(1024)
+  pos = 0
+  room(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.pos + n))
+    this.buf.copy(bigger, 0, 0, this.pos)
+    this.buf = bigger
+  }
+}
+
+/**
+ * One compact JSON line (no newline) as text: exactly JSON.stringify(toJson(p)), plus the `extra` keys
+ * (e.g. listen's "via") at the end, then `rawSuffix`: JSON text the caller made (',"key":value').
+ * The text of what writeJsonLine writes.
+ */
+export function toJsonLine(p: HepPacket, extra?: Record<string, unknown>, rawSuffix = ''): string {
+  let suffix = ''
+  if (extra !== undefined) {
+    for (const k of Object.keys(extra)) {
+      if (extra[k] !== undefined) suffix += ',' + JSON.stringify(k) + ':' + JSON.stringify(extra[k])
+    }
+  }
+  suffix += rawSuffix
+  const out = new LineBuffer()
+  writeJsonLine(p, out, suffix === '' ? undefined : Buffer.from(suffix, 'utf8'))
+  return out.buf.toString('utf8', 0, out.pos - 1)
 }

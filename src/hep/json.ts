@@ -5,9 +5,10 @@
  * `chunks` lists the v3 wire order (numbers: generic chunk ids whose value is the named field;
  * objects {vendor, type, hex}: chunks carried as bytes) so that JSON -> HEP gives back the same bytes.
  */
-import { isAscii, isUtf8 } from 'node:buffer'
+import { isUtf8 } from 'node:buffer'
 import { HepError } from '../errors.js'
 import { CHUNK_DEFS } from './chunks.js'
+import { isoTime, SCALAR_ORDER } from './json-fields.js'
 import type { ChunkRef, HepPacket } from './packet.js'
 
 export interface HepJsonChunk {
@@ -39,22 +40,7 @@ export interface HepJson {
   v2Padding?: number
 }
 
-/** "2026-11-23T12:39:48.160021Z" from seconds + microseconds. */
-let isoSecond = NaN
-let isoPrefix = ''
-export function isoTime(seconds: number, useconds = 0): string {
-  const carry = Math.floor(useconds / 1e6)
-  const sec = seconds + carry
-  if (sec !== isoSecond) {
-    // packets come in runs within one second: format the date part once per second
-    const d = new Date(sec * 1000)
-    if (Number.isNaN(d.getTime())) return ''
-    isoSecond = sec
-    isoPrefix = d.toISOString().slice(0, 19) + '.'
-  }
-  const us = useconds - carry * 1e6
-  return isoPrefix + String(us).padStart(6, '0') + 'Z'
-}
+export { isoTime } from './json-fields.js'
 
 /** Parses an ISO 8601 time (with up to 9 fraction digits) into seconds + microseconds. */
 export function parseIsoTime(s: string): { seconds: number; useconds: number } | undefined {
@@ -68,38 +54,6 @@ export function parseIsoTime(s: string): { seconds: number; useconds: number } |
   const frac = (m[2] ?? '').padEnd(6, '0').slice(0, 6)
   return { seconds: Math.floor(ms / 1000), useconds: Number(frac) }
 }
-
-// field order of the JSON form after the leading ones
-export const SCALAR_ORDER: readonly string[] = [
-  'protocolFamily',
-  'protocol',
-  'srcIp',
-  'srcPort',
-  'dstIp',
-  'dstPort',
-  'timeSeconds',
-  'timeUseconds',
-  'payloadType',
-  'captureId',
-  ...CHUNK_DEFS.map((d) => d.field).filter(
-    (f, i, all) =>
-      all.indexOf(f) === i &&
-      ![
-        'protocolFamily',
-        'protocol',
-        'srcIp',
-        'srcPort',
-        'dstIp',
-        'dstPort',
-        'timeSeconds',
-        'timeUseconds',
-        'payloadType',
-        'captureId',
-        'payload',
-        'compressedPayload',
-      ].includes(f),
-  ),
-]
 
 /** The JSON form of a packet (a plain object, ready for JSON.stringify). */
 export function toJson(p: HepPacket): HepJson {
@@ -129,61 +83,7 @@ export function toJson(p: HepPacket): HepJson {
   return o
 }
 
-export const numText = (v: number): string => (Number.isFinite(v) ? String(v) : 'null')
-
-/**
- * The packet's fields as JSON text, in the order of toJson, written directly (no intermediate
- * object): the hot path of `listen --json` and `decode --json`. Generated from the same field list.
- */
-const scalarsJson: (p: HepPacket, num: (v: number) => string) => string = new Function(
-  'p',
-  'num',
-  'let s="";let v;' +
-    SCALAR_ORDER.map(
-      (k) =>
-        `v=p.${k};if(v!==undefined)s+=${JSON.stringify(`,"${k}":`)}+(typeof v==="number"?num(v):JSON.stringify(v));`,
-    ).join('') +
-    'return s;',
-) as (p: HepPacket, num: (v: number) => string) => string
-
-/**
- * One compact JSON line (no newline): exactly JSON.stringify(toJson(p)), plus the `extra` keys
- * (e.g. listen's "via") at the end, then `rawSuffix`: JSON text the caller made (',"key":value').
- */
-export function toJsonLine(p: HepPacket, extra?: Record<string, unknown>, rawSuffix = ''): string {
-  let s = '{"version":' + numText(p.version)
-  if (p.timeSeconds !== undefined)
-    s += ',"time":' + JSON.stringify(isoTime(p.timeSeconds, p.timeUseconds ?? 0))
-  s += scalarsJson(p, numText)
-  if (p.payload !== undefined) {
-    // ASCII (most SIP) decodes faster as latin1, to the same text
-    if (isAscii(p.payload)) s += ',"payload":' + JSON.stringify(p.payload.toString('latin1'))
-    else if (isUtf8(p.payload)) s += ',"payload":' + JSON.stringify(p.payload.toString('utf8'))
-    else s += ',"payload":"' + p.payload.toString('base64') + '","payloadEncoding":"base64"'
-  }
-  if (p.compressedPayload !== undefined)
-    s += ',"compressedPayload":"' + p.compressedPayload.toString('base64') + '"'
-  if (p.chunks !== undefined) {
-    s += ',"chunks":['
-    for (let i = 0; i < p.chunks.length; i++) {
-      const c = p.chunks[i]
-      if (i > 0) s += ','
-      s +=
-        typeof c === 'number'
-          ? numText(c)
-          : `{"vendor":${numText(c.vendor)},"type":${numText(c.type)},"hex":"${c.value.toString('hex')}"}`
-    }
-    s += ']'
-  }
-  if (p.hdrLen !== undefined) s += ',"hdrLen":' + numText(p.hdrLen)
-  if (p.v2Padding !== undefined) s += ',"v2Padding":' + numText(p.v2Padding)
-  if (extra !== undefined) {
-    for (const k of Object.keys(extra)) {
-      if (extra[k] !== undefined) s += ',' + JSON.stringify(k) + ':' + JSON.stringify(extra[k])
-    }
-  }
-  return s + rawSuffix + '}'
-}
+export { toJsonLine } from './json-bytes.js'
 
 // ---------------------------------------------------------------- from JSON
 

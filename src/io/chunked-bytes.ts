@@ -5,6 +5,7 @@
  * still pending. When a chunk is full, what it holds is given to `spill` and a new chunk begins.
  */
 import { writeJsonLine, type ByteOut } from '../hep/json-bytes.js'
+import type { IsoCache } from '../hep/json-fields.js'
 import type { HepPacket } from '../hep/packet.js'
 
 const CHUNK = 256 * 1024
@@ -12,6 +13,7 @@ const CHUNK = 256 * 1024
 export class ChunkedBytes implements ByteOut {
   buf: Buffer
   pos = 0
+  readonly iso: IsoCache = { second: NaN, prefix: '' }
   /** start of what is written but not yet taken */
   private start = 0
 

@@ -206,6 +206,9 @@ describe('arbitrary packets', () => {
             w.packet(q)
           })
           expect(got).toBe(`${toJsonLine(q, undefined, suffix)}\nbetween\n${toJsonLine(q)}\n`)
+          // toJsonLine is the text of the byte writer: both must be the JSON model (toJson)
+          const model = JSON.stringify(toJson(q))
+          expect(got).toBe(`${model.slice(0, -1)}${suffix}}\nbetween\n${model}\n`)
         },
       ),
       { numRuns: 1000 },
