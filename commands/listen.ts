@@ -8,6 +8,8 @@ import { formatFromExtension } from '../src/io/input.js'
 import { matches, type PacketFilter } from '../src/listen/filter.js'
 import { ListenStats } from '../src/listen/stats.js'
 import { chunkTable, endpoint, summaryLine } from '../src/format/pretty.js'
+import { parseListenAddress } from '../src/net/address.js'
+import { loadPem } from '../src/net/pem.js'
 import { HepServer } from '../src/net/server.js'
 import type {
   ConnectionEvent,
@@ -195,6 +197,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
     const specs: ListenOptions[] = []
     const add = (transport: ListenTransport, list: string[] | undefined) => {
       for (const a of list ?? []) {
+        this.usage(() => parseListenAddress(a)) // a bad address fails here (exit 2), before anything is bound
         const spec: ListenOptions = {
           transport,
           address: a,
@@ -202,6 +205,8 @@ closes that connection only, idle connections close after --idle-timeout seconds
         }
         if (transport === 'tls' || transport === 'wss') {
           if (!f.cert || !f.key) this.error(`--${transport} needs --cert and --key`, { exit: EXIT.USAGE })
+          this.usage(() => loadPem(f.cert as string, 'certificate'))
+          this.usage(() => loadPem(f.key as string, 'key'))
           spec.tls = { cert: f.cert, key: f.key }
         }
         specs.push(spec)

@@ -5,6 +5,14 @@
 import { readFileSync } from 'node:fs'
 import { describeError, errorCode, NetError } from './errors.js'
 
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'a directory, not a file',
+  ENOTDIR: 'a part of the path is not a directory',
+}
+
 /** PEM text and bytes are kept; any other string is a path read now. */
 export function loadPem(value: string | Buffer, what: string): string | Buffer {
   if (Buffer.isBuffer(value)) return value
@@ -12,7 +20,9 @@ export function loadPem(value: string | Buffer, what: string): string | Buffer {
   try {
     return readFileSync(value)
   } catch (e) {
-    throw new NetError(`cannot read the TLS ${what} file "${value}": ${describeError(e)}`, {
+    const code = errorCode(e)
+    const why = code !== undefined && FILE_ERRORS[code] ? `${FILE_ERRORS[code]} (${code})` : describeError(e)
+    throw new NetError(`cannot read the TLS ${what} file "${value}": ${why}`, {
       reason: errorCode(e),
       target: value,
       cause: e,

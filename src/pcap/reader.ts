@@ -13,6 +13,7 @@ import { open as openFile, type FileHandle } from 'node:fs/promises'
 import { pipeline, type Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { CaptureError, type HepErrorCode } from '../errors.js'
+import { stdinStream } from '../io/input.js'
 
 export interface CaptureRecord {
   /** 1-based record number across the whole file (as Wireshark numbers frames) */
@@ -914,7 +915,7 @@ export class CaptureReader {
   }> {
     const src = this.source
     if (typeof src !== 'string' || src === '-') {
-      const stream = src === '-' ? process.stdin : (src as NodeJS.ReadableStream)
+      const stream = src === '-' ? stdinStream('a capture') : (src as NodeJS.ReadableStream)
       return {
         it: (stream as AsyncIterable<Buffer | Uint8Array | string>)[Symbol.asyncIterator](),
         stream: stream as Partial<Readable>,
