@@ -20,6 +20,15 @@ process.on('uncaughtException', (e) => {
   if (process.env.HEP_DEBUG && e instanceof Error) process.stderr.write(String(e.stack) + '\n')
   process.exit()
 })
+// stderr's reader gone before the command listens for it (oclif warns while loading): not a crash
+process.stderr.on('error', () => {})
+// Ctrl-C or SIGTERM before the command has taken them over (while it loads): nothing started,
+// nothing to summarize, so end at once (commands/_base.ts handles them from then on).
+const early = () => {
+  if (!globalThis[Symbol.for('hep.signals')]) process.exit(130)
+}
+process.on('SIGINT', early)
+process.on('SIGTERM', early)
 process.on('beforeExit', () => {
   if (settled) return
   settled = true

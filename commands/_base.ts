@@ -91,6 +91,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (e.code !== 'EPIPE') process.exitCode = EXIT.INTERNAL
       this.requestStop('pipe')
     })
+    ;(globalThis as Record<symbol, unknown>)[Symbol.for('hep.signals')] = true // bin/run.js: ours now
     process.on('SIGINT', this.onSignal)
     process.on('SIGTERM', this.onSignal)
     onStdinOpened((what) => {
@@ -100,6 +101,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   private signals = 0
   protected stderrGone = false
+  /** a Ctrl-C or SIGTERM came (not only a stop by --count, --duration or a closed pipe) */
+  protected get signalled(): boolean {
+    return this.signals > 0
+  }
 
   /**
    * The first Ctrl-C or SIGTERM stops the command, which then flushes, prints its summary and ends
@@ -108,6 +113,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private readonly onSignal = (): void => {
     if (this.signals++ > 0 || this.stopped) process.exit(EXIT.INTERRUPTED)
     this.requestStop('signal')
+    setTimeout(() => {
+      // stdout's reader takes nothing (`| less` at a prompt, a stalled peer): what it has not taken
+      // is dropped, so the summary can still come
+      const o = process.stdout
+      if (o.writableNeedDrain && !o.destroyed) {
+        this.note(`stdout: ${o.writableLength} bytes the reader did not take were dropped`)
+        o.destroy()
+      }
+    }, STOP_FLUSH_MS).unref()
     setTimeout(() => {
       if (!this.stderrGone) process.stderr.write(`hep ${this.id ?? ''}: could not stop in time; exiting\n`)
       process.exit(EXIT.INTERRUPTED)

@@ -18,7 +18,7 @@ import type {
   ListenTransport,
   ReceiveMeta,
 } from '../src/net/types.js'
-import { BaseCommand, EXIT } from './_base.js'
+import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 
 const addr = (e: Endpoint) => endpoint(e.address, e.port)
 
@@ -185,7 +185,9 @@ closes that connection only, idle connections close after --idle-timeout seconds
       else this.stop.signal.addEventListener('abort', () => resolve(), { once: true })
     })
     if (timer) clearTimeout(timer)
-    await server.close()
+    // bounded (shortly after Ctrl-C): a peer that never finishes its handshake must not hold the summary back
+    const bound = this.signalled ? STOP_FLUSH_MS : 5000
+    await Promise.race([server.close(), new Promise((r) => setTimeout(r, bound).unref())])
     await this.closeSinks()
     await this.out.end()
     this.summary(server)
