@@ -9,7 +9,7 @@ import { matches, type PacketFilter } from '../src/listen/filter.js'
 import { ListenStats } from '../src/listen/stats.js'
 import { chunkTable, endpoint, summaryLine } from '../src/format/pretty.js'
 import { parseListenAddress } from '../src/net/address.js'
-import { loadPem } from '../src/net/pem.js'
+import { checkTlsFiles } from '../src/net/pem.js'
 import { HepServer } from '../src/net/server.js'
 import type {
   ConnectionEvent,
@@ -207,8 +207,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
         }
         if (transport === 'tls' || transport === 'wss') {
           if (!f.cert || !f.key) this.error(`--${transport} needs --cert and --key`, { exit: EXIT.USAGE })
-          this.usage(() => loadPem(f.cert as string, 'certificate'))
-          this.usage(() => loadPem(f.key as string, 'key'))
+          this.usage(() => checkTlsFiles({ cert: f.cert, key: f.key }))
           spec.tls = { cert: f.cert, key: f.key }
         }
         specs.push(spec)

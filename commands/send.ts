@@ -9,7 +9,7 @@ import type { HepItem } from '../src/io/hep-source.js'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
 import { readHepBatches } from '../src/io/read-hep.js'
 import { parseDestination } from '../src/net/address.js'
-import { loadPem } from '../src/net/pem.js'
+import { checkTlsFiles } from '../src/net/pem.js'
 import { createSender } from '../src/net/sender.js'
 import type { HepSender } from '../src/net/sender-types.js'
 import { sendItems, type SendStats } from '../src/send/send.js'
@@ -98,7 +98,7 @@ The summary counts sent, failed and dropped; they add up to the total.`
     const f = this.flags
     const enc = encodingOptionsFrom(f)
     for (const d of f.to) this.usage(() => parseDestination(d)) // bad text fails here (exit 2), before anything is sent
-    const ca = f.ca === undefined ? undefined : this.usage(() => loadPem(f.ca as string, 'CA'))
+    this.usage(() => checkTlsFiles({ ca: f.ca }))
     const fromFlags = args.file === undefined && (f.payload !== undefined || f['payload-file'] !== undefined)
     const batches = fromFlags
       ? oneMessage(this.messageFromFlags(enc.version ?? 3))
@@ -110,7 +110,7 @@ The summary counts sent, failed and dropped; they add up to the total.`
       queueLimit: f['queue-limit'],
       onFull: f['drop-when-full'] ? ('drop' as const) : ('backpressure' as const),
       rejectUnauthorized: !f.insecure,
-      ca,
+      ca: f.ca,
     }
     const sender: HepSender =
       f.to.length === 1 ? createSender(f.to[0], senderOptions) : createSender(f.to, senderOptions)

@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -307,5 +307,23 @@ describe.concurrent('usage mistakes exit 2 with one line, before anything is sen
     expect(r.stderr).toContain(says)
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1)
     expect(r.stderr).not.toMatch(/listening on/)
+  })
+
+  it('a --cert, --key or --ca file that is no PEM is named (it was an internal error, 70)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hep-pem-'))
+    const junk = join(dir, 'junk.pem')
+    writeFileSync(junk, 'not a certificate\n')
+    const l = await hep(['listen', '--tls', '127.0.0.1:0', '--cert', junk, '--key', junk], {
+      timeoutMs: 8000,
+    })
+    expect(l.code).toBe(2)
+    expect(l.stderr).toBe(
+      `hep listen: the TLS certificate file "${junk}" is not a PEM certificate (no start line)\n`,
+    )
+    const s = await hep(['send', '--to', 'tls://127.0.0.1:9', '--ca', junk, '--payload', 'x'], {
+      timeoutMs: 8000,
+    })
+    expect(s.code).toBe(2)
+    expect(s.stderr).toContain(`the TLS CA file "${junk}" holds no PEM certificate`)
   })
 })
