@@ -6,11 +6,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { BIN, ROOT, fixture, hep, start, type Running } from '../helpers/cli.js'
 
 /** Exit codes of the README table (130: stopped at once by a second signal). */
@@ -64,6 +64,8 @@ async function closedPort(): Promise<number> {
 }
 
 const hexLine = fixture('hep/hep-v3.hex')
+const TMP = mkdtempSync(join(tmpdir(), 'hep-trust-'))
+afterAll(() => rmSync(TMP, { recursive: true, force: true }))
 
 describe.concurrent('an input error ends the command (it used to hang, deaf to Ctrl-C)', () => {
   it.each([
@@ -87,7 +89,7 @@ describe('Ctrl-C and SIGTERM end every command promptly, with its summary', () =
     async (sig) => {
       const r = run(['decode'])
       // one packet, then nothing: decode now waits on stdin
-      r.child.stdin.write(`${(await import('node:fs')).readFileSync(hexLine, 'utf8').split('\n')[0]}\n`)
+      r.child.stdin.write(readFileSync(hexLine, 'utf8').split('\n')[0] + '\n')
       await r.waitFor(/#1 /, 'stdout')
       const { code, ms } = await stopWith(r, sig)
       expect(code).toBe(0)
@@ -99,23 +101,12 @@ describe('Ctrl-C and SIGTERM end every command promptly, with its summary', () =
   it('send reading a quiet stdin pipe: Ctrl-C ends it with the summary', async () => {
     const sink = await udpSink()
     const r = run(['send', '--to', `127.0.0.1:${sink.port}`])
-    const { readFileSync } = await import('node:fs')
     r.child.stdin.write(readFileSync(hexLine, 'utf8').split('\n')[0] + '\n')
     await sink.first
     const { code, ms } = await stopWith(r)
     expect(code).toBe(0)
     expect(ms).toBeLessThan(STOP_MS)
     expect(r.stderr()).toContain('1 packets: 1 sent, 0 failed, 0 dropped')
-  })
-
-  it('convert reading a quiet stdin pipe: SIGTERM ends it with the summary', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hep-sig-'))
-    const r = run(['convert', '-', join(dir, 'out.jsonl'), '--from', 'hex'])
-    await new Promise((res) => setTimeout(res, 700))
-    const { code, ms } = await stopWith(r, 'SIGTERM')
-    expect(code).toBe(0)
-    expect(ms).toBeLessThan(STOP_MS)
-    expect(r.stderr()).toMatch(/out \(jsonl\)\s+│ 0/)
   })
 
   it('send while the sender reconnects with backoff: Ctrl-C gives the summary at once (exit 3)', async () => {
@@ -232,6 +223,11 @@ describe.skipIf(!python)('stdin on a terminal (python3 pty)', () => {
   it.each([
     [['decode'], 'reading HEP from stdin; Ctrl-D ends', /0 packets decoded/],
     [['send', '--to', '127.0.0.1:9'], 'reading HEP from stdin; Ctrl-D ends', /0 packets: 0 sent/],
+    [
+      ['convert', '-', join(TMP, 'tty-convert.jsonl')],
+      'reading HEP from stdin; Ctrl-D ends',
+      /out \(jsonl\)\s+│ 0/,
+    ],
   ])('%j says it reads stdin, and the first Ctrl-C ends it with the summary', (args, hint, summary) => {
     const t = onTerminal(args)
     expect(t.out).toContain(hint)
@@ -310,8 +306,7 @@ describe.concurrent('usage mistakes exit 2 with one line, before anything is sen
   })
 
   it('a --cert, --key or --ca file that is no PEM is named (it was an internal error, 70)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hep-pem-'))
-    const junk = join(dir, 'junk.pem')
+    const junk = join(TMP, 'junk.pem')
     writeFileSync(junk, 'not a certificate\n')
     const l = await hep(['listen', '--tls', '127.0.0.1:0', '--cert', junk, '--key', junk], {
       timeoutMs: 8000,
