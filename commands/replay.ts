@@ -142,8 +142,7 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
           }),
       },
       sender,
-    )
-    bar?.stop()
+    ).finally(() => bar?.stop()) // the bar hides the cursor: shown again after an error too
     await this.out.drained()
     this.summary(stats)
     if (stats.failed > 0 || stats.dropped > 0)
