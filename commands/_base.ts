@@ -6,6 +6,7 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { Chalk, type ChalkInstance } from 'chalk'
 import { HepError } from '../src/errors.js'
+import { endStdin, onStdinOpened } from '../src/io/input.js'
 import { LineWriter } from '../src/io/line-writer.js'
 
 /** Exit codes (README "Exit codes"). */
@@ -19,7 +20,24 @@ export const EXIT = {
   NETWORK: 3,
   /** some packets could not be sent / were dropped */
   PARTIAL: 4,
+  /** a bug */
+  INTERNAL: 70,
+  /** stopped at once: a second Ctrl-C / SIGTERM, or a stop that took over STOP_DEADLINE_MS */
+  INTERRUPTED: 130,
 } as const
+
+/** After Ctrl-C or SIGTERM, a command has this long to print its summary and end. */
+export const STOP_DEADLINE_MS = 1000
+/** After Ctrl-C or SIGTERM, how long a sender may still flush what it has queued. */
+export const STOP_FLUSH_MS = 400
+
+/** A mistake in flags or arguments: `hep <command>: <message>`, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -67,15 +85,65 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.c = new Chalk({ level: want(process.stdout.isTTY) ? 1 : 0 })
     this.cErr = new Chalk({ level: want(process.stderr.isTTY) ? 1 : 0 })
     this.out = new LineWriter(process.stdout, () => this.requestStop('pipe'))
-    const onSignal = () => this.requestStop('signal')
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
+    // stderr's reader gone (`hep decode x 2>&1 | head -2`): stop as for stdout, never a stack
+    process.stderr.on('error', (e: NodeJS.ErrnoException) => {
+      this.stderrGone = true
+      if (e.code !== 'EPIPE') process.exitCode = EXIT.INTERNAL
+      this.requestStop('pipe')
+    })
+    ;(globalThis as Record<symbol, unknown>)[Symbol.for('hep.signals')] = true // bin/run.js: ours now
+    process.on('SIGINT', this.onSignal)
+    process.on('SIGTERM', this.onSignal)
+    onStdinOpened((what) => {
+      if (process.stdin.isTTY) this.note(`reading ${what} from stdin; Ctrl-D ends`)
+    })
+  }
+
+  private signals = 0
+  protected stderrGone = false
+  /** a Ctrl-C or SIGTERM came (not only a stop by --count, --duration or a closed pipe) */
+  protected get signalled(): boolean {
+    return this.signals > 0
+  }
+
+  /**
+   * The first Ctrl-C or SIGTERM stops the command, which then flushes, prints its summary and ends
+   * (within STOP_DEADLINE_MS, or it is ended); a second one, or one after another stop, ends at once.
+   */
+  private readonly onSignal = (): void => {
+    if (this.signals++ > 0 || this.stopped) process.exit(EXIT.INTERRUPTED)
+    this.requestStop('signal')
+    setTimeout(() => {
+      // stdout's reader takes nothing (`| less` at a prompt, a stalled peer): what it has not taken
+      // is dropped, so the summary can still come
+      const o = process.stdout
+      if (o.writableNeedDrain && !o.destroyed) {
+        this.note(`stdout: ${o.writableLength} bytes the reader did not take were dropped`)
+        o.destroy()
+      }
+    }, STOP_FLUSH_MS).unref()
+    setTimeout(() => {
+      if (!this.stderrGone) process.stderr.write(`hep ${this.id ?? ''}: could not stop in time; exiting\n`)
+      process.exit(EXIT.INTERRUPTED)
+    }, STOP_DEADLINE_MS).unref()
   }
 
   protected requestStop(reason: 'signal' | 'pipe'): void {
     if (this.stop.signal.aborted) return
     this.stopReason = reason
     this.stop.abort()
+    // a read of stdin that waits for a terminal or a quiet pipe ends now (as with Ctrl-D)
+    endStdin()
+  }
+
+  /** Runs a check of flags or arguments; a HepError it throws becomes a usage error (exit code 2). */
+  protected usage<R>(check: () => R): R {
+    try {
+      return check()
+    } catch (e) {
+      if (e instanceof HepError) throw new UsageError(e.message)
+      throw e
+    }
   }
 
   protected get stopped(): boolean {
@@ -84,12 +152,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** A diagnostic line on stderr (silenced by --quiet). */
   protected note(msg: string): void {
-    if (!this.flags?.quiet) process.stderr.write(msg + '\n')
+    if (!this.flags?.quiet && !this.stderrGone) process.stderr.write(msg + '\n')
   }
 
   /** A problem with the input on stderr (never silenced). */
   protected problem(msg: string): void {
-    process.stderr.write(this.cErr.red('error: ') + msg + '\n')
+    if (!this.stderrGone) process.stderr.write(this.cErr.red('error: ') + msg + '\n')
   }
 
   protected override async finally(err: Error | undefined): Promise<void> {
@@ -105,6 +173,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected override async catch(
     err: Error & { exitCode?: number; oclif?: { exit?: number } },
   ): Promise<unknown> {
+    if (err instanceof UsageError) {
+      process.stderr.write(`hep ${this.id ?? ''}: ${err.message}\n`)
+      process.exitCode = EXIT.USAGE
+      return
+    }
     if (err instanceof HepError) {
       process.stderr.write(`hep ${this.id ?? ''}: ${err.message}\n`)
       process.exitCode =
@@ -133,6 +206,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // anything else is our bug: say so plainly, still without drowning the user in a stack
     process.stderr.write(`hep ${this.id ?? ''}: internal error: ${err.message}\n`)
     if (process.env.HEP_DEBUG) process.stderr.write(String(err.stack) + '\n')
-    process.exitCode = 70
+    process.exitCode = EXIT.INTERNAL
   }
 }

@@ -8,6 +8,8 @@ import { formatFromExtension } from '../src/io/input.js'
 import { matches, type PacketFilter } from '../src/listen/filter.js'
 import { ListenStats } from '../src/listen/stats.js'
 import { chunkTable, endpoint, summaryLine } from '../src/format/pretty.js'
+import { parseListenAddress } from '../src/net/address.js'
+import { checkTlsFiles } from '../src/net/pem.js'
 import { HepServer } from '../src/net/server.js'
 import type {
   ConnectionEvent,
@@ -16,7 +18,7 @@ import type {
   ListenTransport,
   ReceiveMeta,
 } from '../src/net/types.js'
-import { BaseCommand, EXIT } from './_base.js'
+import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { pathsUsable } from './_paths.js'
 
 const addr = (e: Endpoint) => endpoint(e.address, e.port)
@@ -201,7 +203,9 @@ closes that connection only, idle connections close after --idle-timeout seconds
       else this.stop.signal.addEventListener('abort', () => resolve(), { once: true })
     })
     if (timer) clearTimeout(timer)
-    await server.close()
+    // bounded (shortly after Ctrl-C): a peer that never finishes its handshake must not hold the summary back
+    const bound = this.signalled ? STOP_FLUSH_MS : 5000
+    await Promise.race([server.close(), new Promise((r) => setTimeout(r, bound).unref())])
     await this.closeSinks()
     await this.out.end()
     this.summary(server)
@@ -213,6 +217,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
     const specs: ListenOptions[] = []
     const add = (transport: ListenTransport, list: string[] | undefined) => {
       for (const a of list ?? []) {
+        this.usage(() => parseListenAddress(a)) // a bad address fails here (exit 2), before anything is bound
         const spec: ListenOptions = {
           transport,
           address: a,
@@ -220,6 +225,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
         }
         if (transport === 'tls' || transport === 'wss') {
           if (!f.cert || !f.key) this.error(`--${transport} needs --cert and --key`, { exit: EXIT.USAGE })
+          this.usage(() => checkTlsFiles({ cert: f.cert, key: f.key }))
           spec.tls = { cert: f.cert, key: f.key }
         }
         specs.push(spec)

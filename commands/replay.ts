@@ -8,7 +8,7 @@ import { parseDestination } from '../src/net/address.js'
 import type { HepSender } from '../src/net/sender-types.js'
 import { replay, type ReplayStats } from '../src/replay/replay.js'
 import type { TimingMode } from '../src/replay/scheduler.js'
-import { BaseCommand, EXIT } from './_base.js'
+import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { pathsUsable } from './_paths.js'
 import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
 
@@ -91,7 +91,7 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
     enc.version ??= 3
     if (!f['dry-run'] && !f.to?.length)
       this.error('say where to send: --to HOST:PORT (or --dry-run)', { exit: EXIT.USAGE })
-    for (const d of f.to ?? []) parseDestination(d)
+    for (const d of f.to ?? []) this.usage(() => parseDestination(d))
     if (!pathsUsable('replay', files)) return
     const mode = this.timingMode()
     const maxGap = f['max-gap'] === undefined ? undefined : this.positive(f['max-gap'], '--max-gap')
@@ -127,6 +127,7 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
         callIds: f['call-id'],
         methods: f.method,
         signal: this.stop.signal,
+        stopFlushMs: STOP_FLUSH_MS,
         onSkip: (where, reason, e) => this.problem(`${where}: ${reason}${e ? ': ' + e.message : ''}`),
         onPacket: f['dry-run']
           ? (p) =>
@@ -143,12 +144,12 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
           }),
       },
       sender,
-    )
-    bar?.stop()
+    ).finally(() => bar?.stop()) // the bar hides the cursor: shown again after an error too
     await this.out.drained()
     this.summary(stats)
     if (stats.failed > 0 || stats.dropped > 0)
       process.exitCode = stats.sent === 0 ? EXIT.NETWORK : EXIT.PARTIAL
+    else if (stats.skipped['not encodable']) process.exitCode = EXIT.PARTIAL
     else if (stats.skipped.unreadable || stats.skipped['capture error']) process.exitCode = EXIT.INPUT
   }
 

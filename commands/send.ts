@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isIP, isIPv6 } from 'node:net'
 import { Args, Flags } from '@oclif/core'
 import { HepError } from '../src/errors.js'
 import { payloadTypeFromName } from '../src/hep/constants.js'
@@ -8,10 +9,11 @@ import type { HepItem } from '../src/io/hep-source.js'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
 import { readHepBatches } from '../src/io/read-hep.js'
 import { parseDestination } from '../src/net/address.js'
+import { checkTlsFiles } from '../src/net/pem.js'
 import { createSender } from '../src/net/sender.js'
 import type { HepSender } from '../src/net/sender-types.js'
 import { sendItems, type SendStats } from '../src/send/send.js'
-import { BaseCommand, EXIT } from './_base.js'
+import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { pathsUsable } from './_paths.js'
 import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
 
@@ -96,7 +98,8 @@ The summary counts sent, failed and dropped; they add up to the total.`
     const { args } = await this.parse(Send)
     const f = this.flags
     const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
-    for (const d of f.to) parseDestination(d) // bad text fails here, before anything is sent
+    for (const d of f.to) this.usage(() => parseDestination(d)) // bad text fails here (exit 2), before anything is sent
+    this.usage(() => checkTlsFiles({ ca: f.ca }))
     const fromFlags = args.file === undefined && (f.payload !== undefined || f['payload-file'] !== undefined)
     const inputs = fromFlags
       ? f['payload-file'] !== undefined
@@ -114,7 +117,7 @@ The summary counts sent, failed and dropped; they add up to the total.`
       queueLimit: f['queue-limit'],
       onFull: f['drop-when-full'] ? ('drop' as const) : ('backpressure' as const),
       rejectUnauthorized: !f.insecure,
-      ca: f.ca ? readFileSync(f.ca) : undefined,
+      ca: f.ca,
     }
     const sender: HepSender =
       f.to.length === 1 ? createSender(f.to[0], senderOptions) : createSender(f.to, senderOptions)
@@ -141,14 +144,17 @@ The summary counts sent, failed and dropped; they add up to the total.`
       // big-endian v2 times in, the usual little-endian ones out
       reencode: f['time-byte-order'] === 'be',
       signal: this.stop.signal,
+      stopFlushMs: STOP_FLUSH_MS,
       onSkip: (where, reason, error) =>
         this.problem(`${where}: ${reason}${error ? ': ' + error.message : ''}`),
     })
     this.summary(stats)
+    // the destination's failures first (3: nothing got through, 4: some did not), then what could
+    // not be encoded (4), then what could not be read (1)
     const s = stats.sender
-    if (s.sent === 0 && s.failed > 0) process.exitCode = EXIT.NETWORK
-    else if (s.failed > 0 || s.dropped > 0 || Object.keys(stats.skipped).length > 0)
-      process.exitCode = EXIT.PARTIAL
+    if (s.failed > 0 || s.dropped > 0) process.exitCode = s.sent === 0 ? EXIT.NETWORK : EXIT.PARTIAL
+    else if (stats.skipped['not encodable']) process.exitCode = EXIT.PARTIAL
+    else if (Object.keys(stats.skipped).length > 0) process.exitCode = EXIT.INPUT
   }
 
   private stream(file: string): AsyncIterable<HepItem[]> {
@@ -163,8 +169,8 @@ The summary counts sent, failed and dropped; they add up to the total.`
     const f = this.flags
     const payload =
       f['payload-file'] !== undefined ? readFileSync(f['payload-file']) : Buffer.from(f.payload ?? '', 'utf8')
-    const src = parseHostPort(f.src, '--src')
-    const dst = parseHostPort(f.dst, '--dst')
+    const src = this.usage(() => parseHostPort(f.src, '--src'))
+    const dst = this.usage(() => parseHostPort(f.dst, '--dst'))
     const type = payloadTypeFromName(f.type)
     if (type === undefined)
       this.error(`--type ${f.type}: not a payload type name (sip, log, rtcp…) or number`, {
@@ -217,7 +223,13 @@ async function* oneMessage(p: HepPacket): AsyncGenerator<HepItem[]> {
 
 function parseHostPort(text: string, flag: string): { ip: string; port: number } {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text)
-  if (!m || Number(m[2]) > 65535)
-    throw new HepError('HEP_ENCODE', `${flag} ${text}: expected IP:PORT or [IPv6]:PORT`)
+  const bad = (why: string) => new HepError('HEP_ENCODE', `${flag} ${text}: ${why}`)
+  if (!m) {
+    if (/^\d+$/.test(text)) throw bad(`expected IP:PORT; did you mean 127.0.0.1:${text}?`)
+    if (isIPv6(text.replace(/:\d+$/, ''))) throw bad('expected IP:PORT; write IPv6 addresses as [IPv6]:PORT')
+    throw bad('expected IP:PORT or [IPv6]:PORT')
+  }
+  if (!isIP(m[1])) throw bad(`"${m[1]}" is not an IP address (HEP carries addresses, not names)`)
+  if (Number(m[2]) > 65535) throw bad(`port ${m[2]} is out of range (0..65535)`)
   return { ip: m[1], port: Number(m[2]) }
 }

@@ -2,7 +2,7 @@
  * Opening inputs (files, '-' for stdin, gzip) and telling their format from the first bytes.
  */
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs'
-import { Readable } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import { HepError } from '../errors.js'
 
 /** Format names shared by decode, convert and send (`--from` / `--into`). */
@@ -15,8 +15,42 @@ export function inputName(path: string): string {
   return path === '-' ? 'stdin' : path
 }
 
+let stdinView: PassThrough | undefined
+let stdinOpened: ((what: string) => void) | undefined
+
+/**
+ * process.stdin behind a stream that `endStdin` can end on purpose (Ctrl-C while a terminal or a
+ * quiet pipe gives nothing): its readers then see a clean end of input, as after Ctrl-D.
+ * `what` names the input for the hint on a terminal ("HEP", "a capture").
+ */
+export function stdinStream(what = 'HEP'): Readable {
+  if (stdinView === undefined) {
+    const view = new PassThrough({ highWaterMark: READ_SIZE })
+    stdinView = view
+    process.stdin.on('error', (e) => view.destroy(e))
+    process.stdin.pipe(view)
+    stdinOpened?.(what)
+  }
+  return stdinView
+}
+
+/** Called once when stdin is first read (the CLI prints a hint on a terminal). */
+export function onStdinOpened(fn: ((what: string) => void) | undefined): void {
+  stdinOpened = fn
+}
+
+/** Stops reading stdin: what was read is still delivered, then the end. */
+export function endStdin(): void {
+  const view = stdinView
+  if (view === undefined || view.writableEnded) return
+  process.stdin.unpipe(view)
+  process.stdin.on('error', () => {})
+  process.stdin.destroy()
+  view.end()
+}
+
 export function openInput(path: string): Readable {
-  if (path === '-') return process.stdin
+  if (path === '-') return stdinStream()
   return createReadStream(path, { highWaterMark: READ_SIZE })
 }
 

@@ -4,7 +4,7 @@
  *   brackets (`[::1]:9060`), default port 9060, ws(s) path default `/`;
  * - listen addresses: `[HOST:]PORT`, default host 0.0.0.0 (`[::]:9060` listens on IPv6 and IPv4).
  */
-import { isIP, isIPv6 } from 'node:net'
+import { isIP, isIPv4, isIPv6 } from 'node:net'
 import { HepError } from '../errors.js'
 
 export const DEFAULT_PORT = 9060
@@ -57,6 +57,8 @@ const HOSTNAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$/
 
 function checkHost(host: string, kind: string, text: string): string {
   if (host === '') fail(kind, text, 'the host is empty')
+  // digits and dots are an IPv4 address or nothing: the resolver would take "9060" as 0.0.35.100
+  if (/^[\d.]+$/.test(host) && !isIPv4(host)) fail(kind, text, `"${host}" is not an IPv4 address`)
   if (isIP(host) === 0 && !HOSTNAME.test(host)) fail(kind, text, `"${host}" is not a host name or IP address`)
   return host
 }
@@ -126,6 +128,17 @@ export function parseDestination(text: string): Destination {
   let path = cut < 0 ? '' : rest.slice(cut)
   if (authority.includes('@')) fail(kind, text, 'user names in destinations are not supported')
   if (authority === '') fail(kind, text, 'the host is missing')
+  // a port without a host ("9060", ":9060"): say what was probably meant
+  const bare = /^:?(\d+)$/.exec(authority)
+  if (bare) {
+    parsePort(bare[1], kind, text, false)
+    const scheme = m ? `${transport}://` : ''
+    fail(
+      kind,
+      text,
+      `${bare[0].startsWith(':') ? 'the host is empty' : 'no host, only a port'}; did you mean ${scheme}127.0.0.1:${bare[1]}?`,
+    )
+  }
   const hp = hostPort(authority, kind, text, false)
   const ws = transport === 'ws' || transport === 'wss'
   if (ws) {

@@ -15,6 +15,7 @@ import type { HepPacket } from '../hep/packet.js'
 import type { HepItem } from '../io/hep-source.js'
 import { inputName } from '../io/input.js'
 import type { HepSender } from '../net/sender-types.js'
+import { closeOrStop } from '../send/send.js'
 import { Schedule, TimingStats, waitUntil, type ScheduleOptions } from './scheduler.js'
 
 export interface ReplayOptions extends HepEncodingOptions {
@@ -39,6 +40,8 @@ export interface ReplayOptions extends HepEncodingOptions {
   /** called for every item that cannot be replayed */
   onSkip?: (where: string, reason: string, error?: HepError) => void
   onProgress?: (s: ReplayProgress) => void
+  /** ms the sender may still flush after `signal` stopped the replay (default 400) */
+  stopFlushMs?: number
 }
 
 export interface ReplayProgress {
@@ -121,6 +124,17 @@ function methodOf(it: HepItem): string | undefined {
 }
 
 export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStats> {
+  try {
+    return await play(opts, sender)
+  } catch (e) {
+    // an input that cannot be read (or our bug): the sender's socket and reconnect timers must not
+    // outlive the replay; they kept the process alive, deaf to Ctrl-C, after the error was printed
+    await sender?.close({ timeout: 0 }).catch(() => {})
+    throw e
+  }
+}
+
+async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStats> {
   checkEncodingOptions(opts)
   const schedule = new Schedule(opts.timing)
   const timing = new TimingStats()
@@ -145,7 +159,10 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
   let start = 0
   if (sender !== undefined) {
     // connect (and resolve) before the clock starts, so the first packets are not late for it
-    await sender.connect().catch(() => {})
+    await untilAborted(
+      sender.connect().catch(() => {}),
+      opts.signal,
+    )
   }
   outer: for (; loops === 0 || loop < loops; loop++) {
     if (loop > 0) schedule.nextLoop()
@@ -204,7 +221,8 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
           // the first packet defines time zero: the clock starts once it is handed to the socket, so
           // its one-off costs (first send on a socket) shift nothing after it
           start = performance.now()
-          if (!sender.send(bytes, it.sip?.callId ?? p.correlationId)) await sender.ready()
+          if (!sender.send(bytes, it.sip?.callId ?? p.correlationId))
+            await untilAborted(sender.ready(), opts.signal)
           // a UDP send leaves on the next tick (after the address lookup Node queues): let it go
           // before the (cold) preparation of the next packet can delay it
           await new Promise<void>((r) => process.nextTick(r))
@@ -216,7 +234,8 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
             if (opts.signal?.aborted) break outer
             timing.add(late)
           }
-          if (!sender.send(bytes, it.sip?.callId ?? p.correlationId)) await sender.ready()
+          if (!sender.send(bytes, it.sip?.callId ?? p.correlationId))
+            await untilAborted(sender.ready(), opts.signal)
         }
         packets++
         opts.onPacket?.(p, bytes)
@@ -238,7 +257,16 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
     }
   }
   const elapsedMs = packets > 0 ? performance.now() - start : 0
-  const s = sender ? await sender.close() : undefined
+  // stopped (Ctrl-C), before or while closing: what is queued gets a short while, then the summary
+  const stopFlushMs = opts.stopFlushMs ?? 400
+  const s = sender
+    ? await closeOrStop(
+        sender.close(opts.signal?.aborted ? { timeout: stopFlushMs } : {}),
+        sender,
+        opts.signal,
+        stopFlushMs,
+      )
+    : undefined
   return {
     packets,
     sent: s ? s.sent : 0,
@@ -251,4 +279,21 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
     timing: timing.summary(),
     records,
   }
+}
+
+/** Resolves when `p` settles or `signal` aborts, whichever comes first. */
+function untilAborted(p: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return p.then(() => {})
+  if (signal.aborted) return Promise.resolve()
+  return new Promise<void>((resolve, reject) => {
+    const done = () => {
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+    p.then(done, (e: unknown) => {
+      signal.removeEventListener('abort', done)
+      reject(e)
+    })
+  })
 }

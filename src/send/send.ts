@@ -30,6 +30,8 @@ export interface SendOptions extends HepEncodingOptions {
   /** encode every packet anew even when no option changes it (e.g. v2 read with big-endian times) */
   reencode?: boolean
   signal?: AbortSignal
+  /** ms the sender may still flush once `signal` has stopped the sending (default 400) */
+  stopFlushMs?: number
   onSkip?: (where: string, reason: string, error?: HepError) => void
 }
 
@@ -84,8 +86,36 @@ export async function sendItems(
       if (!sender.send(bytes, key)) await Promise.race([sender.ready(), aborted(opts.signal)])
     }
   }
-  stats.sender = await sender.close({ timeout: closeTimeoutMs })
+  const stopFlushMs = opts.stopFlushMs ?? 400
+  const closing = sender.close({ timeout: opts.signal?.aborted ? stopFlushMs : closeTimeoutMs })
+  stats.sender = await closeOrStop(closing, sender, opts.signal, stopFlushMs)
   return stats
+}
+
+/**
+ * The sender's final statistics; should `signal` stop us while the sender still flushes, at most
+ * `graceMs` more, then what it has not written counts as failed.
+ */
+export async function closeOrStop(
+  closing: Promise<SenderStats>,
+  sender: HepSender,
+  signal: AbortSignal | undefined,
+  graceMs: number,
+): Promise<SenderStats> {
+  if (!signal) return closing
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<undefined>((resolve) => {
+    const onAbort = () => (timer = setTimeout(() => resolve(undefined), graceMs))
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+    const off = () => signal.removeEventListener('abort', onAbort)
+    closing.then(off, off)
+  })
+  const done = await Promise.race([closing, late])
+  if (timer) clearTimeout(timer)
+  if (done) return done
+  const s = sender.stats()
+  return { ...s, failed: s.failed + s.queued + s.inFlight, queued: 0, inFlight: 0 }
 }
 
 function aborted(signal?: AbortSignal): Promise<void> {

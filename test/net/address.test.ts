@@ -53,6 +53,31 @@ describe('parseDestination', () => {
   })
 })
 
+describe('parseDestination: a port without a host, numbers that are no address (issue #10)', () => {
+  it.each([
+    // the resolver would take "9060" as the IPv4 address 0.0.35.100
+    ['9060', 'no host, only a port; did you mean 127.0.0.1:9060?'],
+    [':9060', 'the host is empty; did you mean 127.0.0.1:9060?'],
+    ['tcp://9060', 'did you mean tcp://127.0.0.1:9060?'],
+    ['ws://:9062/hep', 'did you mean ws://127.0.0.1:9062?'],
+    ['70000', 'port 70000 is out of range (1..65535)'],
+    ['0', 'port 0 is out of range (1..65535)'],
+    ['1.2.3:9060', '"1.2.3" is not an IPv4 address'],
+    ['10.0.0.256', '"10.0.0.256" is not an IPv4 address'],
+    ['::1:9060', 'write [::1]:9060 for port 9060'],
+    ['h:70000', 'port 70000 is out of range (1..65535)'],
+  ])('%j is refused: %s', (text, says) => {
+    expect(() => parseDestination(text)).toThrow(HepError)
+    expect(() => parseDestination(text)).toThrow(`destination "${text}": `)
+    expect(() => parseDestination(text)).toThrow(says)
+  })
+
+  it('still takes host names that start with a digit, and IPv4 addresses', () => {
+    expect(parseDestination('1and1.example:9060').host).toBe('1and1.example')
+    expect(parseDestination('10.0.0.2').host).toBe('10.0.0.2')
+  })
+})
+
 describe('parseListenAddress', () => {
   it.each([
     ['9060', '0.0.0.0', 9060],
@@ -80,6 +105,7 @@ describe('parseListenAddress', () => {
     ['tcp://0.0.0.0:9060', /without a scheme/],
     ['::1:9060', /ambiguous/],
     ['host:port', /port "port" is not a number/],
+    ['1.2.3:9060', /"1.2.3" is not an IPv4 address/],
   ])('rejects %j', (text, re) => {
     expect(() => parseListenAddress(text)).toThrow(re)
     expect(() => parseListenAddress(text)).toThrow(`listen address "${text}"`)
