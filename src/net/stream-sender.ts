@@ -2,8 +2,16 @@
  * Connection-oriented senders (TCP, TLS, WebSocket): one connection at a time, a connect timeout that
  * covers the TLS / WebSocket handshakes, a write timeout (a write that does not complete, e.g. a peer
  * that stopped reading, fails the connection), reconnection with exponential backoff, and the queue
- * kept across reconnects. Packets written to a connection that then fails before the kernel took them
- * are counted as failed, never silently lost and never sent twice.
+ * kept across reconnects.
+ *
+ * True accounting: a write's callback only says the kernel took the bytes; the kernel's send buffer and
+ * the peer's receive buffer can hold megabytes that a failure of the connection loses. So the packets
+ * written to the current connection stay in an unconfirmed window, counted as sent only when no later
+ * failure could lose them: once more bytes than both kernel buffers can hold were written after them
+ * (confirmAfterBytes), once a WebSocket peer answered a ping written after them, or when the connection
+ * closes cleanly at the end (our FIN, then the peer's, no error). When the connection fails, the window
+ * goes back to the front of the queue and is written again after reconnecting (counted in `resent`: the
+ * receiver may get duplicates), or, with `resend: false`, is counted as failed.
  */
 import { connect as netConnect } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
@@ -25,6 +33,11 @@ export interface Link {
   end(): void
   /** immediate close; `err` becomes the reason reported */
   destroy(err?: Error): void
+  /**
+   * WebSocket: a ping after everything written so far; `cb` when the peer's pong comes (the peer's
+   * WebSocket has read everything before it)
+   */
+  probe?(cb: () => void): void
 }
 
 export interface LinkHandlers {
@@ -35,14 +48,22 @@ export interface LinkHandlers {
 
 export type LinkFactory = (h: LinkHandlers) => Link
 
+/** One packet written to the current connection and not yet confirmed. */
 interface Flight {
-  len: number
+  buf: Buffer
+  /** number of the write on this connection */
+  seq: number
   at: number
-  done: boolean
+  /** the write callback came: the kernel has the bytes */
+  written: boolean
+  /** bytes the kernel took on this connection up to and including this packet */
+  mark: number
 }
 
-/** bytes handed to the socket and not yet confirmed, at most */
+/** bytes given to the socket whose write has not completed, at most */
 const HIGH_WATER = 256 * 1024
+/** a WebSocket ping confirms what was written before it; one at most this often */
+const PROBE_INTERVAL = 200
 
 const TLS_HINT =
   'give the server certificate or its CA (ca) to verify it, or turn verification off ' +
@@ -82,10 +103,24 @@ export class StreamSender extends BaseSender {
   private attempt = 0
   private backoffTimer: NodeJS.Timeout | undefined
   private writeTimer: NodeJS.Timeout | undefined
-  /** writes in order; flight[flightHead..] may still be pending */
-  private flight: Flight[] = []
-  private flightHead = 0
-  private flightBytes = 0
+  private probeTimer: NodeJS.Timeout | undefined
+  /**
+   * the unconfirmed window of the current connection, in write order: win[winHead..pendHead) are
+   * written, win[pendHead..] wait for their write callback
+   */
+  private win: Flight[] = []
+  private winHead = 0
+  private pendHead = 0
+  private pendingBytes = 0
+  private pendingCount = 0
+  /** bytes the kernel took on this connection */
+  private accepted = 0
+  private seq = 0
+  /** writes numbered below this were confirmed by a pong */
+  private probedSeq = 0
+  private probing = false
+  /** end() was called on the link (close at the end) */
+  private ending = false
   private linkGone: (() => void) | undefined
 
   constructor(
@@ -110,6 +145,11 @@ export class StreamSender extends BaseSender {
         `stream (only HEP3 carries its length); encode as version 3 or send over udp://`,
       { reason: 'NOT_HEP3', target: this.destination },
     )
+  }
+
+  /** flush() waits for the writes to complete, not for their confirmation */
+  protected override unwritten(): number {
+    return this.pendingCount
   }
 
   protected kick(): void {
@@ -167,17 +207,62 @@ export class StreamSender extends BaseSender {
     this.link = undefined
     if (this.writeTimer) clearTimeout(this.writeTimer)
     this.writeTimer = undefined
+    if (this.probeTimer) clearTimeout(this.probeTimer)
+    this.probeTimer = undefined
+    this.probing = false
+    const ending = this.ending
+    this.ending = false
     const shuttingDown = this.linkGone !== undefined || this.phase === 'closed'
-    const error =
-      shuttingDown && err === undefined ? undefined : linkError(err, this.destination, wasConnected)
-    this.failFlight(
-      error ??
-        new NetError(`connection to ${this.destination} closed before the write completed`, {
-          target: this.destination,
-        }),
-    )
-    if (error !== undefined) this.st.disconnects++
-    const retry = !shuttingDown && this.opts.reconnect && !(this.closing && this.queued === 0)
+    if (shuttingDown) {
+      // the close at the end: our FIN / close frame answered by the peer's, no error, every write
+      // complete: the peer has read everything
+      const clean = ending && err === undefined && this.pendingCount === 0
+      const tail = this.takeWindow()
+      if (clean) for (const b of tail) this.markSent(b.length)
+      else if (tail.length > 0) {
+        const why =
+          err === undefined
+            ? `the connection closed before it was confirmed`
+            : linkError(err, this.destination, wasConnected).message
+        this.fail(
+          tail.length,
+          new NetError(`${tail.length} packets to ${this.destination} not confirmed at close: ${why}`, {
+            reason: err instanceof NetError ? err.reason : errorCode(err),
+            target: this.destination,
+            cause: err,
+          }),
+        )
+      }
+      if (err !== undefined) this.st.disconnects++
+      this.state = 'closed'
+      this.emit('disconnect', {
+        destination: this.destination,
+        ...(err !== undefined ? { error: linkError(err, this.destination, wasConnected) } : {}),
+        wasConnected,
+      })
+      this.progress()
+      const gone = this.linkGone
+      this.linkGone = undefined
+      gone?.()
+      return
+    }
+    const error = linkError(err, this.destination, wasConnected)
+    this.st.disconnects++
+    // everything not confirmed may be lost with the connection
+    const unconfirmed = this.takeWindow()
+    if (unconfirmed.length > 0) {
+      if (this.opts.resend) this.requeue(unconfirmed)
+      else
+        this.fail(
+          unconfirmed.length,
+          new NetError(`${error.message} (${unconfirmed.length} packets written to it may not have arrived)`, {
+            reason: error.reason,
+            target: this.destination,
+            cause: error,
+          }),
+        )
+    }
+    const retry = this.opts.reconnect && !(this.closing && this.queued === 0)
     let reconnectIn: number | undefined
     if (retry) {
       reconnectIn = Math.min(
@@ -192,93 +277,127 @@ export class StreamSender extends BaseSender {
         if (this.queued > 0 || !this.closing) this.open()
       }, reconnectIn)
     } else {
-      this.state = shuttingDown ? 'closed' : 'idle'
-      if (!shuttingDown && error && this.queued > 0) this.failQueued(error)
+      this.state = 'idle'
+      if (this.queued > 0) this.failQueued(error)
     }
     this.emit('disconnect', {
       destination: this.destination,
-      ...(error ? { error } : {}),
+      error,
       wasConnected,
       ...(reconnectIn !== undefined ? { reconnectIn } : {}),
     })
-    if (error) this.reportError(error)
+    this.reportError(error)
     this.progress()
-    const gone = this.linkGone
-    this.linkGone = undefined
-    gone?.()
+  }
+
+  /** Empties the window: the packets not confirmed, in order. */
+  private takeWindow(): Buffer[] {
+    const bufs: Buffer[] = []
+    for (let i = this.winHead; i < this.win.length; i++) bufs.push(this.win[i].buf)
+    this.win = []
+    this.winHead = 0
+    this.pendHead = 0
+    this.pendingBytes = 0
+    this.pendingCount = 0
+    this.accepted = 0
+    this.seq = 0
+    this.probedSeq = 0
+    this.st.inFlight -= bufs.length
+    return bufs
   }
 
   private pump(): void {
     const link = this.link
-    if (this.state !== 'open' || link === undefined) return
-    while (this.flightBytes < HIGH_WATER) {
+    if (this.state !== 'open' || link === undefined || this.ending) return
+    while (this.pendingBytes < HIGH_WATER) {
       const buf = this.take()
       if (buf === undefined) break
-      const f: Flight = { len: buf.length, at: Date.now(), done: false }
-      this.flight.push(f)
-      this.flightBytes += f.len
+      const f: Flight = { buf, seq: this.seq++, at: Date.now(), written: false, mark: 0 }
+      this.win.push(f)
+      this.pendingBytes += buf.length
+      this.pendingCount++
       this.st.inFlight++
-      link.write(buf, (err) => this.written(f, err ?? undefined))
+      link.write(buf, (err) => this.written(link, f, err ?? undefined))
       if (this.link !== link) break
     }
     this.armWriteTimer()
+    this.armProbe()
     this.progress()
   }
 
-  private written(f: Flight, err: Error | undefined): void {
-    if (f.done) return
-    f.done = true
-    this.flightBytes -= f.len
-    this.st.inFlight--
-    if (err) this.fail(1, linkError(err, this.destination, true))
-    else this.markSent(f.len)
-    while (this.flightHead < this.flight.length && this.flight[this.flightHead].done) this.flightHead++
-    if (this.flightHead === this.flight.length) {
-      this.flight = []
-      this.flightHead = 0
-    } else if (this.flightHead >= 1024) {
-      this.flight = this.flight.slice(this.flightHead)
-      this.flightHead = 0
+  private written(link: Link, f: Flight, err: Error | undefined): void {
+    if (link !== this.link || f.written) return // a late callback of a connection already closed
+    if (err) {
+      link.destroy(err) // the close that follows puts the window back in the queue (or fails it)
+      return
     }
+    f.written = true
+    this.pendingBytes -= f.buf.length
+    this.pendingCount--
+    this.accepted += f.buf.length
+    f.mark = this.accepted
+    while (this.pendHead < this.win.length && this.win[this.pendHead].written) this.pendHead++
+    this.confirm()
     this.pump()
   }
 
-  private failFlight(error: NetError): void {
-    let n = 0
-    for (let i = this.flightHead; i < this.flight.length; i++) {
-      const f = this.flight[i]
-      if (!f.done) {
-        f.done = true
-        n++
-      }
+  /** Counts as sent the oldest packets that no failure can lose any more. */
+  private confirm(): void {
+    const bound = this.opts.confirmAfterBytes
+    while (this.winHead < this.pendHead) {
+      const f = this.win[this.winHead]
+      if (this.accepted - f.mark < bound && f.seq >= this.probedSeq) break
+      this.win[this.winHead++] = undefined as unknown as Flight
+      this.st.inFlight--
+      this.markSent(f.buf.length)
     }
-    this.flight = []
-    this.flightHead = 0
-    this.flightBytes = 0
-    this.st.inFlight -= n
-    this.fail(n, error)
+    if (this.winHead === this.win.length) {
+      this.win = []
+      this.winHead = 0
+      this.pendHead = 0
+    } else if (this.winHead >= 1024 && this.winHead * 2 >= this.win.length) {
+      this.win = this.win.slice(this.winHead)
+      this.pendHead -= this.winHead
+      this.winHead = 0
+    }
   }
 
-  /** the oldest write not yet confirmed */
-  private pendingHead(): Flight | undefined {
-    for (let i = this.flightHead; i < this.flight.length; i++) if (!this.flight[i].done) return this.flight[i]
-    return undefined
+  /** WebSocket: a ping now and then while packets wait for confirmation; its pong confirms them. */
+  private armProbe(): void {
+    const link = this.link
+    if (link?.probe === undefined || this.probing || this.probeTimer !== undefined) return
+    if (this.winHead === this.win.length) return
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined
+      if (this.link !== link || this.probing || this.ending) return
+      const upTo = this.seq
+      this.probing = true
+      link.probe!(() => {
+        if (this.link !== link) return
+        this.probing = false
+        this.probedSeq = Math.max(this.probedSeq, upTo)
+        this.confirm()
+        this.progress()
+        this.armProbe()
+      })
+    }, PROBE_INTERVAL)
+    this.probeTimer.unref()
   }
 
   private armWriteTimer(): void {
     const wt = this.opts.writeTimeout
     if (wt <= 0 || this.writeTimer !== undefined) return
-    const head = this.pendingHead()
+    const head = this.win[this.pendHead]
     if (head === undefined) return
     this.writeTimer = setTimeout(
       () => {
         this.writeTimer = undefined
-        const h = this.pendingHead()
+        const h = this.win[this.pendHead]
         if (h === undefined || this.link === undefined) return
         if (Date.now() - h.at >= wt) {
           this.link.destroy(
             new NetError(
-              `write timeout: ${this.destination} took no data for ${wt} ms (${this.st.inFlight} writes pending; is the receiver reading?)`,
+              `write timeout: ${this.destination} took no data for ${wt} ms (${this.pendingCount} writes pending; is the receiver reading?)`,
               { reason: 'WRITE_TIMEOUT', target: this.destination },
             ),
           )
@@ -290,7 +409,7 @@ export class StreamSender extends BaseSender {
     )
   }
 
-  protected async shutdown(): Promise<void> {
+  protected async shutdown(graceMs: number): Promise<void> {
     if (this.backoffTimer) clearTimeout(this.backoffTimer)
     this.backoffTimer = undefined
     const link = this.link
@@ -300,9 +419,25 @@ export class StreamSender extends BaseSender {
     }
     await new Promise<void>((resolve) => {
       this.linkGone = resolve
-      if (this.state === 'open' && this.st.inFlight === 0) link.end()
-      else link.destroy()
-      setTimeout(() => link.destroy(), Math.min(1000, this.opts.closeTimeout || 1000)).unref()
+      if (this.state === 'open' && this.pendingCount === 0) {
+        this.ending = true
+        link.end()
+      } else if (this.state === 'open') {
+        link.destroy(
+          new NetError(
+            `${this.pendingCount} writes to ${this.destination} still pending at the close deadline`,
+            { reason: 'CLOSE_TIMEOUT', target: this.destination },
+          ),
+        )
+      } else link.destroy()
+      setTimeout(() => {
+        link.destroy(
+          new NetError(
+            `${this.destination} did not close the connection within ${graceMs} ms of ours (close timeout)`,
+            { reason: 'CLOSE_TIMEOUT', target: this.destination },
+          ),
+        )
+      }, graceMs).unref()
     })
     this.state = 'closed'
   }
@@ -321,6 +456,10 @@ function tlsOptions(d: Destination, o: SenderOptions): ConnectionOptions {
   }
 }
 
+function peerClosed(dest: string): NetError {
+  return new NetError(`${dest} closed the connection`, { reason: 'PEER_CLOSED', target: dest })
+}
+
 export function tcpLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
   const secure = d.transport === 'tls' ? tlsOptions(d, o) : undefined
   const keepalive = o.keepalive ?? 0
@@ -329,6 +468,7 @@ export function tcpLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
       ? tlsConnect({ host: d.host, port: d.port, ...secure })
       : netConnect({ host: d.host, port: d.port, noDelay: true })
     let error: Error | undefined
+    let ended = false
     s.setNoDelay(true)
     if (keepalive > 0) s.setKeepAlive(true, keepalive * 1000)
     s.once(secure ? 'secureConnect' : 'connect', () =>
@@ -339,12 +479,17 @@ export function tcpLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
     )
     s.on('error', (e) => (error ??= e))
     s.on('data', () => {}) // a HEP receiver sends nothing; discard and keep reading to see the FIN
+    // the peer's FIN before ours: it closed on its own, maybe before what we wrote reached it
+    s.on('end', () => (error ??= ended ? undefined : peerClosed(d.url)))
     s.on('close', () => h.close(error))
     return {
       write: (buf, cb) => {
         s.write(buf, cb)
       },
-      end: () => s.end(),
+      end: () => {
+        ended = true
+        s.end()
+      },
       destroy: (e) => {
         error ??= e
         s.destroy()
@@ -362,8 +507,11 @@ export function wsLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
       perMessageDeflate: false,
     })
     let error: Error | undefined
+    let ended = false
+    const pongs: Array<() => void> = []
     ws.on('open', () => h.open({}))
     ws.on('error', (e) => (error ??= e))
+    ws.on('pong', () => pongs.shift()?.())
     ws.on('close', (code, reason) => {
       if (error === undefined && code !== 1000 && code !== 1005) {
         const text = reason.length > 0 ? ` ${reason.toString('utf8')}` : ''
@@ -372,11 +520,24 @@ export function wsLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
           target: d.url,
         })
       }
+      // a close the peer started: maybe before what we sent reached it
+      if (error === undefined && !ended) error = peerClosed(d.url)
       h.close(error)
     })
     return {
       write: (buf, cb) => ws.send(buf, { binary: true }, cb),
-      end: () => ws.close(1000, 'done'),
+      end: () => {
+        ended = true
+        ws.close(1000, 'done')
+      },
+      probe: (cb) => {
+        pongs.push(cb)
+        try {
+          ws.ping()
+        } catch {
+          pongs.pop() // not open: the close that follows settles the window
+        }
+      },
       destroy: (e) => {
         error ??= e
         ws.terminate()
