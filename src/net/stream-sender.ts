@@ -121,7 +121,10 @@ export class StreamSender extends BaseSender {
   private probing = false
   /** end() was called on the link (close at the end) */
   private ending = false
-  private linkGone: (() => void) | undefined
+  /** set while shutdown() waits: resolves it */
+  private shutdownDone: (() => void) | undefined
+  private stopAt = 0
+  private stopTimer: NodeJS.Timeout | undefined
 
   constructor(
     readonly target: Destination,
@@ -212,57 +215,33 @@ export class StreamSender extends BaseSender {
     this.probing = false
     const ending = this.ending
     this.ending = false
-    const shuttingDown = this.linkGone !== undefined || this.phase === 'closed'
-    if (shuttingDown) {
+    const finishing = this.shutdownDone !== undefined
+    if (finishing && ending && err === undefined && this.pendingCount === 0) {
       // the close at the end: our FIN / close frame answered by the peer's, no error, every write
       // complete: the peer has read everything
-      const clean = ending && err === undefined && this.pendingCount === 0
-      const tail = this.takeWindow()
-      if (clean) for (const b of tail) this.markSent(b.length)
-      else if (tail.length > 0) {
-        const why =
-          err === undefined
-            ? `the connection closed before it was confirmed`
-            : linkError(err, this.destination, wasConnected).message
-        this.fail(
-          tail.length,
-          new NetError(`${tail.length} packets to ${this.destination} not confirmed at close: ${why}`, {
-            reason: err instanceof NetError ? err.reason : errorCode(err),
-            target: this.destination,
-            cause: err,
-          }),
-        )
-      }
-      if (err !== undefined) this.st.disconnects++
-      this.state = 'closed'
-      this.emit('disconnect', {
-        destination: this.destination,
-        ...(err !== undefined ? { error: linkError(err, this.destination, wasConnected) } : {}),
-        wasConnected,
-      })
+      for (const b of this.takeWindow()) this.markSent(b.length)
+      this.emit('disconnect', { destination: this.destination, wasConnected })
       this.progress()
-      const gone = this.linkGone
-      this.linkGone = undefined
-      gone?.()
+      this.finishShutdown()
       return
     }
     const error = linkError(err, this.destination, wasConnected)
     this.st.disconnects++
-    // everything not confirmed may be lost with the connection
+    // everything not confirmed may be lost with the connection: again after reconnecting, or failed
     const unconfirmed = this.takeWindow()
+    const timeLeft = finishing ? this.stopAt - Date.now() : Infinity
+    const canRetry = this.opts.reconnect && timeLeft > 0 && this.phase !== 'closed'
     if (unconfirmed.length > 0) {
-      if (this.opts.resend) this.requeue(unconfirmed)
-      else
-        this.fail(
-          unconfirmed.length,
-          new NetError(`${error.message} (${unconfirmed.length} packets written to it may not have arrived)`, {
-            reason: error.reason,
-            target: this.destination,
-            cause: error,
-          }),
-        )
+      if (this.opts.resend && canRetry) this.requeue(unconfirmed)
+      else {
+        const n = unconfirmed.length
+        const message = finishing
+          ? `${n} packets to ${this.destination} not confirmed at close: ${error.message}`
+          : `${error.message} (${n} packets written to it may not have arrived)`
+        this.fail(n, new NetError(message, { reason: error.reason, target: this.destination, cause: error }))
+      }
     }
-    const retry = this.opts.reconnect && !(this.closing && this.queued === 0)
+    const retry = canRetry && !(this.closing && this.queued === 0)
     let reconnectIn: number | undefined
     if (retry) {
       reconnectIn = Math.min(
@@ -288,6 +267,7 @@ export class StreamSender extends BaseSender {
     })
     this.reportError(error)
     this.progress()
+    if (finishing && !retry) this.finishShutdown()
   }
 
   /** Empties the window: the packets not confirmed, in order. */
@@ -323,6 +303,7 @@ export class StreamSender extends BaseSender {
     this.armWriteTimer()
     this.armProbe()
     this.progress()
+    this.maybeEnd()
   }
 
   private written(link: Link, f: Flight, err: Error | undefined): void {
@@ -409,37 +390,71 @@ export class StreamSender extends BaseSender {
     )
   }
 
+  /**
+   * At the end, once everything is written: end the connection and wait for the peer's close. A
+   * connection that fails meanwhile is reconnected while the deadline allows (its unconfirmed packets
+   * written again), and ended again.
+   */
   protected async shutdown(graceMs: number): Promise<void> {
-    if (this.backoffTimer) clearTimeout(this.backoffTimer)
-    this.backoffTimer = undefined
-    const link = this.link
-    if (link === undefined) {
+    const waiting =
+      this.state === 'open' || this.state === 'connecting' || (this.state === 'backoff' && this.queued > 0)
+    if (!waiting) {
+      if (this.backoffTimer) clearTimeout(this.backoffTimer)
+      this.backoffTimer = undefined
       this.state = 'closed'
       return
     }
     await new Promise<void>((resolve) => {
-      this.linkGone = resolve
-      if (this.state === 'open' && this.pendingCount === 0) {
-        this.ending = true
-        link.end()
-      } else if (this.state === 'open') {
+      this.shutdownDone = resolve
+      this.stopAt = Date.now() + graceMs
+      this.stopTimer = setTimeout(() => {
+        this.stopTimer = undefined
+        const link = this.link
+        if (link === undefined) {
+          this.finishShutdown()
+          return
+        }
+        const pending = this.pendingCount + this.queued
         link.destroy(
           new NetError(
-            `${this.pendingCount} writes to ${this.destination} still pending at the close deadline`,
+            this.ending
+              ? `${this.destination} did not close the connection within ${graceMs} ms of ours (close timeout)`
+              : `${pending} packets to ${this.destination} still unwritten at the close deadline`,
             { reason: 'CLOSE_TIMEOUT', target: this.destination },
           ),
         )
-      } else link.destroy()
-      setTimeout(() => {
-        link.destroy(
-          new NetError(
-            `${this.destination} did not close the connection within ${graceMs} ms of ours (close timeout)`,
-            { reason: 'CLOSE_TIMEOUT', target: this.destination },
-          ),
-        )
-      }, graceMs).unref()
+      }, graceMs)
+      this.pump()
     })
+  }
+
+  /** Closing and everything written: end the connection (FIN / close frame). */
+  private maybeEnd(): void {
+    const link = this.link
+    if (this.shutdownDone === undefined || this.ending || this.state !== 'open' || link === undefined) return
+    if (this.queued > 0 || this.pendingCount > 0) return
+    this.ending = true
+    link.end()
+  }
+
+  private finishShutdown(): void {
+    const done = this.shutdownDone
+    if (done === undefined) return
+    this.shutdownDone = undefined
+    if (this.stopTimer) clearTimeout(this.stopTimer)
+    this.stopTimer = undefined
+    if (this.backoffTimer) clearTimeout(this.backoffTimer)
+    this.backoffTimer = undefined
     this.state = 'closed'
+    if (this.queued > 0) {
+      this.failQueued(
+        new NetError(`${this.queued} packets not sent to ${this.destination} within the close deadline`, {
+          reason: 'CLOSE_TIMEOUT',
+          target: this.destination,
+        }),
+      )
+    }
+    done()
   }
 }
 
@@ -455,6 +470,9 @@ function tlsOptions(d: Destination, o: SenderOptions): ConnectionOptions {
     ...(servername !== undefined ? { servername } : {}),
   }
 }
+
+/** the reason of our WebSocket close frame */
+const CLOSE_REASON = 'done'
 
 function peerClosed(dest: string): NetError {
   return new NetError(`${dest} closed the connection`, { reason: 'PEER_CLOSED', target: dest })
@@ -508,6 +526,7 @@ export function wsLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
     })
     let error: Error | undefined
     let ended = false
+    let peerFirst = false
     const pongs: Array<() => void> = []
     ws.on('open', () => h.open({}))
     ws.on('error', (e) => (error ??= e))
@@ -520,15 +539,18 @@ export function wsLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
           target: d.url,
         })
       }
-      // a close the peer started: maybe before what we sent reached it
-      if (error === undefined && !ended) error = peerClosed(d.url)
+      // a close the peer started (before ours, or with a reason of its own rather than the echo of
+      // ours, which ws sends back and others leave empty): maybe before what we sent reached it
+      const own = reason.length > 0 && reason.toString('utf8') !== CLOSE_REASON
+      if (error === undefined && (!ended || peerFirst || own)) error = peerClosed(d.url)
       h.close(error)
     })
     return {
       write: (buf, cb) => ws.send(buf, { binary: true }, cb),
       end: () => {
         ended = true
-        ws.close(1000, 'done')
+        if (ws.readyState !== WebSocket.OPEN) peerFirst = true
+        ws.close(1000, CLOSE_REASON)
       },
       probe: (cb) => {
         pongs.push(cb)
