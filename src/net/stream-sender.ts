@@ -42,8 +42,13 @@ export interface Link {
 
 export interface LinkHandlers {
   open(info: { local?: Endpoint; remote?: Endpoint }): void
-  /** exactly once, with the error that ended the link, if any */
-  close(err?: Error): void
+  /**
+   * exactly once, with the error that ended the link, if any; `peerRead`: the peer closed first, and
+   * cleanly (its FIN, no reset for what we wrote after it): it read everything written
+   */
+  close(err?: Error, peerRead?: boolean): void
+  /** the peer closed its side first: write no more (what was written is being checked) */
+  peerEnded?(): void
 }
 
 export type LinkFactory = (h: LinkHandlers) => Link
@@ -121,6 +126,8 @@ export class StreamSender extends BaseSender {
   private probing = false
   /** end() was called on the link (close at the end) */
   private ending = false
+  /** the peer closed its side: nothing more is written to this connection */
+  private peerGone = false
   /** set while shutdown() waits: resolves it */
   private shutdownDone: (() => void) | undefined
   private stopAt = 0
@@ -184,16 +191,20 @@ export class StreamSender extends BaseSender {
         opened = true
         clearTimeout(timer)
         this.state = 'open'
+        this.peerGone = false
         this.attempt = 0
         this.st.connects++
         this.emit('connect', { destination: this.destination, ...info })
         this.pump()
       },
-      close: (err) => {
+      close: (err, peerRead) => {
         if (closed) return
         closed = true
         clearTimeout(timer)
-        if (gen === this.gen) this.linkClosed(opened, err)
+        if (gen === this.gen) this.linkClosed(opened, err, peerRead === true)
+      },
+      peerEnded: () => {
+        if (!closed && gen === this.gen) this.peerGone = true
       },
     }
     try {
@@ -206,7 +217,7 @@ export class StreamSender extends BaseSender {
     this.link = link
   }
 
-  private linkClosed(wasConnected: boolean, err: Error | undefined): void {
+  private linkClosed(wasConnected: boolean, err: Error | undefined, peerRead = false): void {
     this.link = undefined
     if (this.writeTimer) clearTimeout(this.writeTimer)
     this.writeTimer = undefined
@@ -216,10 +227,11 @@ export class StreamSender extends BaseSender {
     const ending = this.ending
     this.ending = false
     const finishing = this.shutdownDone !== undefined
-    if (finishing && ending && err === undefined && this.pendingCount === 0) {
-      // the close at the end: our FIN / close frame answered by the peer's, no error, every write
-      // complete: the peer has read everything
-      for (const b of this.takeWindow()) this.markSent(b.length)
+    // the close at the end (our FIN / close frame answered by the peer's), or the peer's own clean
+    // close that reset nothing we wrote; no error, every write complete: the peer read everything
+    const readAll = err === undefined && this.pendingCount === 0 && (ending || peerRead)
+    if (readAll) for (const b of this.takeWindow()) this.markSent(b.length)
+    if (readAll && finishing && this.queued === 0) {
       this.emit('disconnect', { destination: this.destination, wasConnected })
       this.progress()
       this.finishShutdown()
@@ -288,7 +300,7 @@ export class StreamSender extends BaseSender {
 
   private pump(): void {
     const link = this.link
-    if (this.state !== 'open' || link === undefined || this.ending) return
+    if (this.state !== 'open' || link === undefined || this.ending || this.peerGone) return
     while (this.pendingBytes < HIGH_WATER) {
       const buf = this.take()
       if (buf === undefined) break
@@ -482,11 +494,18 @@ export function tcpLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
   const secure = d.transport === 'tls' ? tlsOptions(d, o) : undefined
   const keepalive = o.keepalive ?? 0
   return (h) => {
+    // half-open: when the peer closes first, our side stays open to see the reset its kernel sends
+    // for anything we wrote that it did not read
     const s = secure
-      ? tlsConnect({ host: d.host, port: d.port, ...secure })
-      : netConnect({ host: d.host, port: d.port, noDelay: true })
+      ? tlsConnect({ host: d.host, port: d.port, allowHalfOpen: true, ...secure } as ConnectionOptions)
+      : netConnect({ host: d.host, port: d.port, noDelay: true, allowHalfOpen: true })
     let error: Error | undefined
     let ended = false
+    let peerFin = false
+    let peerRead = false
+    const t0 = Date.now()
+    let rtt = 0
+    s.once('connect', () => (rtt = Date.now() - t0)) // the TCP handshake: about one round trip
     s.setNoDelay(true)
     if (keepalive > 0) s.setKeepAlive(true, keepalive * 1000)
     s.once(secure ? 'secureConnect' : 'connect', () =>
@@ -497,16 +516,32 @@ export function tcpLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
     )
     s.on('error', (e) => (error ??= e))
     s.on('data', () => {}) // a HEP receiver sends nothing; discard and keep reading to see the FIN
-    // the peer's FIN before ours: it closed on its own, maybe before what we wrote reached it
-    s.on('end', () => (error ??= ended ? undefined : peerClosed(d.url)))
-    s.on('close', () => h.close(error))
+    s.on('end', () => {
+      if (ended) return // the answer to our FIN
+      // the peer's FIN before ours: it closed on its own. Its kernel resets what we wrote that it had
+      // not read (or that comes after its close); no reset within a few round trips: it read it all
+      peerFin = true
+      h.peerEnded?.()
+      setTimeout(
+        () => {
+          if (s.destroyed) return
+          peerRead = error === undefined
+          error ??= peerClosed(d.url)
+          s.destroy()
+        },
+        Math.min(2000, Math.max(100, 4 * rtt)),
+      )
+    })
+    s.on('close', () =>
+      h.close(peerRead ? undefined : (error ?? (peerFin ? peerClosed(d.url) : undefined)), peerRead),
+    )
     return {
       write: (buf, cb) => {
         s.write(buf, cb)
       },
       end: () => {
         ended = true
-        s.end()
+        if (!peerFin) s.end() // after the peer's FIN, the check above closes
       },
       destroy: (e) => {
         error ??= e

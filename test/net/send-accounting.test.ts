@@ -239,6 +239,30 @@ describe('confirmation', () => {
     await waitFor(() => rec.packets.length === 2000, '2000 packets')
   })
 
+  it('a receiver that reads everything, then closes on its own (like listen --count): all sent, none resent', async () => {
+    let got = 0
+    const server = createServer((c) => {
+      c.on('error', () => {})
+      let bytes = 0
+      c.on('data', (d: Buffer) => {
+        bytes += d.length
+        if (bytes === 100 * packet(0).length) {
+          got = 100
+          c.destroy() // nothing unread: a FIN, not a reset
+        }
+      })
+    })
+    const port = await listen(server)
+    cleanups.push(() => new Promise((r) => server.close(() => r())))
+    const s = sender(`tcp://127.0.0.1:${port}`, { reconnect: false })
+    const disconnected = new Promise((r) => s.once('disconnect', r))
+    for (let i = 0; i < 100; i++) s.send(packet(i))
+    await disconnected
+    expect(got).toBe(100)
+    expect(s.stats()).toMatchObject({ sent: 100, failed: 0, resent: 0, inFlight: 0 })
+    addsUp(await s.close(), 100)
+  })
+
   it('mid-run, a packet counts as sent once confirmAfterBytes were written after it', async () => {
     const server = new HepServer()
     cleanups.push(() => server.close())
