@@ -9,7 +9,9 @@
  * written to the current connection stay in an unconfirmed window, counted as sent only when no later
  * failure could lose them: once more bytes than both kernel buffers can hold were written after them
  * (confirmAfterBytes), once a WebSocket peer answered a ping written after them, or when the connection
- * closes cleanly at the end (our FIN, then the peer's, no error). When the connection fails, the window
+ * closes cleanly at the end (our FIN, then the peer's, no error). A TCP/TLS peer that closes first with a
+ * FIN has read all that had reached it, and its kernel resets anything later: no reset within a few
+ * round trips (4 x the connect time, 100 ms to 2 s) confirms the window. When the connection fails, the window
  * goes back to the front of the queue and is written again after reconnecting (counted in `resent`: the
  * receiver may get duplicates), or, with `resend: false`, is counted as failed.
  */
@@ -503,6 +505,7 @@ export function tcpLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
     let ended = false
     let peerFin = false
     let peerRead = false
+    let watch: NodeJS.Timeout | undefined
     const t0 = Date.now()
     let rtt = 0
     s.once('connect', () => (rtt = Date.now() - t0)) // the TCP handshake: about one round trip
@@ -522,7 +525,7 @@ export function tcpLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
       // not read (or that comes after its close); no reset within a few round trips: it read it all
       peerFin = true
       h.peerEnded?.()
-      setTimeout(
+      watch = setTimeout(
         () => {
           if (s.destroyed) return
           peerRead = error === undefined
@@ -532,9 +535,10 @@ export function tcpLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
         Math.min(2000, Math.max(100, 4 * rtt)),
       )
     })
-    s.on('close', () =>
-      h.close(peerRead ? undefined : (error ?? (peerFin ? peerClosed(d.url) : undefined)), peerRead),
-    )
+    s.on('close', () => {
+      if (watch) clearTimeout(watch)
+      h.close(peerRead ? undefined : (error ?? (peerFin ? peerClosed(d.url) : undefined)), peerRead)
+    })
     return {
       write: (buf, cb) => {
         s.write(buf, cb)
