@@ -55,18 +55,6 @@ export interface LinkHandlers {
 
 export type LinkFactory = (h: LinkHandlers) => Link
 
-/** One packet written to the current connection and not yet confirmed. */
-interface Flight {
-  buf: Buffer
-  /** number of the write on this connection */
-  seq: number
-  at: number
-  /** the write callback came: the kernel has the bytes */
-  written: boolean
-  /** bytes the kernel took on this connection up to and including this packet */
-  mark: number
-}
-
 /** bytes given to the socket whose write has not completed, at most */
 const HIGH_WATER = 256 * 1024
 /** a WebSocket ping confirms what was written before it; one at most this often */
@@ -112,10 +100,16 @@ export class StreamSender extends BaseSender {
   private writeTimer: NodeJS.Timeout | undefined
   private probeTimer: NodeJS.Timeout | undefined
   /**
-   * the unconfirmed window of the current connection, in write order: win[winHead..pendHead) are
-   * written, win[pendHead..] wait for their write callback
+   * the unconfirmed window of the current connection, in write order, as parallel arrays (no object
+   * per packet: the window can hold a hundred thousand): entries [winHead, pendHead) are written (the
+   * kernel has them; marks[i]: bytes it took on this connection up to and including entry i), entries
+   * [pendHead, length) wait for their write callback (streams call back in order). Entry i is write
+   * number seqBase + i on this connection.
    */
-  private win: Flight[] = []
+  private bufs: Buffer[] = []
+  private marks: number[] = []
+  private ats: number[] = []
+  private seqBase = 0
   private winHead = 0
   private pendHead = 0
   private pendingBytes = 0
@@ -286,9 +280,11 @@ export class StreamSender extends BaseSender {
 
   /** Empties the window: the packets not confirmed, in order. */
   private takeWindow(): Buffer[] {
-    const bufs: Buffer[] = []
-    for (let i = this.winHead; i < this.win.length; i++) bufs.push(this.win[i].buf)
-    this.win = []
+    const bufs = this.winHead === 0 ? this.bufs : this.bufs.slice(this.winHead)
+    this.bufs = []
+    this.marks = []
+    this.ats = []
+    this.seqBase = 0
     this.winHead = 0
     this.pendHead = 0
     this.pendingBytes = 0
@@ -306,12 +302,14 @@ export class StreamSender extends BaseSender {
     while (this.pendingBytes < HIGH_WATER) {
       const buf = this.take()
       if (buf === undefined) break
-      const f: Flight = { buf, seq: this.seq++, at: Date.now(), written: false, mark: 0 }
-      this.win.push(f)
+      this.bufs.push(buf)
+      this.marks.push(0)
+      this.ats.push(Date.now())
+      this.seq++
       this.pendingBytes += buf.length
       this.pendingCount++
       this.st.inFlight++
-      link.write(buf, (err) => this.written(link, f, err ?? undefined))
+      link.write(buf, (err) => this.written(link, err ?? undefined))
       if (this.link !== link) break
     }
     this.armWriteTimer()
@@ -320,18 +318,18 @@ export class StreamSender extends BaseSender {
     this.maybeEnd()
   }
 
-  private written(link: Link, f: Flight, err: Error | undefined): void {
-    if (link !== this.link || f.written) return // a late callback of a connection already closed
+  private written(link: Link, err: Error | undefined): void {
+    if (link !== this.link || this.pendingCount === 0) return // a late callback of a closed connection
     if (err) {
       link.destroy(err) // the close that follows puts the window back in the queue (or fails it)
       return
     }
-    f.written = true
-    this.pendingBytes -= f.buf.length
+    const i = this.pendHead++
+    const len = this.bufs[i].length
+    this.pendingBytes -= len
     this.pendingCount--
-    this.accepted += f.buf.length
-    f.mark = this.accepted
-    while (this.pendHead < this.win.length && this.win[this.pendHead].written) this.pendHead++
+    this.accepted += len
+    this.marks[i] = this.accepted
     this.confirm()
     this.pump()
   }
@@ -339,19 +337,29 @@ export class StreamSender extends BaseSender {
   /** Counts as sent the oldest packets that no failure can lose any more. */
   private confirm(): void {
     const bound = this.opts.confirmAfterBytes
-    while (this.winHead < this.pendHead) {
-      const f = this.win[this.winHead]
-      if (this.accepted - f.mark < bound && f.seq >= this.probedSeq) break
-      this.win[this.winHead++] = undefined as unknown as Flight
-      this.st.inFlight--
-      this.markSent(f.buf.length)
+    const limit = this.accepted - bound
+    const probed = this.probedSeq - this.seqBase
+    const bufs = this.bufs
+    let i = this.winHead
+    while (i < this.pendHead && (this.marks[i] <= limit || i < probed)) {
+      this.markSent(bufs[i].length)
+      bufs[i] = undefined as unknown as Buffer
+      i++
     }
-    if (this.winHead === this.win.length) {
-      this.win = []
+    this.st.inFlight -= i - this.winHead
+    this.winHead = i
+    if (this.winHead === this.bufs.length) {
+      this.bufs = []
+      this.marks = []
+      this.ats = []
+      this.seqBase += this.winHead
       this.winHead = 0
       this.pendHead = 0
-    } else if (this.winHead >= 1024 && this.winHead * 2 >= this.win.length) {
-      this.win = this.win.slice(this.winHead)
+    } else if (this.winHead >= 1024 && this.winHead * 2 >= this.bufs.length) {
+      this.bufs = this.bufs.slice(this.winHead)
+      this.marks = this.marks.slice(this.winHead)
+      this.ats = this.ats.slice(this.winHead)
+      this.seqBase += this.winHead
       this.pendHead -= this.winHead
       this.winHead = 0
     }
@@ -361,7 +369,7 @@ export class StreamSender extends BaseSender {
   private armProbe(): void {
     const link = this.link
     if (link?.probe === undefined || this.probing || this.probeTimer !== undefined) return
-    if (this.winHead === this.win.length) return
+    if (this.winHead === this.bufs.length) return
     this.probeTimer = setTimeout(() => {
       this.probeTimer = undefined
       if (this.link !== link || this.probing || this.ending) return
@@ -382,14 +390,13 @@ export class StreamSender extends BaseSender {
   private armWriteTimer(): void {
     const wt = this.opts.writeTimeout
     if (wt <= 0 || this.writeTimer !== undefined) return
-    const head = this.win[this.pendHead]
-    if (head === undefined) return
+    if (this.pendHead >= this.bufs.length) return
+    const at = this.ats[this.pendHead]
     this.writeTimer = setTimeout(
       () => {
         this.writeTimer = undefined
-        const h = this.win[this.pendHead]
-        if (h === undefined || this.link === undefined) return
-        if (Date.now() - h.at >= wt) {
+        if (this.pendHead >= this.bufs.length || this.link === undefined) return
+        if (Date.now() - this.ats[this.pendHead] >= wt) {
           this.link.destroy(
             new NetError(
               `write timeout: ${this.destination} took no data for ${wt} ms (${this.pendingCount} writes pending; is the receiver reading?)`,
@@ -400,7 +407,7 @@ export class StreamSender extends BaseSender {
         }
         this.armWriteTimer()
       },
-      Math.max(1, head.at + wt - Date.now()),
+      Math.max(1, at + wt - Date.now()),
     )
   }
 
