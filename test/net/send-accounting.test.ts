@@ -7,7 +7,10 @@
  * everything. sent + failed + dropped == submitted in every case.
  */
 import { createServer, type Server, type Socket } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { readFileSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
+import { createServer as createTlsServer } from 'node:tls'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
 import { decode } from '../../src/hep/index.js'
 import {
@@ -18,7 +21,7 @@ import {
   type SenderStats,
 } from '../../src/net/index.js'
 import { fixture, hep } from '../helpers/cli.js'
-import { hep3, record, sleep, waitFor } from './helpers.js'
+import { hep3, makeCert, record, sleep, waitFor, type TestCert } from './helpers.js'
 
 let senders: HepSender[] = []
 let cleanups: Array<() => Promise<void> | void> = []
@@ -64,18 +67,49 @@ async function slammer(): Promise<number> {
 }
 
 /**
- * A HEP3-over-TCP receiver that reads slowly (a pause after every read), so the kernel buffers
- * between it and a fast sender fill up; kill() destroys its sockets (what they hold unread is lost)
- * and closes it, as a receiver killed with SIGKILL would. `ids` collects the packet numbers it read.
+ * A HEP3 receiver over TCP, TLS or WebSocket that reads slowly (a pause after every read), so the
+ * kernel buffers between it and a fast sender fill up; kill() destroys its sockets (what they hold
+ * unread is lost) and closes it, as a receiver killed with SIGKILL would. `ids` collects the packet
+ * numbers it read.
  */
 class SlowReceiver {
   readonly ids: number[] = []
   private server: Server | undefined
+  private wss: WebSocketServer | undefined
   private sockets = new Set<Socket>()
   port = 0
 
+  constructor(private readonly kind: 'tcp' | 'tls' | 'ws' = 'tcp') {}
+
+  private id(packet: Buffer): number {
+    return Number(/^p(\d+) /.exec(decode(packet).payload!.toString('latin1'))![1])
+  }
+
   async start(port = 0): Promise<void> {
-    const server = createServer((c) => {
+    if (this.kind === 'ws') {
+      const server = createHttpServer()
+      server.on('connection', (c) => {
+        this.sockets.add(c)
+        c.on('close', () => this.sockets.delete(c))
+      })
+      const wss = new WebSocketServer({ server })
+      wss.on('connection', (ws) => {
+        ws.on('error', () => {})
+        let n = 0
+        ws.on('message', (d: Buffer) => {
+          this.ids.push(this.id(d))
+          if (++n % 50 === 0) {
+            ws.pause()
+            setTimeout(() => ws.resume(), 3)
+          }
+        })
+      })
+      this.wss = wss
+      this.port = await listen(server, port)
+      this.server = server
+      return
+    }
+    const onSocket = (c: Socket) => {
       this.sockets.add(c)
       c.on('error', () => {})
       c.on('close', () => this.sockets.delete(c))
@@ -85,14 +119,17 @@ class SlowReceiver {
         while (buf.length >= 6) {
           const len = buf.readUInt16BE(4)
           if (buf.length < len) break
-          const p = decode(buf.subarray(0, len))
-          this.ids.push(Number(/^p(\d+) /.exec(p.payload!.toString('latin1'))![1]))
+          this.ids.push(this.id(buf.subarray(0, len)))
           buf = buf.subarray(len)
         }
         c.pause()
         setTimeout(() => c.resume(), 3)
       })
-    })
+    }
+    const server =
+      this.kind === 'tls'
+        ? createTlsServer({ cert: readFileSync(cert().cert), key: readFileSync(cert().key) }, onSocket)
+        : createServer(onSocket)
     this.port = await listen(server, port)
     this.server = server
   }
@@ -101,12 +138,21 @@ class SlowReceiver {
     for (const c of this.sockets) c.destroy()
     const server = this.server
     this.server = undefined
+    this.wss?.close()
+    this.wss = undefined
     return new Promise((r) => (server ? server.close(() => r()) : r()))
   }
 }
 
-function receiver(): SlowReceiver {
-  const r = new SlowReceiver()
+let testCert: TestCert | undefined
+function cert(): TestCert {
+  testCert ??= makeCert()
+  return testCert
+}
+afterAll(() => testCert?.cleanup())
+
+function receiver(kind: 'tcp' | 'tls' | 'ws' = 'tcp'): SlowReceiver {
+  const r = new SlowReceiver(kind)
   cleanups.push(() => r.kill())
   return r
 }
@@ -185,16 +231,18 @@ describe('a receiver killed mid-stream and restarted on the same port', () => {
   /** Sends N packets while the receiver is killed after `killAt` and restarted; returns the stats. */
   async function run(
     options: SenderOptions,
+    kind: 'tcp' | 'tls' | 'ws' = 'tcp',
   ): Promise<{ st: SenderStats; ids: number[]; atKill: SenderStats; readByFirst: number }> {
-    const first = receiver()
+    const first = receiver(kind)
     await first.start()
-    const s = sender(`tcp://127.0.0.1:${first.port}`, {
+    const s = sender(`${kind}://127.0.0.1:${first.port}`, {
+      rejectUnauthorized: false,
       reconnectDelay: 20,
       reconnectMaxDelay: 100,
       ...options,
     })
     let atKill: SenderStats | undefined
-    const second = receiver()
+    const second = receiver(kind)
     const killer = (async () => {
       await waitFor(() => first.ids.length >= 3000, '3000 packets at the first receiver', 20_000)
       await first.kill()
@@ -221,6 +269,20 @@ describe('a receiver killed mid-stream and restarted on the same port', () => {
     expect(ids.length - distinct(ids)).toBeLessThanOrEqual(st.resent)
     expect(st.sent).toBeLessThanOrEqual(distinct(ids))
   }, 40_000)
+
+  it.each(['tls', 'ws'] as const)(
+    '%s: every packet arrives at least once; sent <= received; the resends are counted',
+    async (kind) => {
+      const { st, ids, atKill, readByFirst } = await run({}, kind)
+      addsUp(st, N)
+      expect(atKill.sent).toBeLessThanOrEqual(readByFirst)
+      expect(st).toMatchObject({ sent: N, failed: 0 })
+      expect(st.resent).toBeGreaterThan(0)
+      expect(distinct(ids)).toBe(N)
+      expect(ids.length - distinct(ids)).toBeLessThanOrEqual(st.resent)
+    },
+    40_000,
+  )
 
   it('resend: false counts what may have been lost as failed, never as sent', async () => {
     const { st, ids } = await run({ resend: false })
