@@ -11,7 +11,8 @@
  * (confirmAfterBytes), once a WebSocket peer answered a ping written after them, or when the connection
  * closes cleanly at the end (our FIN, then the peer's, no error). A TCP/TLS peer that closes first with a
  * FIN has read all that had reached it, and its kernel resets anything later: no reset within a few
- * round trips (4 x the connect time, 100 ms to 2 s) confirms the window. When the connection fails, the window
+ * round trips (4 x the connect time, 100 ms to 2 s) confirms the window (a WebSocket peer's own close
+ * does not: its window is resent). When the connection fails, the window
  * goes back to the front of the queue and is written again after reconnecting (counted in `resent`: the
  * receiver may get duplicates), or, with `resend: false`, is counted as failed.
  */
