@@ -28,7 +28,10 @@ JSON lines with an "event" key (listen --events) are skipped.
 
 Destinations: HOST:PORT (UDP), udp://, tcp://, tls://, ws://, wss:// URLs, [::1]:9060; --to is
 repeatable: every destination gets every packet, or --balance call-id keeps each call on one.
-The summary counts sent, failed and dropped; they add up to the total.`
+The summary counts sent, failed and dropped; they add up to the total. Over tcp/tls/ws a packet
+counts as sent once no failure of its connection can lose it (the receiver closed cleanly after ours
+at the end, or more than the kernel buffers were written after it); what a failed connection may have
+lost is sent again after reconnecting (resent: possible duplicates), or failed with --no-resend.`
 
   static override examples = [
     `<%= config.bin %> send --to 127.0.0.1:9060 --payload 'OPTIONS sip:bob@example.com SIP/2.0' --src 10.0.0.1:5060 --dst 10.0.0.2:5060`,
@@ -80,6 +83,12 @@ The summary counts sent, failed and dropped; they add up to the total.`
       default: 1000,
       min: 1,
     }),
+    resend: Flags.boolean({
+      description:
+        'tcp/tls/ws: after a connection fails, send again what it may have lost (duplicates possible, counted as resent); --no-resend counts it as failed',
+      default: true,
+      allowNo: true,
+    }),
     'drop-when-full': Flags.boolean({
       description: 'drop packets when the queue is full instead of waiting',
       default: false,
@@ -116,6 +125,7 @@ The summary counts sent, failed and dropped; they add up to the total.`
       writeTimeout: f['write-timeout'],
       queueLimit: f['queue-limit'],
       onFull: f['drop-when-full'] ? ('drop' as const) : ('backpressure' as const),
+      resend: f.resend,
       rejectUnauthorized: !f.insecure,
       ca: f.ca,
     }
@@ -211,8 +221,9 @@ The summary counts sent, failed and dropped; they add up to the total.`
     if (this.flags.quiet) return
     const st = s.sender
     const skipped = Object.entries(s.skipped).map(([r, n]) => `, ${n} ${r}`)
+    const resent = st.resent > 0 ? `; ${st.resent} resent (possible duplicates)` : ''
     process.stderr.write(
-      `${st.submitted} packets: ${st.sent} sent, ${st.failed} failed, ${st.dropped} dropped${skipped.join('')}\n`,
+      `${st.submitted} packets: ${st.sent} sent, ${st.failed} failed, ${st.dropped} dropped${skipped.join('')}${resent}\n`,
     )
   }
 }

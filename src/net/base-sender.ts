@@ -1,9 +1,11 @@
 /**
  * What every single-destination sender shares: the bounded queue (backpressure or drop), the counters
  * (sent + failed + dropped + queued + inFlight == submitted, at all times), drain / ready / flush, and
- * close() with a deadline. Subclasses move packets from the queue to a socket.
+ * close() with a deadline. Subclasses move packets from the queue to a socket; a stream sender may put
+ * packets it could not confirm back at the front of the queue (requeue), to be sent again.
  */
 import { EventEmitter } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { NetError } from './errors.js'
 import type { DisconnectEvent, HepSender, SenderEvents, SenderOptions, SenderStats } from './sender-types.js'
 
@@ -17,6 +19,37 @@ export interface ResolvedSenderOptions {
   reconnectMaxDelay: number
   closeTimeout: number
   keepalive: number
+  resend: boolean
+  confirmAfterBytes: number
+}
+
+/** One number of a /proc/sys file ("4096 16384 4194304": `field` 2 is the max), or undefined. */
+function sysctl(path: string, field = 0): number | undefined {
+  try {
+    const v = Number(readFileSync(path, 'utf8').trim().split(/\s+/)[field])
+    return Number.isFinite(v) && v > 0 ? v : undefined
+  } catch {
+    return undefined
+  }
+}
+
+let bufferBound: number | undefined
+
+/**
+ * How many bytes the kernels between us and a TCP receiver can hold: our socket's send buffer (autotuned
+ * up to net.ipv4.tcp_wmem's max) plus the peer's receive buffer (up to tcp_rmem's max, or twice
+ * net.core.rmem_max when it sets SO_RCVBUF), read from /proc/sys on Linux; 4 + 6 MiB (Linux's
+ * defaults) elsewhere. A packet with more than this written after it has been read by the receiver.
+ */
+export function kernelBufferBound(): number {
+  if (bufferBound !== undefined) return bufferBound
+  const wmem = sysctl('/proc/sys/net/ipv4/tcp_wmem', 2) ?? 4 * 1024 * 1024
+  const rmem = Math.max(
+    sysctl('/proc/sys/net/ipv4/tcp_rmem', 2) ?? 6 * 1024 * 1024,
+    2 * (sysctl('/proc/sys/net/core/rmem_max') ?? 0),
+  )
+  bufferBound = wmem + rmem
+  return bufferBound
 }
 
 function positive(name: string, v: number | undefined, dflt: number, allowZero = false): number {
@@ -42,6 +75,11 @@ export function resolveSenderOptions(o: SenderOptions): ResolvedSenderOptions {
     reconnectMaxDelay: Math.max(reconnectDelay, positive('reconnectMaxDelay', o.reconnectMaxDelay, 5000)),
     closeTimeout: positive('closeTimeout', o.closeTimeout, 5000, true),
     keepalive: positive('keepalive', o.keepalive, 0, true),
+    resend: o.resend ?? true,
+    confirmAfterBytes:
+      o.confirmAfterBytes === undefined
+        ? kernelBufferBound()
+        : Math.floor(positive('confirmAfterBytes', o.confirmAfterBytes, 0, true)),
   }
 }
 
@@ -58,11 +96,14 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
     bytesSent: 0,
     connects: 0,
     disconnects: 0,
+    resent: 0,
   }
   /** 'closing' from close() until the sockets are closed */
   protected phase: 'open' | 'closing' | 'closed' = 'open'
   private queue: Buffer[] = []
   private head = 0
+  /** the first `resendLeft` queued packets were written before, to a connection that failed */
+  private resendLeft = 0
   private draining = false
   private readyWaiters: Array<() => void> = []
   private flushWaiters: Array<() => void> = []
@@ -77,8 +118,11 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
   abstract get connected(): boolean
   /** there may be work: connect, or move queued packets to the socket */
   protected abstract kick(): void
-  /** close the sockets; packets still in flight are failed */
-  protected abstract shutdown(): Promise<void>
+  /**
+   * Close the sockets, gracefully where the transport can, waiting up to `graceMs` for the peer;
+   * packets still in flight are then counted sent (a clean close) or failed.
+   */
+  protected abstract shutdown(graceMs: number): Promise<void>
   /** a packet this transport can never carry (oversize datagram...) */
   protected check(_bytes: Buffer): NetError | undefined {
     return undefined
@@ -179,6 +223,7 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
     this.phase = 'closing'
     this.closePromise = (async () => {
       const t = options.timeout ?? this.opts.closeTimeout
+      const t0 = Date.now()
       const flushed = await this.flush(t)
       if (!flushed && this.queued > 0) {
         this.failQueued(
@@ -191,7 +236,8 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
           ),
         )
       }
-      await this.shutdown()
+      // the close handshake gets what is left of the deadline, and at least min(1 s, deadline)
+      await this.shutdown(Math.max(t - (Date.now() - t0), Math.min(1000, t)))
       this.phase = 'closed'
       this.progress()
       const s = this.stats()
@@ -216,11 +262,32 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
     if (this.head >= this.queue.length) return undefined
     const b = this.queue[this.head]
     this.queue[this.head++] = undefined as unknown as Buffer
+    if (this.resendLeft > 0) {
+      this.resendLeft--
+      this.st.resent++
+    }
     if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
       this.queue = this.queue.slice(this.head)
       this.head = 0
     }
     return b
+  }
+
+  /**
+   * Puts packets written to a connection that failed back at the front of the queue, in order, to be
+   * written again (each counted in `resent` when it is).
+   */
+  protected requeue(bufs: Buffer[]): void {
+    if (bufs.length === 0) return
+    this.queue = bufs.concat(this.queue.slice(this.head))
+    this.head = 0
+    this.resendLeft += bufs.length
+    this.progress()
+  }
+
+  /** written but not yet handed over (the flush waits for these); a stream sender narrows inFlight */
+  protected unwritten(): number {
+    return this.st.inFlight
   }
 
   protected markSent(bytes: number): void {
@@ -240,6 +307,7 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
     const n = this.queued
     this.queue = []
     this.head = 0
+    this.resendLeft = 0
     this.fail(n, error)
     this.progress()
   }
@@ -276,6 +344,6 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
   }
 
   private idle(): boolean {
-    return this.queued === 0 && this.st.inFlight === 0
+    return this.queued === 0 && this.unwritten() === 0
   }
 }

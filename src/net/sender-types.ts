@@ -22,6 +22,20 @@ export interface SenderOptions {
   reconnectMaxDelay?: number
   /** ms `close()` waits for the queue to flush before failing what is left (default 5000) */
   closeTimeout?: number
+  /**
+   * TCP/TLS/WS: packets that may have been in flight when a connection failed (written, but not yet
+   * confirmed) are sent again after reconnecting (default true: at least once, duplicates possible and
+   * counted in `resent`); false counts them as failed.
+   */
+  resend?: boolean
+  /**
+   * TCP/TLS/WS: a packet written to a connection counts as sent once this many bytes were written after
+   * it (more than the kernel buffers on both ends can hold: it was read by the receiver), when a
+   * WebSocket peer answers a ping sent after it, or when the connection closes cleanly at the end.
+   * Default: the send buffer max plus the receive buffer max from /proc/sys/net (Linux), else 10 MiB.
+   * Unconfirmed packets are kept (memory: about this many bytes) to be sent again.
+   */
+  confirmAfterBytes?: number
   /** TCP keepalive after this many idle seconds (default 0: off) */
   keepalive?: number
   /** tls/wss: verify the server certificate (default true; false for self-signed test servers) */
@@ -38,7 +52,11 @@ export interface SenderOptions {
 export interface SenderStats {
   /** packets given to send() */
   submitted: number
-  /** written to the socket (TCP/TLS/WS: accepted by the kernel; UDP: datagram sent) */
+  /**
+   * UDP: datagram sent. TCP/TLS/WS: confirmed: no later failure of its connection could have lost it
+   * (more than the kernel buffers written after it, a WebSocket pong after it, or a clean close: our
+   * FIN answered by the peer's without error)
+   */
   sent: number
   /** could not be sent: errors, timeouts, oversize datagrams, close deadline */
   failed: number
@@ -46,8 +64,13 @@ export interface SenderStats {
   dropped: number
   /** waiting in the queue */
   queued: number
-  /** written, completion not yet known */
+  /** written, not yet confirmed (TCP/TLS/WS: still in kernel buffers, maybe) */
   inFlight: number
+  /**
+   * packets written again after their connection failed before they were confirmed (each resend may be
+   * a duplicate at the receiver; a packet resent twice counts twice)
+   */
+  resent: number
   bytesSent: number
   /** connections established (TCP/TLS/WS) */
   connects: number
@@ -114,14 +137,21 @@ export interface HepSender extends EventEmitter<SenderEvents> {
   sendAsync(bytes: Buffer, key?: string): Promise<boolean>
   /** Resolves when the queue has room. */
   ready(): Promise<void>
-  /** Resolves true when everything queued was written, false at the timeout (ms). */
+  /**
+   * Resolves true when everything queued was written (TCP/TLS/WS: handed to the kernel, not yet
+   * confirmed), false at the timeout (ms).
+   */
   flush(timeout?: number): Promise<boolean>
   /**
    * Starts connecting now (instead of on the first send). Resolves once connected; rejects with the
    * first attempt's NetError (the sender goes on retrying when reconnect is on).
    */
   connect(): Promise<void>
-  /** Flushes (up to `timeout` ms, default closeTimeout), fails what is left, closes. */
+  /**
+   * Flushes (up to `timeout` ms, default closeTimeout), fails what is left, closes: TCP/TLS/WS
+   * gracefully (FIN / close frame), waiting for the peer's close up to the rest of the deadline (at
+   * least min(1 s, timeout)); what the peer's clean close confirms counts as sent, the rest as failed.
+   */
   close(options?: { timeout?: number }): Promise<SenderStats>
   stats(): SenderStats
 }

@@ -174,6 +174,7 @@ export class MultiSender extends EventEmitter<SenderEvents> implements HepSender
       bytesSent: 0,
       connects: 0,
       disconnects: 0,
+      resent: 0,
       destinations,
     }
     for (const d of destinations) {
@@ -186,6 +187,7 @@ export class MultiSender extends EventEmitter<SenderEvents> implements HepSender
       total.bytesSent += d.bytesSent
       total.connects += d.connects
       total.disconnects += d.disconnects
+      total.resent += d.resent
     }
     return total
   }
