@@ -69,18 +69,22 @@ afterAll(() => rmSync(TMP, { recursive: true, force: true }))
 
 describe.concurrent('an input error ends the command (it used to hang, deaf to Ctrl-C)', () => {
   it.each([
-    ['a missing capture, UDP', ['replay', '/no/such/capture.pcap'], 'udp'],
-    ['a directory, UDP', ['replay', ROOT + 'fixtures'], 'udp'],
-    ['a missing capture, TCP to a closed port', ['replay', '/no/such/capture.pcap'], 'tcp'],
-  ])('replay %s: exits by itself with 1, naming the input', async (_name, args, transport) => {
-    const to =
-      transport === 'udp' ? `127.0.0.1:${(await udpSink()).port}` : `tcp://127.0.0.1:${await closedPort()}`
-    const t0 = Date.now()
-    const r = await hep([...args, '--to', to], { timeoutMs: 8000 })
-    expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/^hep replay: .+\n$/)
-    expect(Date.now() - t0).toBeLessThan(6000)
-  })
+    ['a missing capture, UDP', ['replay', '/no/such/capture.pcap'], 'udp', 2],
+    ['a directory, UDP', ['replay', ROOT + 'fixtures'], 'udp', 2],
+    ['a missing capture, TCP to a closed port', ['replay', '/no/such/capture.pcap'], 'tcp', 2],
+  ] as const)(
+    'replay %s: exits by itself, naming the input (exit 2: checked before a sender exists)',
+    async (_name, args, transport, code) => {
+      const to =
+        transport === 'udp' ? `127.0.0.1:${(await udpSink()).port}` : `tcp://127.0.0.1:${await closedPort()}`
+      const t0 = Date.now()
+      const r = await hep([...args, '--to', to], { timeoutMs: 8000 })
+      expect(r.code).toBe(code)
+      expect(r.stderr).toMatch(/^hep replay: .+\n/)
+      expect(r.stderr).toContain(args[1])
+      expect(Date.now() - t0).toBeLessThan(6000)
+    },
+  )
 })
 
 describe('Ctrl-C and SIGTERM end every command promptly, with its summary', () => {
