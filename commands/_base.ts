@@ -6,7 +6,7 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { Chalk, type ChalkInstance } from 'chalk'
 import { HepError } from '../src/errors.js'
-import { LineWriter } from '../src/io/line-writer.js'
+import { DEFAULT_MAX_BUFFER, OutputWriter, parseSize, type OutputError } from '../src/io/writer.js'
 
 /** Exit codes (README "Exit codes"). */
 export const EXIT = {
@@ -19,7 +19,16 @@ export const EXIT = {
   NETWORK: 3,
   /** some packets could not be sent / were dropped */
   PARTIAL: 4,
+  /** an output could not be written (disk full, I/O error…); what was written before stays readable */
+  OUTPUT: 5,
 } as const
+
+/** --output-buffer: the bound on output written but not yet accepted by stdout or a file. */
+export const outputBufferFlag = Flags.string({
+  description:
+    'bound on output not yet taken by stdout or a file (e.g. 16M, 1G; default 64M); over it, stream inputs pause and UDP packets are dropped and counted',
+  helpValue: 'SIZE',
+})
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -47,7 +56,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>
   protected c!: ChalkInstance
   protected cErr!: ChalkInstance
-  protected out!: LineWriter
+  protected out!: OutputWriter
+  /** --output-buffer in bytes */
+  protected maxBuffer = DEFAULT_MAX_BUFFER
   /** aborted on Ctrl-C, SIGTERM or when stdout's reader goes away */
   protected readonly stop = new AbortController()
   protected stopReason: 'signal' | 'pipe' | undefined
@@ -66,7 +77,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.flags.color === true ? true : this.flags.color === false || noColorEnv ? false : Boolean(tty)
     this.c = new Chalk({ level: want(process.stdout.isTTY) ? 1 : 0 })
     this.cErr = new Chalk({ level: want(process.stderr.isTTY) ? 1 : 0 })
-    this.out = new LineWriter(process.stdout, () => this.requestStop('pipe'))
+    const ob = (this.flags as { 'output-buffer'?: string })['output-buffer']
+    if (ob !== undefined) {
+      const n = parseSize(ob)
+      if (n === undefined) this.error(`--output-buffer ${ob}: expected a size such as 64M, 512k or 1G`, { exit: EXIT.USAGE })
+      this.maxBuffer = n
+    }
+    this.out = new OutputWriter(process.stdout, { maxBuffer: this.maxBuffer, onError: (e) => this.outputFailed(e) })
     const onSignal = () => this.requestStop('signal')
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
@@ -76,6 +93,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.stop.signal.aborted) return
     this.stopReason = reason
     this.stop.abort()
+  }
+
+  /**
+   * An output failed (reported once per output): the reader going away from stdout stops the command
+   * (exit 0); any other error is said with the path and the reason and gives exit 5.
+   */
+  protected outputFailed(e: OutputError): void {
+    if (e.path === 'stdout' && (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED')) {
+      this.requestStop('pipe')
+      return
+    }
+    this.problem(`cannot write ${e.path}: ${e.reason}`)
+    process.exitCode = EXIT.OUTPUT
+    if (e.path === 'stdout') this.requestStop('signal')
   }
 
   protected get stopped(): boolean {

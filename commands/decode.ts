@@ -3,7 +3,7 @@ import { chunkTable, summaryLine } from '../src/format/pretty.js'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
 import type { CaptureItems } from '../src/capture/items.js'
 import { readHepBatches } from '../src/io/read-hep.js'
-import { BaseCommand, EXIT } from './_base.js'
+import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 
 export default class Decode extends BaseCommand<typeof Decode> {
   static override summary = 'Decode HEP from files, captures or stdin and show it'
@@ -40,6 +40,7 @@ A malformed packet is reported with its position and reason; decoding goes on an
       description: 'pcap input: only traffic to or from this port (repeatable)',
       multiple: true,
     }),
+    'output-buffer': outputBufferFlag,
     'time-byte-order': Flags.option({
       options: ['le', 'be'] as const,
       default: 'le' as const,

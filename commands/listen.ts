@@ -16,7 +16,7 @@ import type {
   ListenTransport,
   ReceiveMeta,
 } from '../src/net/types.js'
-import { BaseCommand, EXIT } from './_base.js'
+import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 
 const addr = (e: Endpoint) => endpoint(e.address, e.port)
 
@@ -106,6 +106,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
       description: 'UDP receive buffer size in bytes (the effective size is reported)',
       min: 1,
     }),
+    'output-buffer': outputBufferFlag,
     'time-byte-order': Flags.option({
       options: ['le', 'be'] as const,
       default: 'le' as const,
@@ -118,6 +119,9 @@ closes that connection only, idle connections close after --idle-timeout seconds
   private pcapSink?: PacketSink
   private hepSink?: PacketSink
   private closedByReason: Record<string, number> = {}
+  /** inputs paused because an output is over its bound */
+  private paused = false
+
   private accepted = 0
 
   public async run(): Promise<void> {
@@ -150,6 +154,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
         return
       }
       this.show(ev.packet, ev, ev.raw)
+      this.checkBound(server)
       if (f.count !== undefined && this.stats.shown >= f.count) this.requestStop('signal')
     })
     server.on('malformed', (ev) => {
@@ -183,11 +188,32 @@ closes that connection only, idle connections close after --idle-timeout seconds
       else this.stop.signal.addEventListener('abort', () => resolve(), { once: true })
     })
     if (timer) clearTimeout(timer)
+    const dropped = server.stats().dropped // the kernel's count is read before the sockets close
     await server.close()
     await this.closeSinks()
     await this.out.end()
-    this.summary(server)
+    this.summary(server, dropped)
+    if (process.exitCode === EXIT.OUTPUT) return
     if (this.stats.malformed > 0 && this.stats.shown === 0) process.exitCode = EXIT.INPUT
+  }
+
+  /**
+   * Over the output bound (stdout or a file not taking what is written fast enough): stream inputs
+   * pause and UDP datagrams are dropped and counted, until every output has drained.
+   */
+  private checkBound(server: HepServer): void {
+    if (this.paused || (!this.out.full && !this.sinks.some((s) => s.sink.full))) return
+    this.paused = true
+    server.pauseInput()
+    void (async () => {
+      for (;;) {
+        await this.out.drained()
+        for (const s of this.sinks) await s.sink.maybeFlush()
+        if (!this.out.full && !this.sinks.some((s) => s.sink.full)) break
+      }
+      this.paused = false
+      if (!this.stopped) server.resumeInput()
+    })()
   }
 
   private listenSpecs(): ListenOptions[] {
@@ -237,7 +263,16 @@ closes that connection only, idle connections close after --idle-timeout seconds
   }
 
   private open(format: Parameters<typeof openSink>[0], path: string): PacketSink {
-    const sink = openSink(format, path, { warn: (m) => this.note(`warning: ${m}`) })
+    const sink = openSink(format, path, {
+      warn: (m) => this.note(`warning: ${m}`),
+      output: {
+        maxBuffer: this.maxBuffer,
+        onError: (e) => {
+          this.problem(`cannot write ${e.path}: ${e.reason}; nothing more is saved to it`)
+          process.exitCode = EXIT.OUTPUT
+        },
+      },
+    })
     this.sinks.push({ sink, what: path })
     return sink
   }
@@ -345,14 +380,24 @@ closes that connection only, idle connections close after --idle-timeout seconds
     }
   }
 
-  private summary(server: HepServer): void {
+  private summary(server: HepServer, dropped: { output: number; kernel: number | undefined }): void {
     if (this.flags.quiet) return
     const s = this.stats
     const secs = ((Date.now() - s.startedAt) / 1000).toFixed(1)
     const rejected = Object.values(s.rejected).reduce((a, b) => a + b, 0)
+    const kernel = dropped.kernel === undefined ? 'unknown' : String(dropped.kernel)
     process.stderr.write(
-      `listened ${secs} s: ${s.received} packets (${s.shown} shown, ${s.filtered} filtered out), ${s.malformed} malformed, ${rejected} rejected\n`,
+      `listened ${secs} s: ${s.received} packets (${s.shown} shown, ${s.filtered} filtered out), ${s.malformed} malformed, ${rejected} rejected\n` +
+        (server.getListeners().some((l) => l.transport === 'udp')
+          ? `dropped: ${dropped.output} by us (output full), ${kernel} by the kernel\n`
+          : ''),
     )
+    for (const { sink, what } of this.sinks) {
+      if (sink.error)
+        process.stderr.write(
+          `${what}: ${sink.out.confirmedItems} packets saved, then ${sink.error.reason}; it ends on a whole packet\n`,
+        )
+    }
     if (s.received > 0) {
       const t = new Table({
         head: ['capture id', 'type', 'packets'],

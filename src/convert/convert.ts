@@ -11,6 +11,7 @@ import {
 } from '../hep/encoding-options.js'
 import type { HepPacket } from '../hep/packet.js'
 import type { HepItem } from '../io/hep-source.js'
+import type { OutputError } from '../io/writer.js'
 import { openSink, packetTime, type OutputFormat, type SinkOptions } from './sinks.js'
 
 export interface ConvertStats {
@@ -20,6 +21,8 @@ export interface ConvertStats {
   out: number
   /** not written, by reason */
   skipped: Record<string, number>
+  /** the output failed (disk full…): converting stopped there; reported once through output.onError */
+  outputError?: OutputError
 }
 
 export interface ConvertOptions extends HepEncodingOptions, SinkOptions {
@@ -86,11 +89,14 @@ export async function convertItems(
         }
         stats.out++
       }
+      // waits while the output is over its bound: reading goes on only as fast as writing
       await sink.maybeFlush()
       opts.onProgress?.(stats)
+      if (sink.error) break
     }
   } finally {
     await sink.close()
   }
+  if (sink.error) stats.outputError = sink.error
   return stats
 }

@@ -81,6 +81,7 @@ export class HepServer extends EventEmitter<ServerEvents> {
   private lastListenerId = 0
   private closing: Promise<void> | undefined
   private readonly host: ListenerHost
+  private paused = false
 
   constructor(options: ServerOptions = {}) {
     super()
@@ -145,6 +146,7 @@ export class HepServer extends EventEmitter<ServerEvents> {
     }
     this.stat(transport)
     this.running.push(listener)
+    if (this.paused) listener.setPaused(true)
     if (this.closing) {
       await listener.close()
       throw new HepError('NET', 'the server was closed while a listener was starting')
@@ -173,7 +175,37 @@ export class HepServer extends EventEmitter<ServerEvents> {
     for (const [t, s] of Object.entries(this.perTransport) as [ListenTransport, TransportStats][]) {
       transports[t] = clone(s)
     }
-    return { total: clone(this.total), transports }
+    let output = 0
+    let kernel: number | undefined
+    for (const l of this.running) {
+      if (!(l instanceof UdpListener)) continue
+      output += l.droppedByUs
+      const k = l.kernelDrops()
+      if (k !== undefined) kernel = (kernel ?? 0) + k
+    }
+    return { total: clone(this.total), transports, dropped: { output, kernel } }
+  }
+
+  /** Inputs are paused (the output is over its bound): see pauseInput. */
+  get inputPaused(): boolean {
+    return this.paused
+  }
+
+  /**
+   * Backpressure from a slow output: stream connections (TCP, TLS, WebSocket) stop being read, so
+   * their senders feel it; UDP datagrams are read and dropped, and counted (stats().dropped.output).
+   */
+  pauseInput(): void {
+    if (this.paused) return
+    this.paused = true
+    for (const l of this.running) l.setPaused(true)
+  }
+
+  /** Reads every input again after pauseInput. */
+  resumeInput(): void {
+    if (!this.paused) return
+    this.paused = false
+    for (const l of this.running) l.setPaused(false)
   }
 
   /** Stops accepting, closes every connection (reason 'shutdown'); resolves when all is closed. */
