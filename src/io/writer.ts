@@ -129,8 +129,7 @@ export class OutputWriter {
     } else {
       this.stream = (typeof target === 'string' ? process.stdout : target) as Stream
     }
-    this.name =
-      opts.name ?? this.path ?? (this.stream === process.stdout ? 'stdout' : 'output')
+    this.name = opts.name ?? this.path ?? (this.stream === process.stdout ? 'stdout' : 'output')
     this.stream.on('error', (e: Error) => this.fail(e))
     this.stream.on('drain', () => this.wake())
     this.stream.on('close', () => {
