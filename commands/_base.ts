@@ -80,10 +80,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const ob = (this.flags as { 'output-buffer'?: string })['output-buffer']
     if (ob !== undefined) {
       const n = parseSize(ob)
-      if (n === undefined) this.error(`--output-buffer ${ob}: expected a size such as 64M, 512k or 1G`, { exit: EXIT.USAGE })
+      if (n === undefined)
+        this.error(`--output-buffer ${ob}: expected a size such as 64M, 512k or 1G`, { exit: EXIT.USAGE })
       this.maxBuffer = n
     }
-    this.out = new OutputWriter(process.stdout, { maxBuffer: this.maxBuffer, onError: (e) => this.outputFailed(e) })
+    // the writer owns stdout's errors: oclif's own listener rethrows all but EPIPE (a disk full dump)
+    process.stdout.removeAllListeners('error')
+    this.out = new OutputWriter(process.stdout, {
+      maxBuffer: this.maxBuffer,
+      onError: (e) => this.outputFailed(e),
+    })
     const onSignal = () => this.requestStop('signal')
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)

@@ -121,7 +121,8 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     }
     this.summary(stats, args.output, into, cap)
     if (stats.outputError) process.exitCode = EXIT.OUTPUT
-    else if (stats.skipped.malformed || stats.skipped.unreadable || cap?.stats.error) process.exitCode = EXIT.INPUT
+    else if (stats.skipped.malformed || stats.skipped.unreadable || cap?.stats.error)
+      process.exitCode = EXIT.INPUT
     else if (stats.skipped['not encodable']) process.exitCode = EXIT.PARTIAL
   }
 

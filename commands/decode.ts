@@ -89,7 +89,13 @@ A malformed packet is reported with its position and reason; decoding goes on an
     }
     await this.out.end()
     if (this.stopReason !== 'pipe')
-      this.note(`${ok} packet${ok === 1 ? '' : 's'} decoded${bad ? `, ${bad} malformed` : ''}`)
-    if (bad > 0) process.exitCode = EXIT.INPUT
+      this.note(
+        `${ok} packet${ok === 1 ? '' : 's'} decoded${bad ? `, ${bad} malformed` : ''}` +
+          (this.out.error
+            ? `; stdout took ${this.out.confirmedItems} lines, then ${this.out.error.reason}`
+            : ''),
+      )
+    if (this.out.error) process.exitCode = EXIT.OUTPUT
+    else if (bad > 0) process.exitCode = EXIT.INPUT
   }
 }

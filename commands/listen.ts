@@ -395,7 +395,9 @@ closes that connection only, idle connections close after --idle-timeout seconds
     for (const { sink, what } of this.sinks) {
       if (sink.error)
         process.stderr.write(
-          `${what}: ${sink.out.confirmedItems} packets saved, then ${sink.error.reason}; it ends on a whole packet\n`,
+          sink.out.confirmed === 0
+            ? `${what}: nothing saved (${sink.error.reason})\n`
+            : `${what}: ${sink.out.confirmedItems} packets saved, then ${sink.error.reason}; it ends on a whole packet\n`,
         )
     }
     if (s.received > 0) {

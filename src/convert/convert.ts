@@ -97,6 +97,12 @@ export async function convertItems(
   } finally {
     await sink.close()
   }
-  if (sink.error) stats.outputError = sink.error
+  if (sink.error) {
+    // what the output holds; the rest of what was written is lost with it
+    stats.outputError = sink.error
+    const kept = Math.min(stats.out, sink.out.confirmedItems)
+    if (stats.out > kept) stats.skipped['output failed'] = stats.out - kept
+    stats.out = kept
+  }
   return stats
 }

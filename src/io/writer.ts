@@ -13,7 +13,7 @@
  *   write we hand over ends where a record ends, so the file ends on a record boundary.
  * - Listeners on the stream are added once, never per write (no MaxListenersExceeded).
  */
-import { createWriteStream, truncateSync } from 'node:fs'
+import { createWriteStream, truncateSync, writeSync } from 'node:fs'
 import type { Writable } from 'node:stream'
 import type { HepPacket } from '../hep/packet.js'
 import { ChunkedBytes } from './chunked-bytes.js'
@@ -113,6 +113,10 @@ export class OutputWriter {
   handed = 0
   /** items (lines, packets, records) written */
   lines = 0
+  /** stdout redirected to a file: written here with writeSync, so a short write is seen (Node's stream ignores it) */
+  private readonly syncFd: number | undefined
+  /** something else than lines was written (a partial write then cannot be counted in lines) */
+  private binary = false
   /** items handed to the stream, and those of them the OS accepted (what a failed file still holds) */
   private linesHanded = 0
   confirmedItems = 0
@@ -129,6 +133,11 @@ export class OutputWriter {
     } else {
       this.stream = (typeof target === 'string' ? process.stdout : target) as Stream
     }
+    const st = this.stream as Stream & { fd?: number }
+    this.syncFd =
+      this.path === undefined && st.constructor?.name === 'SyncWriteStream' && typeof st.fd === 'number'
+        ? st.fd
+        : undefined
     this.name = opts.name ?? this.path ?? (this.stream === process.stdout ? 'stdout' : 'output')
     this.stream.on('error', (e: Error) => this.fail(e))
     this.stream.on('drain', () => this.wake())
@@ -166,7 +175,10 @@ export class OutputWriter {
   write(b: Uint8Array | string): void {
     if (this.closed) return
     if (typeof b === 'string') this.bytes.text(b)
-    else this.bytes.bytes(b)
+    else {
+      this.binary = true
+      this.bytes.bytes(b)
+    }
     this.written()
   }
 
@@ -195,12 +207,14 @@ export class OutputWriter {
    */
   reserve(n: number): boolean {
     if (this.closed) return false
+    this.binary = true
     this.bytes.room(n)
     return true
   }
 
   /** An item was appended (`items` 0: a file header): hands it over at once when much is pending, else on the next turn. */
   written(items = 1): void {
+    this.bytes.mark()
     this.lines += items
     if (this.bytes.pending >= this.flushAt) this.flush()
     else if (!this.scheduled) {
@@ -227,14 +241,35 @@ export class OutputWriter {
     const items = this.lines - this.linesHanded
     this.linesHanded = this.lines
     this.handed += n
-    this.inFlight++
-    this.stream.write(b, (err) => {
-      if (!err) {
-        this.confirmed += n
-        this.confirmedItems += items
+    if (this.syncFd !== undefined) {
+      let off = 0
+      try {
+        while (off < n) off += writeSync(this.syncFd, b, off, n - off)
+      } catch (e) {
+        this.confirmed += off
+        if (!this.binary)
+          for (let i = b.indexOf(10); i >= 0 && i < off; i = b.indexOf(10, i + 1)) this.confirmedItems++
+        this.fail(e)
+        return
       }
-      if (--this.inFlight === 0) for (const w of this.settled.splice(0)) w()
-    })
+      this.confirmed += n
+      this.confirmedItems += items
+      return
+    }
+    this.inFlight++
+    try {
+      this.stream.write(b, (err) => {
+        if (!err) {
+          this.confirmed += n
+          this.confirmedItems += items
+        }
+        if (--this.inFlight === 0) for (const w of this.settled.splice(0)) w()
+      })
+    } catch (e) {
+      // stdout redirected to a file writes synchronously, and throws
+      this.inFlight--
+      this.fail(e)
+    }
   }
 
   /** Resolves when the stream can take more (at once if it can), or the output has stopped. */
@@ -271,6 +306,8 @@ export class OutputWriter {
     for (const w of this.waiters.splice(0)) w()
     for (const w of this.settled.splice(0)) w()
     if (!this.stream.destroyed && this.path !== undefined) this.stream.destroy()
+    // a stream shared with another writer (stdout) failed under that one: it reports, this one stops
+    if (this.path === undefined && this.handed === 0) return
     this.onError?.(this.error)
   }
 
