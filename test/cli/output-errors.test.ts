@@ -103,3 +103,18 @@ describe('listen --write / --write-hep to a path that cannot be written (finding
     })
   }
 })
+
+describe('--output-buffer', () => {
+  it('a size that is not one is a usage error (exit 2) naming the flag', async () => {
+    const r = await hep(['decode', '--output-buffer', 'lots', fixture('hep/hep-v3.hex')])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/--output-buffer lots: expected a size such as 64M/)
+  })
+
+  it('a small bound still passes everything through when the reader keeps up', async () => {
+    const r = await hep(['decode', '--json', '--output-buffer', '4k', bigHex(20)])
+    expect(r.code).toBe(0)
+    const n = Number(/(\d+) packets decoded/.exec(r.stderr)?.[1])
+    expect(r.stdout.trim().split('\n')).toHaveLength(n)
+  })
+})
