@@ -82,6 +82,7 @@ export class HepServer extends EventEmitter<ServerEvents> {
   private closing: Promise<void> | undefined
   private readonly host: ListenerHost
   private paused = false
+  private pausedTouch: NodeJS.Timeout | undefined
 
   constructor(options: ServerOptions = {}) {
     super()
@@ -199,18 +200,26 @@ export class HepServer extends EventEmitter<ServerEvents> {
     if (this.paused) return
     this.paused = true
     for (const l of this.running) l.setPaused(true)
+    // a connection we do not read is not idle: keep its idle timer from closing it
+    this.pausedTouch = setInterval(() => {
+      for (const c of this.open.values()) c.touch()
+    }, 1000)
+    this.pausedTouch.unref()
   }
 
   /** Reads every input again after pauseInput. */
   resumeInput(): void {
     if (!this.paused) return
     this.paused = false
+    clearInterval(this.pausedTouch)
+    for (const c of this.open.values()) c.touch()
     for (const l of this.running) l.setPaused(false)
   }
 
   /** Stops accepting, closes every connection (reason 'shutdown'); resolves when all is closed. */
   close(): Promise<void> {
     if (this.closing) return this.closing
+    clearInterval(this.pausedTouch)
     this.closing = Promise.all(this.running.map((l) => l.close())).then(() => {
       this.emit('close')
     })

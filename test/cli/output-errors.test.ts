@@ -32,7 +32,7 @@ function hepTo(stdoutPath: string, args: string[]): Promise<{ code: number | nul
     })
     closeSync(fd)
     let err = ''
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
     const t = setTimeout(() => child.kill('SIGKILL'), 20_000)
     child.on('error', reject)
     child.on('close', (code) => {
