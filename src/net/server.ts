@@ -203,7 +203,7 @@ export class HepServer extends EventEmitter<ServerEvents> {
     // a connection we do not read is not idle: keep its idle timer from closing it
     this.pausedTouch = setInterval(() => {
       for (const c of this.open.values()) c.touch()
-    }, 1000)
+    }, 250)
     this.pausedTouch.unref()
   }
 

@@ -59,6 +59,20 @@ describe('HepServer.pauseInput / resumeInput', () => {
     b.destroy()
   })
 
+  it('a paused connection is not idle: --idle-timeout does not close it while we do not read', async () => {
+    server = new HepServer({ idleTimeout: 1 })
+    const rec = record(server)
+    const l = await server.listen({ transport: 'tcp', host: '127.0.0.1', port: 0 })
+    const a = await tcpConnect(l.local.port)
+    server.pauseInput()
+    await write(a, hep3('waiting'))
+    await sleep(2500)
+    expect(rec.closed().map((c) => c.reason)).toEqual([])
+    server.resumeInput()
+    await waitFor(() => rec.packets.length === 1, 'the packet')
+    a.destroy()
+  })
+
   it('WebSocket: messages wait while paused and arrive after resume', async () => {
     server = new HepServer()
     const rec = record(server)
