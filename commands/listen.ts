@@ -121,6 +121,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
   private closedByReason: Record<string, number> = {}
   /** inputs paused because an output is over its bound */
   private paused = false
+  private saidFull = false
 
   private accepted = 0
 
@@ -205,6 +206,15 @@ closes that connection only, idle connections close after --idle-timeout seconds
     if (this.paused || (!this.out.full && !this.sinks.some((s) => s.sink.full))) return
     this.paused = true
     server.pauseInput()
+    if (!this.saidFull) {
+      this.saidFull = true
+      const who = this.out.full ? 'stdout' : (this.sinks.find((s) => s.sink.full)?.what ?? 'an output')
+      this.note(
+        this.cErr.yellow(
+          `${who} is not keeping up (over --output-buffer ${Math.round(this.maxBuffer / 1048576)} MiB): TCP/TLS/WebSocket inputs pause and UDP packets are dropped and counted until it drains`,
+        ),
+      )
+    }
     void (async () => {
       for (;;) {
         await this.out.drained()

@@ -168,6 +168,7 @@ describe.skipIf(!linux)('listen behind a stalled stdout (50,000 packets/s for 10
     expect(peak).toBeLessThanOrEqual(MAX_RSS_KB)
     expect(s.received).toBe(l.lines())
     expect(s.ours).toBeGreaterThan(0) // the bound was reached: we dropped rather than grew
+    expect(l.stderr()).toMatch(/stdout is not keeping up \(over --output-buffer 64 MiB\)/)
     expect(l.lines() + s.ours + s.kernel).toBe(sent)
   }, 60_000)
 
