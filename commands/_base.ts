@@ -7,7 +7,7 @@ import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { Chalk, type ChalkInstance } from 'chalk'
 import { HepError } from '../src/errors.js'
 import { endStdin, onStdinOpened } from '../src/io/input.js'
-import { LineWriter } from '../src/io/line-writer.js'
+import { DEFAULT_MAX_BUFFER, OutputWriter, parseSize, type OutputError } from '../src/io/writer.js'
 
 /** Exit codes (README "Exit codes"). */
 export const EXIT = {
@@ -20,6 +20,8 @@ export const EXIT = {
   NETWORK: 3,
   /** some packets could not be sent / were dropped */
   PARTIAL: 4,
+  /** an output could not be written (disk full, I/O error…); what was written before stays readable */
+  OUTPUT: 5,
   /** a bug */
   INTERNAL: 70,
   /** stopped at once: a second Ctrl-C / SIGTERM, or a stop that took over STOP_DEADLINE_MS */
@@ -38,6 +40,13 @@ export class UsageError extends Error {
     this.name = 'UsageError'
   }
 }
+
+/** --output-buffer: the bound on output written but not yet accepted by stdout or a file. */
+export const outputBufferFlag = Flags.string({
+  description:
+    'bound on output not yet taken by stdout or a file (e.g. 16M, 1G; default 64M); over it, stream inputs pause and UDP packets are dropped and counted',
+  helpValue: 'SIZE',
+})
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -65,7 +74,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>
   protected c!: ChalkInstance
   protected cErr!: ChalkInstance
-  protected out!: LineWriter
+  protected out!: OutputWriter
+  /** --output-buffer in bytes */
+  protected maxBuffer = DEFAULT_MAX_BUFFER
   /** aborted on Ctrl-C, SIGTERM or when stdout's reader goes away */
   protected readonly stop = new AbortController()
   protected stopReason: 'signal' | 'pipe' | undefined
@@ -84,7 +95,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.flags.color === true ? true : this.flags.color === false || noColorEnv ? false : Boolean(tty)
     this.c = new Chalk({ level: want(process.stdout.isTTY) ? 1 : 0 })
     this.cErr = new Chalk({ level: want(process.stderr.isTTY) ? 1 : 0 })
-    this.out = new LineWriter(process.stdout, () => this.requestStop('pipe'))
+    const ob = (this.flags as { 'output-buffer'?: string })['output-buffer']
+    if (ob !== undefined) {
+      const n = parseSize(ob)
+      if (n === undefined)
+        this.error(`--output-buffer ${ob}: expected a size such as 64M, 512k or 1G`, { exit: EXIT.USAGE })
+      this.maxBuffer = n
+    }
+    // the writer owns stdout's errors: oclif's own listener rethrows all but EPIPE (a disk full dump)
+    process.stdout.removeAllListeners('error')
+    this.out = new OutputWriter(process.stdout, {
+      maxBuffer: this.maxBuffer,
+      onError: (e) => this.outputFailed(e),
+    })
     // stderr's reader gone (`hep decode x 2>&1 | head -2`): stop as for stdout, never a stack
     process.stderr.on('error', (e: NodeJS.ErrnoException) => {
       this.stderrGone = true
@@ -144,6 +167,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (e instanceof HepError) throw new UsageError(e.message)
       throw e
     }
+  }
+
+  /**
+   * An output failed (reported once per output): the reader going away from stdout stops the command
+   * (exit 0); any other error is said with the path and the reason and gives exit 5.
+   */
+  protected outputFailed(e: OutputError): void {
+    if (e.path === 'stdout' && (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED')) {
+      this.requestStop('pipe')
+      return
+    }
+    this.problem(`cannot write ${e.path}: ${e.reason}`)
+    process.exitCode = EXIT.OUTPUT
+    if (e.path === 'stdout') this.requestStop('signal')
   }
 
   protected get stopped(): boolean {

@@ -9,7 +9,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from '../src/convert/sinks.js'
 import { HEP_FORMATS, formatFromExtension, type HepFormat } from '../src/io/input.js'
 import { readHepBatches } from '../src/io/read-hep.js'
 import { callIdOf } from '../src/sip/call-id.js'
-import { BaseCommand, EXIT } from './_base.js'
+import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 import { pathsUsable } from './_paths.js'
 import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
 
@@ -44,6 +44,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       description: 'output format (default: from the extension)',
     })(),
     ...hepEncodingFlags,
+    'output-buffer': outputBufferFlag,
     'time-byte-order': Flags.option({
       options: ['le', 'be'] as const,
       default: 'le' as const,
@@ -101,6 +102,10 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       signal: this.stop.signal,
       onProgress: () => bar?.update(capture?.extractor.bytesRead ?? 0),
       warn: (m) => this.note(`warning: ${m}`),
+      output: {
+        maxBuffer: this.maxBuffer,
+        onError: (e) => this.problem(`cannot write ${e.path}: ${e.reason}; converting stopped there`),
+      },
       onSkip: (where, reason, error) => {
         const n = (problems.get(reason) ?? 0) + 1
         problems.set(reason, n)
@@ -116,7 +121,9 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
         stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n
     }
     this.summary(stats, args.output, into, cap)
-    if (stats.skipped.malformed || stats.skipped.unreadable || cap?.stats.error) process.exitCode = EXIT.INPUT
+    if (stats.outputError) process.exitCode = EXIT.OUTPUT
+    else if (stats.skipped.malformed || stats.skipped.unreadable || cap?.stats.error)
+      process.exitCode = EXIT.INPUT
     else if (stats.skipped['not encodable']) process.exitCode = EXIT.PARTIAL
   }
 

@@ -3,7 +3,7 @@ import { chunkTable, summaryLine } from '../src/format/pretty.js'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
 import type { CaptureItems } from '../src/capture/items.js'
 import { readHepBatches } from '../src/io/read-hep.js'
-import { BaseCommand, EXIT } from './_base.js'
+import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 import { pathsUsable } from './_paths.js'
 
 export default class Decode extends BaseCommand<typeof Decode> {
@@ -41,6 +41,7 @@ A malformed packet is reported with its position and reason; decoding goes on an
       description: 'pcap input: only traffic to or from this port (repeatable)',
       multiple: true,
     }),
+    'output-buffer': outputBufferFlag,
     'time-byte-order': Flags.option({
       options: ['le', 'be'] as const,
       default: 'le' as const,
@@ -90,7 +91,13 @@ A malformed packet is reported with its position and reason; decoding goes on an
     }
     await this.out.end()
     if (this.stopReason !== 'pipe')
-      this.note(`${ok} packet${ok === 1 ? '' : 's'} decoded${bad ? `, ${bad} malformed` : ''}`)
-    if (bad > 0) process.exitCode = EXIT.INPUT
+      this.note(
+        `${ok} packet${ok === 1 ? '' : 's'} decoded${bad ? `, ${bad} malformed` : ''}` +
+          (this.out.error
+            ? `; stdout took ${this.out.confirmedItems} lines, then ${this.out.error.reason}`
+            : ''),
+      )
+    if (this.out.error) process.exitCode = EXIT.OUTPUT
+    else if (bad > 0) process.exitCode = EXIT.INPUT
   }
 }

@@ -18,7 +18,7 @@ import type {
   ListenTransport,
   ReceiveMeta,
 } from '../src/net/types.js'
-import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
+import { BaseCommand, EXIT, STOP_FLUSH_MS, outputBufferFlag } from './_base.js'
 import { pathsUsable } from './_paths.js'
 
 const addr = (e: Endpoint) => endpoint(e.address, e.port)
@@ -115,6 +115,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
       description: 'UDP receive buffer size in bytes (the effective size is reported)',
       min: 1,
     }),
+    'output-buffer': outputBufferFlag,
     'time-byte-order': Flags.option({
       options: ['le', 'be'] as const,
       default: 'le' as const,
@@ -127,6 +128,10 @@ closes that connection only, idle connections close after --idle-timeout seconds
   private pcapSink?: PacketSink
   private hepSink?: PacketSink
   private closedByReason: Record<string, number> = {}
+  /** inputs paused because an output is over its bound */
+  private paused = false
+  private saidFull = false
+
   private accepted = 0
 
   public async run(): Promise<void> {
@@ -170,6 +175,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
         return
       }
       this.show(ev.packet, ev, ev.raw)
+      this.checkBound(server)
       if (f.count !== undefined && this.stats.shown >= f.count) this.requestStop('signal')
     })
     server.on('malformed', (ev) => {
@@ -203,13 +209,43 @@ closes that connection only, idle connections close after --idle-timeout seconds
       else this.stop.signal.addEventListener('abort', () => resolve(), { once: true })
     })
     if (timer) clearTimeout(timer)
+    const dropped = server.stats().dropped // the kernel's count is read before the sockets close
     // bounded (shortly after Ctrl-C): a peer that never finishes its handshake must not hold the summary back
     const bound = this.signalled ? STOP_FLUSH_MS : 5000
     await Promise.race([server.close(), new Promise((r) => setTimeout(r, bound).unref())])
     await this.closeSinks()
     await this.out.end()
-    this.summary(server)
+    this.summary(server, dropped)
+    if (process.exitCode === EXIT.OUTPUT) return
     if (this.stats.malformed > 0 && this.stats.shown === 0) process.exitCode = EXIT.INPUT
+  }
+
+  /**
+   * Over the output bound (stdout or a file not taking what is written fast enough): stream inputs
+   * pause and UDP datagrams are dropped and counted, until every output has drained.
+   */
+  private checkBound(server: HepServer): void {
+    if (this.paused || (!this.out.full && !this.sinks.some((s) => s.sink.full))) return
+    this.paused = true
+    server.pauseInput()
+    if (!this.saidFull) {
+      this.saidFull = true
+      const who = this.out.full ? 'stdout' : (this.sinks.find((s) => s.sink.full)?.what ?? 'an output')
+      this.note(
+        this.cErr.yellow(
+          `${who} is not keeping up (over --output-buffer ${Math.round(this.maxBuffer / 1048576)} MiB): TCP/TLS/WebSocket inputs pause and UDP packets are dropped and counted until it drains`,
+        ),
+      )
+    }
+    void (async () => {
+      for (;;) {
+        await this.out.drained()
+        for (const s of this.sinks) await s.sink.maybeFlush()
+        if (!this.out.full && !this.sinks.some((s) => s.sink.full)) break
+      }
+      this.paused = false
+      if (!this.stopped) server.resumeInput()
+    })()
   }
 
   private listenSpecs(): ListenOptions[] {
@@ -261,7 +297,16 @@ closes that connection only, idle connections close after --idle-timeout seconds
   }
 
   private open(format: Parameters<typeof openSink>[0], path: string): PacketSink {
-    const sink = openSink(format, path, { warn: (m) => this.note(`warning: ${m}`) })
+    const sink = openSink(format, path, {
+      warn: (m) => this.note(`warning: ${m}`),
+      output: {
+        maxBuffer: this.maxBuffer,
+        onError: (e) => {
+          this.problem(`cannot write ${e.path}: ${e.reason}; nothing more is saved to it`)
+          process.exitCode = EXIT.OUTPUT
+        },
+      },
+    })
     this.sinks.push({ sink, what: path })
     return sink
   }
@@ -369,14 +414,26 @@ closes that connection only, idle connections close after --idle-timeout seconds
     }
   }
 
-  private summary(server: HepServer): void {
+  private summary(server: HepServer, dropped: { output: number; kernel: number | undefined }): void {
     if (this.flags.quiet) return
     const s = this.stats
     const secs = ((Date.now() - s.startedAt) / 1000).toFixed(1)
     const rejected = Object.values(s.rejected).reduce((a, b) => a + b, 0)
+    const kernel = dropped.kernel === undefined ? 'unknown' : String(dropped.kernel)
     process.stderr.write(
-      `listened ${secs} s: ${s.received} packets (${s.shown} shown, ${s.filtered} filtered out), ${s.malformed} malformed, ${rejected} rejected\n`,
+      `listened ${secs} s: ${s.received} packets (${s.shown} shown, ${s.filtered} filtered out), ${s.malformed} malformed, ${rejected} rejected\n` +
+        (server.getListeners().some((l) => l.transport === 'udp')
+          ? `dropped: ${dropped.output} by us (output full), ${kernel} by the kernel\n`
+          : ''),
     )
+    for (const { sink, what } of this.sinks) {
+      if (sink.error)
+        process.stderr.write(
+          sink.out.confirmed === 0
+            ? `${what}: nothing saved (${sink.error.reason})\n`
+            : `${what}: ${sink.out.confirmedItems} packets saved, then ${sink.error.reason}; it ends on a whole packet\n`,
+        )
+    }
     if (s.received > 0) {
       const t = new Table({
         head: ['capture id', 'type', 'packets'],

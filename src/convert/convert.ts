@@ -12,6 +12,7 @@ import {
 import { reportLosses } from '../hep/lossy.js'
 import type { HepPacket } from '../hep/packet.js'
 import type { HepItem } from '../io/hep-source.js'
+import type { OutputError } from '../io/writer.js'
 import { openSink, packetTime, type OutputFormat, type SinkOptions } from './sinks.js'
 
 export interface ConvertStats {
@@ -21,6 +22,8 @@ export interface ConvertStats {
   out: number
   /** not written, by reason */
   skipped: Record<string, number>
+  /** the output failed (disk full…): converting stopped there; reported once through output.onError */
+  outputError?: OutputError
 }
 
 export interface ConvertOptions extends HepEncodingOptions, SinkOptions {
@@ -88,11 +91,20 @@ export async function convertItems(
         }
         stats.out++
       }
+      // waits while the output is over its bound: reading goes on only as fast as writing
       await sink.maybeFlush()
       opts.onProgress?.(stats)
+      if (sink.error) break
     }
   } finally {
     await sink.close()
+  }
+  if (sink.error) {
+    // what the output holds; the rest of what was written is lost with it
+    stats.outputError = sink.error
+    const kept = Math.min(stats.out, sink.out.confirmedItems)
+    if (stats.out > kept) stats.skipped['output failed'] = stats.out - kept
+    stats.out = kept
   }
   return stats
 }

@@ -2,7 +2,7 @@
 import { HepError } from '../errors.js'
 import { decode } from '../hep/codec.js'
 import type { HepPacket } from '../hep/packet.js'
-import { ByteSink } from '../io/byte-sink.js'
+import { OutputWriter, type OutputError, type WriterOptions } from '../io/writer.js'
 import { FrameBuilder, type FrameSpec } from '../pcap/synth.js'
 import { PcapWriter } from '../pcap/writer.js'
 
@@ -29,8 +29,16 @@ export interface PacketSink {
    * HEP transport addresses for hep-pcap frames (default: the sink's hepSrc/hepDst)
    */
   write(p: HepPacket, bytes: Buffer, time: SinkTime, via?: HepVia): void
+  /** hands over what is buffered; resolves when the output can take more (never rejects) */
   maybeFlush(): Promise<void>
+  /** flushes and closes; never rejects (an output error is in `error`) */
   close(): Promise<void>
+  /** what is written but not yet accepted by the OS is over the bound */
+  readonly full: boolean
+  /** the error that stopped this output (reported once through SinkOptions.output.onError) */
+  readonly error: OutputError | undefined
+  /** the writer underneath */
+  readonly out: OutputWriter
 }
 
 export interface SinkOptions {
@@ -41,17 +49,26 @@ export interface SinkOptions {
   precision?: 'us' | 'ns'
   /** called once per kind of problem that does not stop the output */
   warn?: (msg: string) => void
+  /** the output's bound (maxBuffer) and its error report (onError, called once) */
+  output?: WriterOptions
 }
 
 class TextSink implements PacketSink {
-  private out: ByteSink
+  readonly out: OutputWriter
   private warnedLegacy = false
   constructor(
     readonly format: 'raw' | 'hex' | 'jsonl',
     target: string,
     private readonly warn?: (m: string) => void,
+    output?: WriterOptions,
   ) {
-    this.out = new ByteSink(target)
+    this.out = new OutputWriter(target, { flushAt: 256 * 1024, ...output })
+  }
+  get full(): boolean {
+    return this.out.full
+  }
+  get error(): OutputError | undefined {
+    return this.out.error
   }
   write(p: HepPacket, bytes: Buffer): void {
     if (this.format === 'raw') {
@@ -67,10 +84,10 @@ class TextSink implements PacketSink {
     else this.out.json(decode(bytes))
   }
   maybeFlush(): Promise<void> {
-    return this.out.maybeFlush()
+    return this.out.drained()
   }
   close(): Promise<void> {
-    return this.out.close()
+    return this.out.end()
   }
 }
 
@@ -82,8 +99,19 @@ class PcapSink implements PacketSink {
     target: string,
     private readonly opts: SinkOptions,
   ) {
-    if (target === '-') this.writer = new PcapWriter(process.stdout, { precision: opts.precision })
-    else this.writer = new PcapWriter(target, { precision: opts.precision })
+    this.writer = new PcapWriter(target === '-' ? process.stdout : target, {
+      precision: opts.precision,
+      output: opts.output,
+    })
+  }
+  get out(): OutputWriter {
+    return this.writer.out
+  }
+  get full(): boolean {
+    return this.writer.out.full
+  }
+  get error(): OutputError | undefined {
+    return this.writer.error
   }
   write(p: HepPacket, bytes: Buffer, time: SinkTime, via?: HepVia): void {
     let spec: FrameSpec
@@ -132,7 +160,7 @@ class PcapSink implements PacketSink {
 
 export function openSink(format: OutputFormat, target: string, opts: SinkOptions = {}): PacketSink {
   if (format === 'hep-pcap' || format === 'pcap') return new PcapSink(format, target, opts)
-  return new TextSink(format, target, opts.warn)
+  return new TextSink(format, target, opts.warn, opts.output)
 }
 
 /** The time to stamp a packet's record with: its HEP time, else the capture's, else now. */

@@ -86,6 +86,8 @@ export class HepServer extends EventEmitter<ServerEvents> {
   private readonly host: ListenerHost
   private readonly fdStats: DescriptorStats = { hits: 0, refused: 0, pauses: 0 }
   private fdReported = false
+  private paused = false
+  private pausedTouch: NodeJS.Timeout | undefined
 
   constructor(options: ServerOptions = {}) {
     super()
@@ -155,6 +157,7 @@ export class HepServer extends EventEmitter<ServerEvents> {
     }
     this.stat(transport)
     this.running.push(listener)
+    if (this.paused) listener.setPaused(true)
     if (this.closing) {
       await listener.close()
       throw new HepError('NET', 'the server was closed while a listener was starting')
@@ -183,17 +186,56 @@ export class HepServer extends EventEmitter<ServerEvents> {
     for (const [t, s] of Object.entries(this.perTransport) as [ListenTransport, TransportStats][]) {
       transports[t] = clone(s)
     }
+    let output = 0
+    let kernel: number | undefined
+    for (const l of this.running) {
+      if (!(l instanceof UdpListener)) continue
+      output += l.droppedByUs
+      const k = l.kernelDrops()
+      if (k !== undefined) kernel = (kernel ?? 0) + k
+    }
     const limit = descriptors.limit
     return {
       total: clone(this.total),
       transports,
       descriptors: { ...(limit !== undefined ? { limit } : {}), ...this.fdStats },
+      dropped: { output, kernel },
     }
+  }
+
+  /** Inputs are paused (the output is over its bound): see pauseInput. */
+  get inputPaused(): boolean {
+    return this.paused
+  }
+
+  /**
+   * Backpressure from a slow output: stream connections (TCP, TLS, WebSocket) stop being read, so
+   * their senders feel it; UDP datagrams are read and dropped, and counted (stats().dropped.output).
+   */
+  pauseInput(): void {
+    if (this.paused) return
+    this.paused = true
+    for (const l of this.running) l.setPaused(true)
+    // a connection we do not read is not idle: keep its idle timer from closing it
+    this.pausedTouch = setInterval(() => {
+      for (const c of this.open.values()) c.touch()
+    }, 250)
+    this.pausedTouch.unref()
+  }
+
+  /** Reads every input again after pauseInput. */
+  resumeInput(): void {
+    if (!this.paused) return
+    this.paused = false
+    clearInterval(this.pausedTouch)
+    for (const c of this.open.values()) c.touch()
+    for (const l of this.running) l.setPaused(false)
   }
 
   /** Stops accepting, closes every connection (reason 'shutdown'); resolves when all is closed. */
   close(): Promise<void> {
     if (this.closing) return this.closing
+    clearInterval(this.pausedTouch)
     this.closing = Promise.all(this.running.map((l) => l.close())).then(() => {
       this.emit('close')
     })

@@ -39,6 +39,8 @@ class StreamConn extends Conn {
   /** views of the bytes of the packet in progress (for the report when the connection ends mid-packet) */
   tail: Buffer[] = []
   secured = false
+  /** the (TLS) socket read from, for pause/resume */
+  socket: Socket | undefined
   constructor(
     id: number,
     listenerId: number,
@@ -68,6 +70,8 @@ export class StreamListener implements Listener {
   private closing: Promise<void> | undefined
   /** set by close(): called as connections finish */
   private drained: (() => void) | undefined
+  /** reading is paused (the output is over its bound): see HepServer.pauseInput */
+  private paused = false
 
   constructor(
     private readonly host: ListenerHost,
@@ -98,6 +102,15 @@ export class StreamListener implements Listener {
 
   getRecvBufferSize(): number | undefined {
     return undefined
+  }
+
+  /** Stops (or restarts) reading every connection, new ones included: senders feel the backpressure. */
+  setPaused(paused: boolean): void {
+    this.paused = paused
+    for (const c of this.conns.values()) {
+      if (paused) c.socket?.pause()
+      else c.socket?.resume()
+    }
   }
 
   async start(address: string, port: number): Promise<void> {
@@ -171,7 +184,9 @@ export class StreamListener implements Listener {
       this.transport === 'tls' && !conn.secured ? 'TLS handshake' : 'complete packet',
     )
 
+    conn.socket = socket
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk))
+    if (this.paused) socket.pause()
     socket.on('end', () => {
       conn.setReason('peer', 'the peer closed the connection')
       this.reportTruncated(conn)

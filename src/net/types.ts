@@ -243,6 +243,12 @@ export interface ServerStats {
   total: TransportStats
   descriptors: DescriptorStats
   transports: Partial<Record<ListenTransport, TransportStats>>
+  /**
+   * UDP datagrams that reached the host but were not delivered: `output` dropped by us while the
+   * output was over its bound (pauseInput), `kernel` dropped by the kernel on our sockets (Linux
+   * /proc/net/udp and udp6; undefined where it cannot be read)
+   */
+  dropped: { output: number; kernel: number | undefined }
 }
 
 /** A connection currently open, as HepServer.connections() lists it. */

@@ -65,6 +65,8 @@ export class WsListener implements Listener {
   /** set by close(): called as connections finish */
   private drained: (() => void) | undefined
   private pinger: NodeJS.Timeout | undefined
+  /** reading is paused (the output is over its bound): see HepServer.pauseInput */
+  private paused = false
 
   constructor(
     private readonly host: ListenerHost,
@@ -94,6 +96,16 @@ export class WsListener implements Listener {
 
   getRecvBufferSize(): number | undefined {
     return undefined
+  }
+
+  /** Stops (or restarts) reading every connection, new ones included: senders feel the backpressure. */
+  setPaused(paused: boolean): void {
+    this.paused = paused
+    for (const c of this.conns.values()) {
+      if (c.ws === undefined || c.ws.readyState !== c.ws.OPEN) continue
+      if (paused) c.ws.pause()
+      else c.ws.resume()
+    }
   }
 
   async start(address: string, port: number): Promise<void> {
@@ -252,6 +264,7 @@ export class WsListener implements Listener {
         this.conns.set(conn.id, conn)
       }
     })
+    if (this.paused) ws.pause()
     ws.on('pong', () => (conn.alive = true))
     ws.on('close', (code: number, reason: Buffer) => {
       conn.stopTimers()
@@ -308,6 +321,7 @@ export class WsListener implements Listener {
   }
 
   private pingAll(): void {
+    if (this.paused) return // pongs are not read while paused
     for (const c of this.conns.values()) {
       if (!c.alive) {
         c.kill('ping-timeout', `no pong within ${this.guards.wsPingInterval} s`)

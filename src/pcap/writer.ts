@@ -1,13 +1,16 @@
 /**
- * Classic pcap writer (little-endian, µs or ns timestamps). Records are gathered in an internal buffer and handed
- * to the stream in large writes; `flush()` resolves once the stream has room again (backpressure).
+ * Classic pcap writer (little-endian, µs or ns timestamps) over an OutputWriter: records are written in place
+ * into its chunks, whole, so every write handed to the OS ends on a record boundary; `flush()` resolves once the
+ * stream has room again (backpressure). On an output error (disk full…) writing stops, the error is reported once
+ * (options.output.onError) and the file is cut back to its last complete record: it stays readable.
  *
  *   const w = new PcapWriter('out.pcap', { precision: 'ns' })
  *   for (...) if (!w.write(rec)) await w.flush()
  *   await w.close()
  */
-import { createWriteStream } from 'node:fs'
+import type { Writable } from 'node:stream'
 import { HepError } from '../errors.js'
+import { OutputWriter, type OutputError, type WriterOptions } from '../io/writer.js'
 
 export interface PcapWriterOptions {
   /** timestamp precision of the file; default 'us' (nanoseconds are truncated to microseconds) */
@@ -16,6 +19,8 @@ export interface PcapWriterOptions {
   linkType?: number
   /** snapshot length written in the header; longer data is cut to it; default 262144 */
   snaplen?: number
+  /** the output's bound and error report (see OutputWriter) */
+  output?: WriterOptions
 }
 
 export interface PcapWriterRecord {
@@ -26,20 +31,13 @@ export interface PcapWriterRecord {
   originalLength?: number
 }
 
-const BUFFER_SIZE = 64 * 1024
 const MAX_U32 = 0xffffffff
 
 export class PcapWriter {
-  private readonly stream: NodeJS.WritableStream
-  private readonly ownStream: boolean
-  private readonly ownFile: boolean
+  readonly out: OutputWriter
   private readonly ns: boolean
   private readonly snaplen: number
-  private buf: Buffer
-  private used = 0
   private written = 0
-  private needDrain = false
-  private error: Error | undefined
   private closing: Promise<void> | undefined
 
   constructor(out: string | NodeJS.WritableStream, options: PcapWriterOptions = {}) {
@@ -52,33 +50,31 @@ export class PcapWriter {
     if (!Number.isInteger(linkType) || linkType < 0 || linkType > MAX_U32) {
       throw new HepError('HEP_ENCODE', `pcap link type ${linkType} is out of range`)
     }
-    if (typeof out === 'string') {
-      this.stream = createWriteStream(out, { highWaterMark: 4 * 1024 * 1024 })
-      this.ownStream = true
-      this.ownFile = true
-    } else {
-      this.stream = out
-      this.ownStream = out !== process.stdout && out !== process.stderr
-      this.ownFile = false
-    }
-    this.stream.on('error', (e: Error) => {
-      this.error ??= e
-    })
-    this.buf = Buffer.allocUnsafe(BUFFER_SIZE)
-    const h = this.buf
-    h.writeUInt32LE(this.ns ? 0xa1b23c4d : 0xa1b2c3d4, 0)
-    h.writeUInt16LE(2, 4)
-    h.writeUInt16LE(4, 6)
-    h.writeInt32LE(0, 8) // thiszone
-    h.writeUInt32LE(0, 12) // sigfigs
-    h.writeUInt32LE(this.snaplen, 16)
-    h.writeUInt32LE(linkType, 20)
-    this.used = 24
+    this.out = new OutputWriter(out as string | Writable, { endStream: true, ...options.output })
+    const o = this.out.bytes
+    o.room(24)
+    const h = o.buf
+    const p = o.pos
+    h.writeUInt32LE(this.ns ? 0xa1b23c4d : 0xa1b2c3d4, p)
+    h.writeUInt16LE(2, p + 4)
+    h.writeUInt16LE(4, p + 6)
+    h.writeInt32LE(0, p + 8) // thiszone
+    h.writeUInt32LE(0, p + 12) // sigfigs
+    h.writeUInt32LE(this.snaplen, p + 16)
+    h.writeUInt32LE(linkType, p + 20)
+    o.pos += 24
+    this.out.written(0)
+    this.out.flush() // the header goes alone: once confirmed, the file is a (possibly empty) pcap
   }
 
-  /** Records written so far. */
+  /** Records written so far (not counting those after an output error). */
   get count(): number {
     return this.written
+  }
+
+  /** The output error that stopped writing, if any. */
+  get error(): OutputError | undefined {
+    return this.out.error
   }
 
   /**
@@ -100,7 +96,6 @@ export class PcapWriter {
     tail?: Uint8Array,
     originalLength?: number,
   ): boolean {
-    if (this.error) throw this.error
     if (this.closing) throw new HepError('HEP_ENCODE', 'pcap writer: write after close')
     const dataLength = head.length + (tail?.length ?? 0)
     let seconds = recSeconds
@@ -120,14 +115,11 @@ export class PcapWriter {
     if (orig > MAX_U32)
       throw new HepError('HEP_ENCODE', `pcap original length ${orig} does not fit in 32 bits`)
     const size = 16 + caplen
-    if (this.used + size > this.buf.length) this.push()
-    let b = this.buf
-    let p = this.used
-    if (size > b.length) {
-      // larger than the buffer: give it a buffer of its own
-      b = Buffer.allocUnsafe(size)
-      p = 0
-    }
+    // the whole record in place, in one chunk: what is handed over always ends on a record boundary
+    if (!this.out.reserve(size)) return false
+    const o = this.out.bytes
+    const b = o.buf
+    const p = o.pos
     b.writeUInt32LE(seconds, p)
     b.writeUInt32LE(frac, p + 4)
     b.writeUInt32LE(caplen, p + 8)
@@ -137,74 +129,23 @@ export class PcapWriter {
     if (tail !== undefined && caplen > h) {
       b.set(caplen - h === tail.length ? tail : tail.subarray(0, caplen - h), p + 16 + h)
     }
-    if (b === this.buf) this.used = p + size
-    else this.send(b)
+    o.pos = p + size
+    this.out.written()
     this.written++
-    return !this.needDrain
+    return !this.out.full && !this.out.stream.writableNeedDrain
   }
 
-  /** Hand the buffered records to the stream and wait until it has room again. */
+  /** Hand the buffered records to the stream and wait until it has room again. Never rejects. */
   async flush(): Promise<void> {
-    if (this.error) throw this.error
-    this.push()
-    if (this.needDrain) await this.drain()
-    if (this.error) throw this.error
+    await this.out.drained()
   }
 
-  /** Flush and end the stream (closing the file for a path); resolves when done. Safe to call twice. */
+  /**
+   * Flush and end the stream (closing the file for a path; stdout is left open); resolves when done, never
+   * rejects (an output error is in `error`). Safe to call twice.
+   */
   close(): Promise<void> {
-    this.closing ??= this.doClose()
+    this.closing ??= this.out.end()
     return this.closing
-  }
-
-  private async doClose(): Promise<void> {
-    await this.flush()
-    if (!this.ownStream) return
-    const s = this.stream
-    // a file we opened is done when it is closed; any other stream when it has finished
-    const event = this.ownFile ? 'close' : 'finish'
-    await new Promise<void>((resolve, reject) => {
-      const done = (): void => {
-        s.removeListener('error', fail)
-        resolve()
-      }
-      const fail = (e: Error): void => {
-        s.removeListener(event, done)
-        reject(e)
-      }
-      s.once('error', fail)
-      s.once(event, done)
-      s.end()
-    })
-    if (this.error) throw this.error
-  }
-
-  /** Hand the current buffer to the stream and start a new one (never reusing a buffer the stream holds). */
-  private push(): void {
-    if (this.used === 0) return
-    const chunk = this.buf.subarray(0, this.used)
-    this.buf = Buffer.allocUnsafe(BUFFER_SIZE)
-    this.used = 0
-    this.send(chunk)
-  }
-
-  private send(chunk: Buffer): void {
-    if (!this.stream.write(chunk)) this.needDrain = true
-  }
-
-  private drain(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const s = this.stream
-      const done = (): void => {
-        s.removeListener('drain', done)
-        s.removeListener('error', done)
-        s.removeListener('close', done)
-        this.needDrain = false
-        resolve()
-      }
-      s.once('drain', done)
-      s.once('error', done)
-      s.once('close', done)
-    })
   }
 }
