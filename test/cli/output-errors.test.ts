@@ -98,7 +98,7 @@ describe('listen --write / --write-hep to a path that cannot be written (finding
       const code = await l.exited
       expect([2, 5]).toContain(code)
       expect(l.stderr()).toContain(path)
-      expect(l.stderr()).toMatch(/no such file or directory|does not exist/i)
+      expect(l.stderr()).toMatch(/no such (file or )?directory|does not exist/i)
       clean(l.stderr())
     })
   }
