@@ -4,17 +4,16 @@
  * than maxReadsPerPacket reads is dropped, as OpenSIPS does with hep_max_msg_chunks. TLS is layered on
  * the accepted TCP socket, so connection limits and idle timeouts also hold during the handshake.
  *
- * Fair admission: at maxConnections the oldest connection that has not delivered a packet (`silent`),
- * or else the one whose last packet is the oldest (`conns` is kept in that order), is evicted; the
- * handshake timer closes connections that deliver no packet soon after connecting; when descriptors
- * run out (see fds.ts) the server evicts one, or accepting pauses for ACCEPT_PAUSE_MS.
+ * Fair admission (admission.ts): at maxConnections the connection that has gone longest without a
+ * packet is evicted; the handshake timer closes connections that deliver no packet soon after
+ * connecting; when descriptors run out (see fds.ts) the server evicts one, or accepting pauses.
  */
 import { createServer, type Server, type Socket } from 'node:net'
-import { performance } from 'node:perf_hooks'
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls'
 import { DecodeError } from '../errors.js'
 import { Hep3Framer } from '../hep/framer.js'
 import { formatHostPort } from './address.js'
+import { AcceptPause, ConnectionTable } from './admission.js'
 import { Conn, endpoint, now, type Guards, type ListenerHost } from './conn.js'
 import { describeError, errorCode, toNetError } from './errors.js'
 import { descriptors } from './fds.js'
@@ -22,15 +21,6 @@ import { loadPem, loadPemList } from './pem.js'
 import type { Endpoint, Listener, TlsServerOptions } from './types.js'
 
 const noop = (): void => {}
-
-/** The first connection of `m` not closing already. */
-export function firstOpen<C extends Conn>(m: Map<number, C>): C | undefined {
-  for (const c of m.values()) if (c.reason === undefined) return c
-  return undefined
-}
-
-/** ms accepting stops when file descriptors ran out and no connection could be evicted */
-export const ACCEPT_PAUSE_MS = 250
 
 class StreamConn extends Conn {
   readonly framer: Hep3Framer
@@ -56,14 +46,10 @@ class StreamConn extends Conn {
 
 export class StreamListener implements Listener {
   private server: Server | undefined
-  /** open connections, the one that has gone longest without a packet first */
-  private readonly conns = new Map<number, StreamConn>()
-  /** open connections that have not delivered a packet yet, the oldest first: evicted before the others */
-  private readonly silent = new Map<number, StreamConn>()
-  /** evicted, not closed yet */
-  private readonly leaving = new Set<StreamConn>()
-  /** accepting paused (out of descriptors) until this timer fires */
-  private acceptPause: NodeJS.Timeout | undefined
+  /** open connections in eviction order (admission.ts) */
+  private readonly conns = new ConnectionTable<StreamConn>()
+  /** accepting paused (out of descriptors) */
+  private readonly acceptPause = new AcceptPause()
   private secureContext: SecureContext | undefined
   private requestCert = false
   private bound: Endpoint = endpoint('', 0)
@@ -107,7 +93,7 @@ export class StreamListener implements Listener {
   /** Stops (or restarts) reading every connection, new ones included: senders feel the backpressure. */
   setPaused(paused: boolean): void {
     this.paused = paused
-    for (const c of this.conns.values()) {
+    for (const c of this.conns.open.values()) {
       if (paused) c.socket?.pause()
       else c.socket?.resume()
     }
@@ -162,9 +148,7 @@ export class StreamListener implements Listener {
       this.pauseAccepting('EMFILE')
       return
     }
-    if (g.maxConnections > 0 && this.conns.size >= g.maxConnections) this.evict(g.maxConnections)
-    this.conns.set(conn.id, conn)
-    this.silent.set(conn.id, conn)
+    this.conns.admit(conn, g.maxConnections)
     if (g.keepalive > 0) raw.setKeepAlive(true, g.keepalive * 1000)
 
     let socket: Socket = raw
@@ -236,10 +220,7 @@ export class StreamListener implements Listener {
     }
     if (conn.packets !== packetsBefore) {
       conn.delivered()
-      // to the end of the eviction order
-      this.silent.delete(conn.id)
-      this.conns.delete(conn.id)
-      this.conns.set(conn.id, conn)
+      this.conns.delivered(conn) // to the end of the eviction order
     }
     if (bad !== undefined) {
       const raw = chunk.subarray(Math.max(0, Math.min(chunk.length, pos - chunkStart)))
@@ -290,71 +271,39 @@ export class StreamListener implements Listener {
     if (conn.finished) return
     conn.stopTimers()
     conn.setReason('peer')
-    this.conns.delete(conn.id)
-    this.silent.delete(conn.id)
-    this.leaving.delete(conn)
+    this.conns.remove(conn)
     this.host.closed(conn)
     this.drained?.()
   }
 
-  /**
-   * At maxConnections: closes the oldest connection that has delivered no packet, or else the one whose
-   * last packet is the oldest.
-   */
-  private evict(max: number): void {
-    const c = firstOpen(this.silent) ?? firstOpen(this.conns)
-    if (c !== undefined) {
-      this.conns.delete(c.id)
-      this.silent.delete(c.id)
-      this.leaving.add(c)
-      const idle = ((performance.now() - c.lastPacketAt) / 1000).toFixed(1)
-      const what = c.packets === 0 ? `no packet since it connected ${idle} s ago` : `no packet for ${idle} s`
-      c.kill('evicted', `the listener had ${max} connections; this one had the oldest: ${what}`)
-    }
-  }
-
-  /**
-   * Out of file descriptors with nothing to evict: stops listening for ACCEPT_PAUSE_MS (connecting
-   * peers are refused meanwhile, and retry), then listens again on the same address.
-   */
+  /** Out of file descriptors with nothing to evict: accepting pauses (see AcceptPause). */
   private pauseAccepting(code: string): void {
     const server = this.server
-    if (this.acceptPause !== undefined || this.closing || !server) return
+    if (this.acceptPause.active || this.closing || !server) return
     this.host.acceptPaused(code)
-    server.close()
-    const relisten = (): void => {
-      this.acceptPause = undefined
-      if (this.closing) return
-      const retry = (): void => {
-        server.off('listening', ok)
-        this.acceptPause ??= setTimeout(relisten, ACCEPT_PAUSE_MS)
-      }
-      const ok = (): void => {
-        server.off('error', retry)
-      }
-      server.once('error', retry)
-      server.once('listening', ok)
-      server.listen({ host: this.bound.address, port: this.bound.port, exclusive: true })
-    }
-    this.acceptPause = setTimeout(relisten, ACCEPT_PAUSE_MS)
+    this.acceptPause.start(
+      server,
+      () => this.bound,
+      () => this.closing !== undefined,
+    )
   }
 
   close(): Promise<void> {
     if (this.closing) return this.closing
     const server = this.server
-    if (this.acceptPause !== undefined) clearTimeout(this.acceptPause)
+    this.acceptPause.clear()
     this.closing = new Promise<void>((resolve) => {
       if (!server) return resolve()
       let serverClosed = false
       const check = (): void => {
-        if (serverClosed && this.conns.size === 0 && this.leaving.size === 0) resolve()
+        if (serverClosed && this.conns.empty) resolve()
       }
       this.drained = check
       server.close(() => {
         serverClosed = true
         check()
       })
-      for (const c of [...this.conns.values()]) c.kill('shutdown', 'the listener is closing')
+      for (const c of [...this.conns.open.values()]) c.kill('shutdown', 'the listener is closing')
     })
     return this.closing
   }

@@ -22,7 +22,7 @@ import { Conn, endpoint, type Guards, type ListenerHost } from './conn.js'
 import { describeError, errorCode, toNetError } from './errors.js'
 import { descriptors } from './fds.js'
 import { loadPem, loadPemList } from './pem.js'
-import { ACCEPT_PAUSE_MS, firstOpen } from './stream-listener.js'
+import { AcceptPause, ConnectionTable } from './admission.js'
 import type { CloseReason, Endpoint, Listener, TlsServerOptions } from './types.js'
 
 const noop = (): void => {}
@@ -51,15 +51,11 @@ function toBuffer(data: RawData): Buffer {
 export class WsListener implements Listener {
   private http: HttpServer | undefined
   private readonly wss: WebSocketServer
-  /** open connections, the one that has gone longest without a packet first */
-  private readonly conns = new Map<number, WsConn>()
-  /** open connections that have not delivered a packet yet, the oldest first: evicted before the others */
-  private readonly silent = new Map<number, WsConn>()
-  /** evicted, not closed yet */
-  private readonly leaving = new Set<WsConn>()
+  /** open connections in eviction order (admission.ts) */
+  private readonly conns = new ConnectionTable<WsConn>()
   /** sockets not upgraded yet: when they connected (performance.now()) and their handshake timer */
   private readonly pending = new Map<Socket, { at: number; timer: NodeJS.Timeout | undefined }>()
-  private acceptPause: NodeJS.Timeout | undefined
+  private readonly acceptPause = new AcceptPause()
   private bound: Endpoint = endpoint('', 0)
   private closing: Promise<void> | undefined
   /** set by close(): called as connections finish */
@@ -101,7 +97,7 @@ export class WsListener implements Listener {
   /** Stops (or restarts) reading every connection, new ones included: senders feel the backpressure. */
   setPaused(paused: boolean): void {
     this.paused = paused
-    for (const c of this.conns.values()) {
+    for (const c of this.conns.open.values()) {
       if (c.ws === undefined || c.ws.readyState !== c.ws.OPEN) continue
       if (paused) c.ws.pause()
       else c.ws.resume()
@@ -231,9 +227,7 @@ export class WsListener implements Listener {
       setTimeout(() => ws.terminate(), this.host.closeTimeout).unref()
     }
     this.host.accepted(conn)
-    if (g.maxConnections > 0 && this.conns.size >= g.maxConnections) this.evict(g.maxConnections)
-    this.conns.set(conn.id, conn)
-    this.silent.set(conn.id, conn)
+    this.conns.admit(conn, g.maxConnections)
     if (g.keepalive > 0) raw.setKeepAlive(true, g.keepalive * 1000)
     conn.closer = closeWith
     conn.startTimers(g.idleTimeout, g.maxLifetime)
@@ -258,10 +252,7 @@ export class WsListener implements Listener {
       this.host.deliver(buf, meta, g, conn)
       if (conn.packets !== before) {
         conn.delivered()
-        // to the end of the eviction order
-        this.silent.delete(conn.id)
-        this.conns.delete(conn.id)
-        this.conns.set(conn.id, conn)
+        this.conns.delivered(conn) // to the end of the eviction order
       }
     })
     if (this.paused) ws.pause()
@@ -273,56 +264,27 @@ export class WsListener implements Listener {
       if (errorCode(sockErr) === 'ECONNRESET') conn.setReason('reset', describeError(sockErr), sockErr)
       else if (code === 1006) conn.setReason('peer', 'closed without a close handshake (1006)')
       else conn.setReason('peer', `close code ${code}${text}`)
-      this.conns.delete(conn.id)
-      this.silent.delete(conn.id)
-      this.leaving.delete(conn)
+      this.conns.remove(conn)
       if (!conn.finished) this.host.closed(conn)
       this.drained?.()
     })
   }
 
-  /**
-   * At maxConnections: closes the oldest connection that has delivered no packet, or else the one whose
-   * last packet is the oldest.
-   */
-  private evict(max: number): void {
-    const c = firstOpen(this.silent) ?? firstOpen(this.conns)
-    if (c !== undefined) {
-      this.conns.delete(c.id)
-      this.silent.delete(c.id)
-      this.leaving.add(c)
-      const idle = ((performance.now() - c.lastPacketAt) / 1000).toFixed(1)
-      const what = c.packets === 0 ? `no packet since it connected ${idle} s ago` : `no packet for ${idle} s`
-      c.kill('evicted', `the listener had ${max} connections; this one had the oldest: ${what}`)
-    }
-  }
-
-  /** Out of file descriptors with nothing to evict: stops listening for ACCEPT_PAUSE_MS, then again. */
+  /** Out of file descriptors with nothing to evict: accepting pauses (see AcceptPause). */
   private pauseAccepting(code: string): void {
     const http = this.http
-    if (this.acceptPause !== undefined || this.closing || !http) return
+    if (this.acceptPause.active || this.closing || !http) return
     this.host.acceptPaused(code)
-    http.close()
-    const relisten = (): void => {
-      this.acceptPause = undefined
-      if (this.closing) return
-      const retry = (): void => {
-        http.off('listening', ok)
-        this.acceptPause ??= setTimeout(relisten, ACCEPT_PAUSE_MS)
-      }
-      const ok = (): void => {
-        http.off('error', retry)
-      }
-      http.once('error', retry)
-      http.once('listening', ok)
-      http.listen({ host: this.bound.address, port: this.bound.port, exclusive: true })
-    }
-    this.acceptPause = setTimeout(relisten, ACCEPT_PAUSE_MS)
+    this.acceptPause.start(
+      http,
+      () => this.bound,
+      () => this.closing !== undefined,
+    )
   }
 
   private pingAll(): void {
     if (this.paused) return // pongs are not read while paused
-    for (const c of this.conns.values()) {
+    for (const c of this.conns.open.values()) {
       if (!c.alive) {
         c.kill('ping-timeout', `no pong within ${this.guards.wsPingInterval} s`)
         continue
@@ -338,12 +300,12 @@ export class WsListener implements Listener {
     if (this.closing) return this.closing
     const http = this.http
     if (this.pinger) clearInterval(this.pinger)
-    if (this.acceptPause !== undefined) clearTimeout(this.acceptPause)
+    this.acceptPause.clear()
     this.closing = new Promise<void>((resolve) => {
       if (!http) return resolve()
       let serverClosed = false
       const check = (): void => {
-        if (serverClosed && this.conns.size === 0 && this.leaving.size === 0) resolve()
+        if (serverClosed && this.conns.empty) resolve()
       }
       this.drained = check
       http.close(() => {
@@ -355,7 +317,7 @@ export class WsListener implements Listener {
         this.settle(socket)
         socket.destroy()
       }
-      for (const c of [...this.conns.values()]) c.kill('shutdown', 'the listener is closing')
+      for (const c of [...this.conns.open.values()]) c.kill('shutdown', 'the listener is closing')
     })
     return this.closing
   }

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { HepServer, type ServerOptions } from '../../src/net/index.js'
 import { DescriptorBudget, descriptors, FD_RESERVE, readFdLimit } from '../../src/net/fds.js'
-import { ACCEPT_PAUSE_MS } from '../../src/net/stream-listener.js'
+import { ACCEPT_PAUSE_MS } from '../../src/net/admission.js'
 import type { ListenTransport } from '../../src/net/types.js'
 import {
   closedPromise,
