@@ -13,7 +13,7 @@ import {
 } from '../hep/encoding-options.js'
 import type { HepItem } from '../io/hep-source.js'
 import type { HepSender, SenderStats } from '../net/sender-types.js'
-import { scanSip } from '../sip/scan.js'
+import { callIdOf } from '../sip/call-id.js'
 
 export interface SendStats {
   /** items read */
@@ -35,7 +35,6 @@ export interface SendOptions extends HepEncodingOptions {
   onSkip?: (where: string, reason: string, error?: HepError) => void
 }
 
-const callIdOf = (payload: Buffer) => scanSip(payload)?.callId
 
 export async function sendItems(
   batches: AsyncIterable<HepItem[]>,
