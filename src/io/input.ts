@@ -4,6 +4,7 @@
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs'
 import { PassThrough, Readable } from 'node:stream'
 import { HepError } from '../errors.js'
+import { isCaptureMagic } from '../pcap/read/detect.js'
 
 /** Format names shared by decode, convert and send (`--from` / `--into`). */
 export type HepFormat = 'raw' | 'hex' | 'jsonl' | 'pcap' | 'pcapng' | 'hep-pcap'
@@ -57,22 +58,9 @@ export function openInput(path: string): Readable {
 /** Format from the first bytes; undefined when they say nothing. */
 export function sniffFormat(head: Buffer): HepFormat | undefined {
   if (head.length === 0) return undefined
-  if (head.length >= 4) {
-    const m = head.readUInt32BE(0)
-    if (
-      m === 0xa1b2c3d4 ||
-      m === 0xd4c3b2a1 ||
-      m === 0xa1b23c4d ||
-      m === 0x4d3cb2a1 ||
-      m === 0xa1b2cd34 ||
-      m === 0x34cdb2a1
-    ) {
-      return 'pcap'
-    }
-    if (m === 0x0a0d0d0a) return 'pcapng'
-    if (m === 0x48455033) return 'raw'
-  }
-  if (head[0] === 0x1f && head[1] === 0x8b) return 'pcap' // gzip: only captures are compressed
+  const capture = isCaptureMagic(head)
+  if (capture !== undefined) return capture === 'gzip' ? 'pcap' : capture // gzip: only captures are compressed
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x48455033) return 'raw'
   if ((head[0] === 1 || head[0] === 2) && head.length >= 3 && (head[2] === 2 || head[2] === 10)) return 'raw'
   let i = 0
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d))
