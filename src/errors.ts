@@ -26,6 +26,17 @@ export type HepErrorCode =
   | 'PATH' // an input or output path that cannot be used (missing, a directory, the input as output...)
   | 'NET' // network errors (socket layer)
 
+/**
+ * Our own bug, never the input's fault: reported as such (exit 70 from the CLI), never dressed up as a
+ * decode error. `cause` is what was thrown.
+ */
+export class InternalError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'InternalError'
+  }
+}
+
 export class HepError extends Error {
   readonly code: HepErrorCode
   constructor(code: HepErrorCode, message: string) {

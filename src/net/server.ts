@@ -9,7 +9,7 @@ import { lookup } from 'node:dns/promises'
 import { EventEmitter } from 'node:events'
 import { isIP } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import { DecodeError, HepError } from '../errors.js'
+import { HepError, InternalError } from '../errors.js'
 import { decodeDatagram } from '../hep/codec.js'
 import { CHUNK } from '../hep/constants.js'
 import type { HepPacket } from '../hep/packet.js'
@@ -64,11 +64,6 @@ export function authKeyProblem(p: HepPacket, key: string): string | undefined {
   const want = Buffer.from(key, 'utf8')
   if (got.length !== want.length || !timingSafeEqual(got, want)) return 'wrong auth key'
   return undefined
-}
-
-function asHepError(e: unknown): HepError {
-  if (e instanceof HepError) return e
-  return new DecodeError('HEP_TRUNCATED', 0, 'packet', describeError(e))
 }
 
 type AnyListener = UdpListener | StreamListener | WsListener
@@ -307,10 +302,17 @@ export class HepServer extends EventEmitter<ServerEvents> {
   }
 
   private malformed(error: unknown, raw: Buffer, meta: ReceiveMeta, counters?: Counters): void {
+    if (!(error instanceof HepError)) {
+      // not the input's fault: our bug, said as such (and not counted against the sender)
+      this.reportError(
+        new InternalError(`while decoding a packet: ${describeError(error)}`, { cause: error }),
+      )
+      return
+    }
     this.stat(meta.transport).malformed++
     this.total.malformed++
     if (counters) counters.malformed++
-    this.emit('malformed', { ...meta, error: asHepError(error), raw })
+    this.emit('malformed', { ...meta, error, raw })
   }
 
   private accepted(conn: Conn): void {
