@@ -35,7 +35,6 @@ export interface SendOptions extends HepEncodingOptions {
   onSkip?: (where: string, reason: string, error?: HepError) => void
 }
 
-
 export async function sendItems(
   batches: AsyncIterable<HepItem[]>,
   sender: HepSender,
