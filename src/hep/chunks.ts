@@ -71,9 +71,7 @@ const ROWS: ChunkDef[] = [
     'u8',
     'IP family',
     (p) => p.protocolFamily,
-    (p, v) => {
-      p.protocolFamily = v
-    },
+    (p, v) => void (p.protocolFamily = v),
   ),
   def(
     CHUNK.IP_PROTOCOL,
@@ -81,9 +79,7 @@ const ROWS: ChunkDef[] = [
     'u8',
     'IP protocol',
     (p) => p.protocol,
-    (p, v) => {
-      p.protocol = v
-    },
+    (p, v) => void (p.protocol = v),
   ),
   def(
     CHUNK.SRC_IP4,
@@ -91,9 +87,7 @@ const ROWS: ChunkDef[] = [
     'inet4',
     'IPv4 source',
     (p) => p.srcIp,
-    (p, v) => {
-      p.srcIp = v
-    },
+    (p, v) => void (p.srcIp = v),
   ),
   def(
     CHUNK.DST_IP4,
@@ -101,9 +95,7 @@ const ROWS: ChunkDef[] = [
     'inet4',
     'IPv4 destination',
     (p) => p.dstIp,
-    (p, v) => {
-      p.dstIp = v
-    },
+    (p, v) => void (p.dstIp = v),
   ),
   def(
     CHUNK.SRC_IP6,
@@ -111,9 +103,7 @@ const ROWS: ChunkDef[] = [
     'inet6',
     'IPv6 source',
     (p) => p.srcIp,
-    (p, v) => {
-      p.srcIp = v
-    },
+    (p, v) => void (p.srcIp = v),
   ),
   def(
     CHUNK.DST_IP6,
@@ -121,9 +111,7 @@ const ROWS: ChunkDef[] = [
     'inet6',
     'IPv6 destination',
     (p) => p.dstIp,
-    (p, v) => {
-      p.dstIp = v
-    },
+    (p, v) => void (p.dstIp = v),
   ),
   def(
     CHUNK.SRC_PORT,
@@ -131,9 +119,7 @@ const ROWS: ChunkDef[] = [
     'u16',
     'source port',
     (p) => p.srcPort,
-    (p, v) => {
-      p.srcPort = v
-    },
+    (p, v) => void (p.srcPort = v),
   ),
   def(
     CHUNK.DST_PORT,
@@ -141,9 +127,7 @@ const ROWS: ChunkDef[] = [
     'u16',
     'destination port',
     (p) => p.dstPort,
-    (p, v) => {
-      p.dstPort = v
-    },
+    (p, v) => void (p.dstPort = v),
   ),
   def(
     CHUNK.TIME_SECONDS,
@@ -151,9 +135,7 @@ const ROWS: ChunkDef[] = [
     'u32',
     'timestamp seconds',
     (p) => p.timeSeconds,
-    (p, v) => {
-      p.timeSeconds = v
-    },
+    (p, v) => void (p.timeSeconds = v),
   ),
   def(
     CHUNK.TIME_USECONDS,
@@ -161,9 +143,7 @@ const ROWS: ChunkDef[] = [
     'u32',
     'timestamp microseconds',
     (p) => p.timeUseconds,
-    (p, v) => {
-      p.timeUseconds = v
-    },
+    (p, v) => void (p.timeUseconds = v),
   ),
   def(
     CHUNK.PAYLOAD_TYPE,
@@ -171,9 +151,7 @@ const ROWS: ChunkDef[] = [
     'u8',
     'protocol type',
     (p) => p.payloadType,
-    (p, v) => {
-      p.payloadType = v
-    },
+    (p, v) => void (p.payloadType = v),
   ),
   def(
     CHUNK.CAPTURE_ID,
@@ -181,9 +159,7 @@ const ROWS: ChunkDef[] = [
     'u32',
     'capture agent id',
     (p) => p.captureId,
-    (p, v) => {
-      p.captureId = v
-    },
+    (p, v) => void (p.captureId = v),
   ),
   def(
     CHUNK.KEEPALIVE,
@@ -191,9 +167,7 @@ const ROWS: ChunkDef[] = [
     'u16',
     'keep-alive timer',
     (p) => p.keepAliveTimer,
-    (p, v) => {
-      p.keepAliveTimer = v
-    },
+    (p, v) => void (p.keepAliveTimer = v),
   ),
   def(
     CHUNK.AUTH_KEY,
@@ -201,9 +175,7 @@ const ROWS: ChunkDef[] = [
     'text',
     'authentication key',
     (p) => p.authKey,
-    (p, v) => {
-      p.authKey = v
-    },
+    (p, v) => void (p.authKey = v),
   ),
   def(
     CHUNK.PAYLOAD,
@@ -211,9 +183,7 @@ const ROWS: ChunkDef[] = [
     'bytes',
     'payload',
     (p) => p.payload,
-    (p, v) => {
-      p.payload = v
-    },
+    (p, v) => void (p.payload = v),
   ),
   def(
     CHUNK.COMPRESSED_PAYLOAD,
@@ -221,9 +191,7 @@ const ROWS: ChunkDef[] = [
     'bytes',
     'compressed payload',
     (p) => p.compressedPayload,
-    (p, v) => {
-      p.compressedPayload = v
-    },
+    (p, v) => void (p.compressedPayload = v),
   ),
   def(
     CHUNK.CORRELATION_ID,
@@ -231,9 +199,7 @@ const ROWS: ChunkDef[] = [
     'text',
     'correlation id',
     (p) => p.correlationId,
-    (p, v) => {
-      p.correlationId = v
-    },
+    (p, v) => void (p.correlationId = v),
   ),
   def(
     CHUNK.VLAN_ID,
@@ -241,9 +207,7 @@ const ROWS: ChunkDef[] = [
     'u16',
     'VLAN id',
     (p) => p.vlanId,
-    (p, v) => {
-      p.vlanId = v
-    },
+    (p, v) => void (p.vlanId = v),
   ),
   def(
     CHUNK.NODE_NAME,
@@ -251,9 +215,7 @@ const ROWS: ChunkDef[] = [
     'text',
     'capture node name',
     (p) => p.nodeName,
-    (p, v) => {
-      p.nodeName = v
-    },
+    (p, v) => void (p.nodeName = v),
   ),
   def(
     CHUNK.SRC_MAC,
@@ -261,9 +223,7 @@ const ROWS: ChunkDef[] = [
     'u64',
     'source MAC',
     (p) => p.srcMac,
-    (p, v) => {
-      p.srcMac = v
-    },
+    (p, v) => void (p.srcMac = v),
   ),
   def(
     CHUNK.DST_MAC,
@@ -271,9 +231,7 @@ const ROWS: ChunkDef[] = [
     'u64',
     'destination MAC',
     (p) => p.dstMac,
-    (p, v) => {
-      p.dstMac = v
-    },
+    (p, v) => void (p.dstMac = v),
   ),
   def(
     CHUNK.ETHERNET_TYPE,
@@ -281,9 +239,7 @@ const ROWS: ChunkDef[] = [
     'u16',
     'Ethernet type',
     (p) => p.ethernetType,
-    (p, v) => {
-      p.ethernetType = v
-    },
+    (p, v) => void (p.ethernetType = v),
   ),
   def(
     CHUNK.TCP_FLAGS,
@@ -291,9 +247,7 @@ const ROWS: ChunkDef[] = [
     'u8',
     'TCP flags',
     (p) => p.tcpFlags,
-    (p, v) => {
-      p.tcpFlags = v
-    },
+    (p, v) => void (p.tcpFlags = v),
   ),
   def(
     CHUNK.IP_TOS,
@@ -301,9 +255,7 @@ const ROWS: ChunkDef[] = [
     'u8',
     'IP TOS',
     (p) => p.ipTos,
-    (p, v) => {
-      p.ipTos = v
-    },
+    (p, v) => void (p.ipTos = v),
   ),
   def(
     CHUNK.MOS,
@@ -311,9 +263,7 @@ const ROWS: ChunkDef[] = [
     'u16',
     'MOS',
     (p) => p.mos,
-    (p, v) => {
-      p.mos = v
-    },
+    (p, v) => void (p.mos = v),
   ),
   def(
     CHUNK.R_FACTOR,
@@ -321,9 +271,7 @@ const ROWS: ChunkDef[] = [
     'u16',
     'R-factor',
     (p) => p.rFactor,
-    (p, v) => {
-      p.rFactor = v
-    },
+    (p, v) => void (p.rFactor = v),
   ),
   def(
     CHUNK.GEO_LOCATION,
@@ -331,9 +279,7 @@ const ROWS: ChunkDef[] = [
     'text',
     'GEO location',
     (p) => p.geoLocation,
-    (p, v) => {
-      p.geoLocation = v
-    },
+    (p, v) => void (p.geoLocation = v),
   ),
   def(
     CHUNK.JITTER,
@@ -341,9 +287,7 @@ const ROWS: ChunkDef[] = [
     'u32',
     'jitter',
     (p) => p.jitter,
-    (p, v) => {
-      p.jitter = v
-    },
+    (p, v) => void (p.jitter = v),
   ),
   def(
     CHUNK.TRANSACTION_TYPE,
@@ -351,9 +295,7 @@ const ROWS: ChunkDef[] = [
     'text',
     'transaction type',
     (p) => p.transactionType,
-    (p, v) => {
-      p.transactionType = v
-    },
+    (p, v) => void (p.transactionType = v),
   ),
   def(
     CHUNK.PAYLOAD_JSON_KEYS,
@@ -361,9 +303,7 @@ const ROWS: ChunkDef[] = [
     'text',
     'payload JSON keys',
     (p) => p.payloadJsonKeys,
-    (p, v) => {
-      p.payloadJsonKeys = v
-    },
+    (p, v) => void (p.payloadJsonKeys = v),
   ),
   def(
     CHUNK.TAG_VALUES,
@@ -371,9 +311,7 @@ const ROWS: ChunkDef[] = [
     'text',
     'tag values',
     (p) => p.tagValues,
-    (p, v) => {
-      p.tagValues = v
-    },
+    (p, v) => void (p.tagValues = v),
   ),
   def(
     CHUNK.TAG_TYPE,
@@ -381,9 +319,7 @@ const ROWS: ChunkDef[] = [
     'u16',
     'tag type',
     (p) => p.tagType,
-    (p, v) => {
-      p.tagType = v
-    },
+    (p, v) => void (p.tagType = v),
   ),
   def(
     CHUNK.EVENT_TYPE,
@@ -391,9 +327,7 @@ const ROWS: ChunkDef[] = [
     'u16',
     'event type',
     (p) => p.eventType,
-    (p, v) => {
-      p.eventType = v
-    },
+    (p, v) => void (p.eventType = v),
   ),
   def(
     CHUNK.GROUP_ID,
@@ -401,9 +335,7 @@ const ROWS: ChunkDef[] = [
     'text',
     'group id',
     (p) => p.groupId,
-    (p, v) => {
-      p.groupId = v
-    },
+    (p, v) => void (p.groupId = v),
   ),
 ]
 
