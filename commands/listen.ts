@@ -214,10 +214,13 @@ closes that connection only, idle connections close after --idle-timeout seconds
     const bound = this.signalled ? STOP_FLUSH_MS : 5000
     await Promise.race([server.close(), new Promise((r) => setTimeout(r, bound).unref())])
     await this.closeSinks()
-    await this.out.end()
+    // a stalled reader does not hold the stop: what it has not taken within a second is counted, not waited for
+    await this.out.endWithin(1000)
     this.summary(server, dropped)
-    if (process.exitCode === EXIT.OUTPUT) return
-    if (this.stats.malformed > 0 && this.stats.shown === 0) process.exitCode = EXIT.INPUT
+    if (process.exitCode !== EXIT.OUTPUT && this.stats.malformed > 0 && this.stats.shown === 0)
+      process.exitCode = EXIT.INPUT
+    // writes a stalled reader never takes would keep the process alive after the summary
+    if (this.out.abandoned > 0) process.exit()
   }
 
   /**
@@ -426,6 +429,10 @@ closes that connection only, idle connections close after --idle-timeout seconds
           ? `dropped: ${dropped.output} by us (output full), ${kernel} by the kernel\n`
           : ''),
     )
+    if (this.out.abandoned > 0)
+      process.stderr.write(
+        `not printed: ${this.out.abandoned} (stdout did not take them within 1 s of the stop)\n`,
+      )
     for (const { sink, what } of this.sinks) {
       if (sink.error)
         process.stderr.write(

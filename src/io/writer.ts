@@ -120,6 +120,8 @@ export class OutputWriter {
   /** items handed to the stream, and those of them the OS accepted (what a failed file still holds) */
   private linesHanded = 0
   confirmedItems = 0
+  /** items not taken by a reader given up on (endWithin) */
+  abandoned = 0
 
   constructor(target: string | Writable, opts: WriterOptions = {}) {
     this.maxBuffer = opts.maxBuffer ?? DEFAULT_MAX_BUFFER
@@ -318,6 +320,29 @@ export class OutputWriter {
   end(): Promise<void> {
     this.ending ??= this.doEnd()
     return this.ending
+  }
+
+  /**
+   * end(), but a reader that has not taken everything within `ms` is given up on: what it has not
+   * taken is dropped (`abandoned` items, never counted as confirmed) and the output closes. For
+   * stopping on a signal behind a stalled reader (files are not given up on: use end()).
+   */
+  async endWithin(ms: number): Promise<void> {
+    const ending = this.end()
+    let timer: NodeJS.Timeout | undefined
+    const late = await Promise.race([
+      ending.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), ms))),
+    ])
+    clearTimeout(timer)
+    if (!late || this.closed) return
+    this.abandoned = this.lines - this.confirmedItems
+    this.closed = true
+    this.done = true
+    this.bytes.clear()
+    for (const w of this.waiters.splice(0)) w()
+    for (const w of this.settled.splice(0)) w()
+    await ending
   }
 
   /** Alias of end(). */

@@ -76,6 +76,18 @@ describe('OutputWriter', () => {
     expect(s.got()).toBe(n * 100)
   })
 
+  it('endWithin: a reader that takes nothing does not hold the stop; what it did not take is counted', async () => {
+    const s = stalled()
+    const w = new OutputWriter(s.stream)
+    for (let i = 0; i < 500; i++) w.line('not taken')
+    const t0 = Date.now()
+    await w.endWithin(150)
+    expect(Date.now() - t0).toBeLessThan(1000)
+    expect(w.abandoned).toBe(500)
+    expect(w.closed).toBe(true)
+    await w.end() // the same end, already over
+  })
+
   it('waiting many times on a stalled stream adds no listeners (no MaxListenersExceeded)', async () => {
     const s = stalled()
     const w = new OutputWriter(s.stream, { maxBuffer: 1000 })
