@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import Table from 'cli-table3'
 import { openSink, type PacketSink } from '../src/convert/sinks.js'
-import { HepError } from '../src/errors.js'
+import { HepError, InternalError } from '../src/errors.js'
 import { payloadTypeFromName, payloadTypeName } from '../src/hep/constants.js'
 import type { HepPacket } from '../src/hep/packet.js'
 import { formatFromExtension } from '../src/io/input.js'
@@ -165,7 +165,9 @@ closes that connection only, idle connections close after --idle-timeout seconds
         this.problem(
           `${e.message}; raise \`ulimit -n\`${limit ? ` (now ${limit})` : ''} or lower --max-connections`,
         )
-      } else this.problem(`socket: ${e.message}`)
+      } else if (e instanceof InternalError)
+        this.problem(`internal error (a bug: please report it with HEP_DEBUG=1 output): ${e.message}`)
+      else this.problem(`socket: ${e.message}`)
     })
     server.on('packet', (ev) => {
       if (this.stopped) return

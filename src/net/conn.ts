@@ -185,6 +185,15 @@ export class Conn implements Counters {
     this.idleTimer?.refresh()
   }
 
+  /**
+   * We are not reading this connection (the output is full): neither idleness nor a slow first packet
+   * is the peer's doing, so the idle and handshake timers start again.
+   */
+  held(): void {
+    this.idleTimer?.refresh()
+    this.handshakeTimer?.refresh()
+  }
+
   /** Records why the connection closes; the first reason wins. */
   setReason(reason: CloseReason, detail?: string, error?: Error): void {
     if (this.reason !== undefined) return

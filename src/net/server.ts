@@ -211,9 +211,9 @@ export class HepServer extends EventEmitter<ServerEvents> {
     if (this.paused) return
     this.paused = true
     for (const l of this.running) l.setPaused(true)
-    // a connection we do not read is not idle: keep its idle timer from closing it
+    // a connection we do not read is not idle, nor slow to send its first packet: hold its timers
     this.pausedTouch = setInterval(() => {
-      for (const c of this.open.values()) c.touch()
+      for (const c of this.open.values()) c.held()
     }, 250)
     this.pausedTouch.unref()
   }
@@ -223,7 +223,7 @@ export class HepServer extends EventEmitter<ServerEvents> {
     if (!this.paused) return
     this.paused = false
     clearInterval(this.pausedTouch)
-    for (const c of this.open.values()) c.touch()
+    for (const c of this.open.values()) c.held()
     for (const l of this.running) l.setPaused(false)
   }
 

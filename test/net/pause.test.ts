@@ -73,6 +73,20 @@ describe('HepServer.pauseInput / resumeInput', () => {
     a.destroy()
   })
 
+  it('a connection accepted while paused is not timed out by --handshake-timeout: we are the ones not reading', async () => {
+    server = new HepServer({ handshakeTimeout: 0.5 })
+    const rec = record(server)
+    const l = await server.listen({ transport: 'tcp', host: '127.0.0.1', port: 0 })
+    server.pauseInput()
+    const a = await tcpConnect(l.local.port)
+    await write(a, hep3('first, sent at once'))
+    await sleep(1500)
+    expect(rec.closed().map((c) => c.reason)).toEqual([])
+    server.resumeInput()
+    await waitFor(() => rec.packets.length === 1, 'the packet')
+    a.destroy()
+  })
+
   it('WebSocket: messages wait while paused and arrive after resume', async () => {
     server = new HepServer()
     const rec = record(server)
