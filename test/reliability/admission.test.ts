@@ -138,9 +138,11 @@ describe('admission under idle floods (CLI)', () => {
       expect(await l.exited).toBe(0)
       const summary = l.err().match(/connections: (\d+) accepted; closed: (.*)/)
       expect(summary, l.err().slice(-2000)).not.toBeNull()
-      // a few idle connections may still wait in the kernel's accept queue (or retry their handshake)
+      // more than --max-connections were admitted (so eviction made the room); some idle ones may still
+      // wait in the kernel's accept queue (or retry their handshake) when the listener stops: on a
+      // loaded machine 1,488 of the 2,000 had been accepted by then
       const accepted = Number(summary![1])
-      expect(accepted).toBeGreaterThan(1500)
+      expect(accepted).toBeGreaterThan(1024)
       // never more than 1,024 open: every connection beyond evicted one (the sender's too); the sender
       // closed its own at the end, the others were open until the listener stopped
       const closed = Object.fromEntries(
