@@ -15,82 +15,25 @@
  * does not: its window is resent). When the connection fails, the window
  * goes back to the front of the queue and is written again after reconnecting (counted in `resent`: the
  * receiver may get duplicates), or, with `resend: false`, is counted as failed.
+ *
+ * This module is the state machine (connect, open, backoff, shutdown); the window's bookkeeping is
+ * unconfirmed.ts, and the transports are links/ (tcp.ts for TCP and TLS, ws.ts for WebSocket, behind
+ * the Link interface of link.ts).
  */
-import { connect as netConnect } from 'node:net'
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
-import { isIP } from 'node:net'
-import { WebSocket } from 'ws'
 import { detectVersion } from '../hep/codec.js'
 import type { Destination } from './address.js'
 import { BaseSender } from './base-sender.js'
-import { endpoint } from './conn.js'
-import { describeError, errorCode, NetError } from './errors.js'
-import { loadPem, loadPemList } from './pem.js'
+import { NetError } from './errors.js'
+import { linkError, type Link, type LinkFactory, type LinkHandlers } from './links/link.js'
 import type { SenderOptions } from './sender-types.js'
-import type { Endpoint } from './types.js'
+import { UnconfirmedWindow } from './unconfirmed.js'
 
-/** A connection as the sender sees it, whatever the transport. */
-export interface Link {
-  write(buf: Buffer, cb: (err?: Error | null) => void): void
-  /** graceful close (FIN, WebSocket close handshake) */
-  end(): void
-  /** immediate close; `err` becomes the reason reported */
-  destroy(err?: Error): void
-  /**
-   * WebSocket: a ping after everything written so far; `cb` when the peer's pong comes (the peer's
-   * WebSocket has read everything before it)
-   */
-  probe?(cb: () => void): void
-}
-
-export interface LinkHandlers {
-  open(info: { local?: Endpoint; remote?: Endpoint }): void
-  /**
-   * exactly once, with the error that ended the link, if any; `peerRead`: the peer closed first, and
-   * cleanly (its FIN, no reset for what we wrote after it): it read everything written
-   */
-  close(err?: Error, peerRead?: boolean): void
-  /** the peer closed its side first: write no more (what was written is being checked) */
-  peerEnded?(): void
-}
-
-export type LinkFactory = (h: LinkHandlers) => Link
+export type { Link, LinkFactory, LinkHandlers } from './links/link.js'
 
 /** bytes given to the socket whose write has not completed, at most */
 const HIGH_WATER = 256 * 1024
 /** a WebSocket ping confirms what was written before it; one at most this often */
 const PROBE_INTERVAL = 200
-
-const TLS_HINT =
-  'give the server certificate or its CA (ca) to verify it, or turn verification off ' +
-  '(rejectUnauthorized: false) for a self-signed test server'
-
-/** A clear message for a failed link. */
-function linkError(e: Error | undefined, dest: string, wasConnected: boolean): NetError {
-  if (e instanceof NetError) return e
-  if (e === undefined) {
-    return wasConnected
-      ? new NetError(`${dest} closed the connection`, { reason: 'PEER_CLOSED', target: dest })
-      : new NetError(`cannot connect to ${dest}: the connection closed during the handshake`, {
-          target: dest,
-        })
-  }
-  const code = errorCode(e)
-  let detail = describeError(e)
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    detail = `TLS certificate not accepted: ${e.message} (${code}); connect with a name the certificate lists, or set servername`
-  } else if (code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
-    detail = `TLS certificate not accepted: ${e.message} (${code}); ${TLS_HINT}`
-  }
-  return new NetError(
-    `${wasConnected ? `connection to ${dest} lost` : `cannot connect to ${dest}`}: ${detail}`,
-    {
-      reason: code,
-      target: dest,
-      cause: e,
-    },
-  )
-}
 
 export class StreamSender extends BaseSender {
   private link: Link | undefined
@@ -100,26 +43,10 @@ export class StreamSender extends BaseSender {
   private backoffTimer: NodeJS.Timeout | undefined
   private writeTimer: NodeJS.Timeout | undefined
   private probeTimer: NodeJS.Timeout | undefined
-  /**
-   * the unconfirmed window of the current connection, in write order, as parallel arrays (no object
-   * per packet: the window can hold a hundred thousand): entries [winHead, pendHead) are written (the
-   * kernel has them; marks[i]: bytes it took on this connection up to and including entry i), entries
-   * [pendHead, length) wait for their write callback (streams call back in order). Entry i is write
-   * number seqBase + i on this connection.
-   */
-  private bufs: Buffer[] = []
-  private marks: number[] = []
-  private ats: number[] = []
-  private seqBase = 0
-  private winHead = 0
-  private pendHead = 0
-  private pendingBytes = 0
-  private pendingCount = 0
-  /** bytes the kernel took on this connection */
-  private accepted = 0
-  private seq = 0
-  /** writes numbered below this were confirmed by a pong */
-  private probedSeq = 0
+  /** the unconfirmed window of the current connection (unconfirmed.ts) */
+  private readonly window: UnconfirmedWindow
+  /** counts one confirmed packet as sent (made once: `confirm` calls it per packet) */
+  private readonly sentOne = (bytes: number): void => this.markSent(bytes)
   private probing = false
   /** end() was called on the link (close at the end) */
   private ending = false
@@ -136,6 +63,7 @@ export class StreamSender extends BaseSender {
     private readonly factory: LinkFactory,
   ) {
     super(target.url, options)
+    this.window = new UnconfirmedWindow(this.opts.confirmAfterBytes)
   }
 
   get connected(): boolean {
@@ -156,7 +84,7 @@ export class StreamSender extends BaseSender {
 
   /** flush() waits for the writes to complete, not for their confirmation */
   protected override unwritten(): number {
-    return this.pendingCount
+    return this.window.pending
   }
 
   protected kick(): void {
@@ -226,7 +154,7 @@ export class StreamSender extends BaseSender {
     const finishing = this.shutdownDone !== undefined
     // the close at the end (our FIN / close frame answered by the peer's), or the peer's own clean
     // close that reset nothing we wrote; no error, every write complete: the peer read everything
-    const readAll = err === undefined && this.pendingCount === 0 && (ending || peerRead)
+    const readAll = err === undefined && this.window.pending === 0 && (ending || peerRead)
     if (readAll) for (const b of this.takeWindow()) this.markSent(b.length)
     if (readAll && finishing && this.queued === 0) {
       this.emit('disconnect', { destination: this.destination, wasConnected })
@@ -281,18 +209,7 @@ export class StreamSender extends BaseSender {
 
   /** Empties the window: the packets not confirmed, in order. */
   private takeWindow(): Buffer[] {
-    const bufs = this.winHead === 0 ? this.bufs : this.bufs.slice(this.winHead)
-    this.bufs = []
-    this.marks = []
-    this.ats = []
-    this.seqBase = 0
-    this.winHead = 0
-    this.pendHead = 0
-    this.pendingBytes = 0
-    this.pendingCount = 0
-    this.accepted = 0
-    this.seq = 0
-    this.probedSeq = 0
+    const bufs = this.window.take()
     this.st.inFlight -= bufs.length
     return bufs
   }
@@ -300,15 +217,11 @@ export class StreamSender extends BaseSender {
   private pump(): void {
     const link = this.link
     if (this.state !== 'open' || link === undefined || this.ending || this.peerGone) return
-    while (this.pendingBytes < HIGH_WATER) {
+    const window = this.window
+    while (window.pendingBytes < HIGH_WATER) {
       const buf = this.take()
       if (buf === undefined) break
-      this.bufs.push(buf)
-      this.marks.push(0)
-      this.ats.push(Date.now())
-      this.seq++
-      this.pendingBytes += buf.length
-      this.pendingCount++
+      window.push(buf, Date.now())
       this.st.inFlight++
       link.write(buf, (err) => this.written(link, err ?? undefined))
       if (this.link !== link) break
@@ -320,66 +233,35 @@ export class StreamSender extends BaseSender {
   }
 
   private written(link: Link, err: Error | undefined): void {
-    if (link !== this.link || this.pendingCount === 0) return // a late callback of a closed connection
+    if (link !== this.link || this.window.pending === 0) return // a late callback of a closed connection
     if (err) {
       link.destroy(err) // the close that follows puts the window back in the queue (or fails it)
       return
     }
-    const i = this.pendHead++
-    const len = this.bufs[i].length
-    this.pendingBytes -= len
-    this.pendingCount--
-    this.accepted += len
-    this.marks[i] = this.accepted
+    this.window.written()
     this.confirm()
     this.pump()
   }
 
   /** Counts as sent the oldest packets that no failure can lose any more. */
   private confirm(): void {
-    const bound = this.opts.confirmAfterBytes
-    const limit = this.accepted - bound
-    const probed = this.probedSeq - this.seqBase
-    const bufs = this.bufs
-    let i = this.winHead
-    while (i < this.pendHead && (this.marks[i] <= limit || i < probed)) {
-      this.markSent(bufs[i].length)
-      bufs[i] = undefined as unknown as Buffer
-      i++
-    }
-    this.st.inFlight -= i - this.winHead
-    this.winHead = i
-    if (this.winHead === this.bufs.length) {
-      this.bufs = []
-      this.marks = []
-      this.ats = []
-      this.seqBase += this.winHead
-      this.winHead = 0
-      this.pendHead = 0
-    } else if (this.winHead >= 1024 && this.winHead * 2 >= this.bufs.length) {
-      this.bufs = this.bufs.slice(this.winHead)
-      this.marks = this.marks.slice(this.winHead)
-      this.ats = this.ats.slice(this.winHead)
-      this.seqBase += this.winHead
-      this.pendHead -= this.winHead
-      this.winHead = 0
-    }
+    this.st.inFlight -= this.window.confirm(this.sentOne)
   }
 
   /** WebSocket: a ping now and then while packets wait for confirmation; its pong confirms them. */
   private armProbe(): void {
     const link = this.link
     if (link?.probe === undefined || this.probing || this.probeTimer !== undefined) return
-    if (this.winHead === this.bufs.length) return
+    if (this.window.size === 0) return
     this.probeTimer = setTimeout(() => {
       this.probeTimer = undefined
       if (this.link !== link || this.probing || this.ending) return
-      const upTo = this.seq
+      const upTo = this.window.writes
       this.probing = true
       link.probe!(() => {
         if (this.link !== link) return
         this.probing = false
-        this.probedSeq = Math.max(this.probedSeq, upTo)
+        this.window.probed(upTo)
         this.confirm()
         this.progress()
         this.armProbe()
@@ -391,16 +273,17 @@ export class StreamSender extends BaseSender {
   private armWriteTimer(): void {
     const wt = this.opts.writeTimeout
     if (wt <= 0 || this.writeTimer !== undefined) return
-    if (this.pendHead >= this.bufs.length) return
-    const at = this.ats[this.pendHead]
+    const at = this.window.oldestPendingAt
+    if (at === undefined) return
     this.writeTimer = setTimeout(
       () => {
         this.writeTimer = undefined
-        if (this.pendHead >= this.bufs.length || this.link === undefined) return
-        if (Date.now() - this.ats[this.pendHead] >= wt) {
+        const oldest = this.window.oldestPendingAt
+        if (oldest === undefined || this.link === undefined) return
+        if (Date.now() - oldest >= wt) {
           this.link.destroy(
             new NetError(
-              `write timeout: ${this.destination} took no data for ${wt} ms (${this.pendingCount} writes pending; is the receiver reading?)`,
+              `write timeout: ${this.destination} took no data for ${wt} ms (${this.window.pending} writes pending; is the receiver reading?)`,
               { reason: 'WRITE_TIMEOUT', target: this.destination },
             ),
           )
@@ -436,7 +319,7 @@ export class StreamSender extends BaseSender {
           this.finishShutdown()
           return
         }
-        const pending = this.pendingCount + this.queued
+        const pending = this.window.pending + this.queued
         link.destroy(
           new NetError(
             this.ending
@@ -454,7 +337,7 @@ export class StreamSender extends BaseSender {
   private maybeEnd(): void {
     const link = this.link
     if (this.shutdownDone === undefined || this.ending || this.state !== 'open' || link === undefined) return
-    if (this.queued > 0 || this.pendingCount > 0) return
+    if (this.queued > 0 || this.window.pending > 0) return
     this.ending = true
     link.end()
   }
@@ -477,140 +360,5 @@ export class StreamSender extends BaseSender {
       )
     }
     done()
-  }
-}
-
-// ------------------------------------------------------------------ transports
-
-function tlsOptions(d: Destination, o: SenderOptions): ConnectionOptions {
-  const servername = o.servername ?? (isIP(d.host) === 0 ? d.host : undefined)
-  return {
-    rejectUnauthorized: o.rejectUnauthorized ?? true,
-    ...(o.ca !== undefined ? { ca: loadPemList(o.ca, 'CA') } : {}),
-    ...(o.cert !== undefined ? { cert: loadPem(o.cert, 'certificate') } : {}),
-    ...(o.key !== undefined ? { key: loadPem(o.key, 'key') } : {}),
-    ...(servername !== undefined ? { servername } : {}),
-  }
-}
-
-/** the reason of our WebSocket close frame */
-const CLOSE_REASON = 'done'
-
-function peerClosed(dest: string): NetError {
-  return new NetError(`${dest} closed the connection`, { reason: 'PEER_CLOSED', target: dest })
-}
-
-export function tcpLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
-  const secure = d.transport === 'tls' ? tlsOptions(d, o) : undefined
-  const keepalive = o.keepalive ?? 0
-  return (h) => {
-    // half-open: when the peer closes first, our side stays open to see the reset its kernel sends
-    // for anything we wrote that it did not read
-    const s = secure
-      ? tlsConnect({ host: d.host, port: d.port, allowHalfOpen: true, ...secure } as ConnectionOptions)
-      : netConnect({ host: d.host, port: d.port, noDelay: true, allowHalfOpen: true })
-    let error: Error | undefined
-    let ended = false
-    let peerFin = false
-    let peerRead = false
-    let watch: NodeJS.Timeout | undefined
-    const t0 = Date.now()
-    let rtt = 0
-    s.once('connect', () => (rtt = Date.now() - t0)) // the TCP handshake: about one round trip
-    s.setNoDelay(true)
-    if (keepalive > 0) s.setKeepAlive(true, keepalive * 1000)
-    s.once(secure ? 'secureConnect' : 'connect', () =>
-      h.open({
-        local: endpoint(s.localAddress, s.localPort, s.localFamily),
-        remote: endpoint(s.remoteAddress, s.remotePort, s.remoteFamily),
-      }),
-    )
-    s.on('error', (e) => (error ??= e))
-    s.on('data', () => {}) // a HEP receiver sends nothing; discard and keep reading to see the FIN
-    s.on('end', () => {
-      if (ended) return // the answer to our FIN
-      // the peer's FIN before ours: it closed on its own. Its kernel resets what we wrote that it had
-      // not read (or that comes after its close); no reset within a few round trips: it read it all
-      peerFin = true
-      h.peerEnded?.()
-      watch = setTimeout(
-        () => {
-          if (s.destroyed) return
-          peerRead = error === undefined
-          error ??= peerClosed(d.url)
-          s.destroy()
-        },
-        Math.min(2000, Math.max(100, 4 * rtt)),
-      )
-    })
-    s.on('close', () => {
-      if (watch) clearTimeout(watch)
-      h.close(peerRead ? undefined : (error ?? (peerFin ? peerClosed(d.url) : undefined)), peerRead)
-    })
-    return {
-      write: (buf, cb) => {
-        s.write(buf, cb)
-      },
-      end: () => {
-        ended = true
-        if (!peerFin) s.end() // after the peer's FIN, the check above closes
-      },
-      destroy: (e) => {
-        error ??= e
-        s.destroy()
-      },
-    }
-  }
-}
-
-export function wsLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
-  const secure = d.transport === 'wss' ? tlsOptions(d, o) : {}
-  return (h) => {
-    const ws = new WebSocket(d.url, {
-      ...secure,
-      handshakeTimeout: o.connectTimeout ?? 5000,
-      perMessageDeflate: false,
-    })
-    let error: Error | undefined
-    let ended = false
-    let peerFirst = false
-    const pongs: Array<() => void> = []
-    ws.on('open', () => h.open({}))
-    ws.on('error', (e) => (error ??= e))
-    ws.on('pong', () => pongs.shift()?.())
-    ws.on('close', (code, reason) => {
-      if (error === undefined && code !== 1000 && code !== 1005) {
-        const text = reason.length > 0 ? ` ${reason.toString('utf8')}` : ''
-        error = new NetError(`${d.url} closed the WebSocket with code ${code}${text}`, {
-          reason: `WS_CLOSE_${code}`,
-          target: d.url,
-        })
-      }
-      // a close the peer started (before ours, or with a reason of its own rather than the echo of
-      // ours, which ws sends back and others leave empty): maybe before what we sent reached it
-      const own = reason.length > 0 && reason.toString('utf8') !== CLOSE_REASON
-      if (error === undefined && (!ended || peerFirst || own)) error = peerClosed(d.url)
-      h.close(error)
-    })
-    return {
-      write: (buf, cb) => ws.send(buf, { binary: true }, cb),
-      end: () => {
-        ended = true
-        if (ws.readyState !== WebSocket.OPEN) peerFirst = true
-        ws.close(1000, CLOSE_REASON)
-      },
-      probe: (cb) => {
-        pongs.push(cb)
-        try {
-          ws.ping()
-        } catch {
-          pongs.pop() // not open: the close that follows settles the window
-        }
-      },
-      destroy: (e) => {
-        error ??= e
-        ws.terminate()
-      },
-    }
   }
 }
