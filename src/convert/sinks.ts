@@ -1,4 +1,5 @@
 /** Where converted packets go: raw, hex, jsonl, a pcap of HEP-over-UDP frames, or a pcap of the messages. */
+import type { Writable } from 'node:stream'
 import { HepError } from '../errors.js'
 import { decode } from '../hep/codec.js'
 import type { HepPacket } from '../hep/packet.js'
@@ -58,7 +59,7 @@ class TextSink implements PacketSink {
   private warnedLegacy = false
   constructor(
     readonly format: 'raw' | 'hex' | 'jsonl',
-    target: string,
+    target: string | Writable,
     private readonly warn?: (m: string) => void,
     output?: WriterOptions,
   ) {
@@ -96,10 +97,10 @@ class PcapSink implements PacketSink {
   private frames = new FrameBuilder()
   constructor(
     readonly format: 'hep-pcap' | 'pcap',
-    target: string,
+    target: string | Writable,
     private readonly opts: SinkOptions,
   ) {
-    this.writer = new PcapWriter(target === '-' ? process.stdout : target, {
+    this.writer = new PcapWriter(target, {
       precision: opts.precision,
       output: opts.output,
     })
@@ -158,7 +159,12 @@ class PcapSink implements PacketSink {
   }
 }
 
-export function openSink(format: OutputFormat, target: string, opts: SinkOptions = {}): PacketSink {
+/** `target`: a file path, or a stream (e.g. process.stdout; a pcap sink ends a stream other than stdout/stderr). */
+export function openSink(
+  format: OutputFormat,
+  target: string | Writable,
+  opts: SinkOptions = {},
+): PacketSink {
   if (format === 'hep-pcap' || format === 'pcap') return new PcapSink(format, target, opts)
   return new TextSink(format, target, opts.warn, opts.output)
 }
