@@ -11,7 +11,7 @@ import { readHepBatches } from '../src/io/read-hep.js'
 import { callIdOf } from '../src/sip/call-id.js'
 import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 import { pathsUsable } from './_paths.js'
-import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
+import { encodingOptionsFrom, hepEncodingFlags, timeByteOrderFlag } from './_hep-flags.js'
 
 export default class Convert extends BaseCommand<typeof Convert> {
   static override summary = 'Convert between pcap, HEP (raw, hex, hep-pcap) and JSON lines'
@@ -45,11 +45,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     })(),
     ...hepEncodingFlags,
     'output-buffer': outputBufferFlag,
-    'time-byte-order': Flags.option({
-      options: ['le', 'be'] as const,
-      default: 'le' as const,
-      description: 'HEPv2 time header byte order of the input',
-    })(),
+    'time-byte-order': timeByteOrderFlag('of the input'),
     precision: Flags.option({
       options: ['us', 'ns'] as const,
       default: 'us' as const,

@@ -16,6 +16,7 @@ import type {
   ReceiveMeta,
 } from '../src/net/types.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS, outputBufferFlag } from './_base.js'
+import { timeByteOrderFlag } from './_hep-flags.js'
 import { pathsUsable } from './_paths.js'
 
 const addr = (e: Endpoint) => endpoint(e.address, e.port)
@@ -113,11 +114,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
       min: 1,
     }),
     'output-buffer': outputBufferFlag,
-    'time-byte-order': Flags.option({
-      options: ['le', 'be'] as const,
-      default: 'le' as const,
-      description: 'HEPv2 time header byte order: le (Kamailio, default) or be (heplify-server)',
-    })(),
+    'time-byte-order': timeByteOrderFlag(),
   }
 
   private session?: ListenSession
