@@ -105,6 +105,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // the writer owns stdout's errors: oclif's own listener rethrows all but EPIPE (a disk full dump)
     process.stdout.removeAllListeners('error')
     this.out = new OutputWriter(process.stdout, {
+      name: 'stdout',
       maxBuffer: this.maxBuffer,
       onError: (e) => this.outputFailed(e),
     })

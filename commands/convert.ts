@@ -90,7 +90,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     })
     const bar = this.progressBar(args.input)
     const problems = new Map<string, number>()
-    const stats = await convertItems(items, args.output, {
+    const stats = await convertItems(items, args.output === '-' ? process.stdout : args.output, {
       ...enc,
       into,
       precision: f.precision,
@@ -99,6 +99,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       onProgress: () => bar?.update(capture?.extractor.bytesRead ?? 0),
       warn: (m) => this.note(`warning: ${m}`),
       output: {
+        name: args.output === '-' ? 'stdout' : undefined,
         maxBuffer: this.maxBuffer,
         onError: (e) => this.problem(`cannot write ${e.path}: ${e.reason}; converting stopped there`),
       },

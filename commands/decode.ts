@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { chunkTable, summaryLine } from '../src/format/pretty.js'
+import { chunkTable, summaryLine } from './_pretty.js'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
 import type { CaptureItems } from '../src/capture/items.js'
 import { readHepBatches } from '../src/io/read-hep.js'

@@ -5,7 +5,7 @@ import { payloadTypeFromName, payloadTypeName } from '../src/hep/constants.js'
 import type { HepPacket } from '../src/hep/packet.js'
 import type { PacketFilter } from '../src/listen/filter.js'
 import { listen, type ListenResult, type ListenSession, type SavedOutput } from '../src/listen/listen.js'
-import { chunkTable, endpoint, summaryLine } from '../src/format/pretty.js'
+import { chunkTable, endpoint, summaryLine } from './_pretty.js'
 import { parseListenAddress } from '../src/net/address.js'
 import { checkTlsFiles } from '../src/net/pem.js'
 import type {

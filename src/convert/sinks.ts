@@ -63,7 +63,7 @@ class TextSink implements PacketSink {
     private readonly warn?: (m: string) => void,
     output?: WriterOptions,
   ) {
-    this.out = new OutputWriter(target, { flushAt: 256 * 1024, ...output })
+    this.out = new OutputWriter(target, { flushAt: 256 * 1024, ...output, endStream: false })
   }
   get full(): boolean {
     return this.out.full
@@ -102,7 +102,8 @@ class PcapSink implements PacketSink {
   ) {
     this.writer = new PcapWriter(target, {
       precision: opts.precision,
-      output: opts.output,
+      // a stream we are given (stdout…) is the caller's: written to, never ended
+      output: typeof target === 'string' ? opts.output : { ...opts.output, endStream: false },
     })
   }
   get out(): OutputWriter {
@@ -159,7 +160,7 @@ class PcapSink implements PacketSink {
   }
 }
 
-/** `target`: a file path, or a stream (e.g. process.stdout; a pcap sink ends a stream other than stdout/stderr). */
+/** `target`: a file path, or a stream (e.g. process.stdout: name it with `output.name`), written to and never ended. */
 export function openSink(
   format: OutputFormat,
   target: string | Writable,

@@ -79,22 +79,25 @@ describe('listen()', () => {
     expect(Buffer.from(recs[1].data).toString('latin1')).toContain('BYE sip:x@y SIP/2.0')
   })
 
-  it('stop() resolves, closes the outputs (flushed, the file complete) and the sockets', async () => {
+  it('stop() resolves once the outputs are flushed and closed; a stream given is written, not ended', async () => {
     const path = join(tmp, 'as-received.hep.pcap')
     const stream = new PassThrough()
+    const got: Buffer[] = []
     let ended = false
-    stream.on('finish', () => (ended = true))
-    stream.resume()
+    stream.on('data', (d: Buffer) => got.push(d))
+    stream.on('end', () => (ended = true))
     const l = await listen([{ transport: 'udp', address: '127.0.0.1:0' }], { writeHep: path, write: stream })
-    const port = portOf(l)
-    await sendUdp(port, hep3('OPTIONS sip:x@y SIP/2.0'))
+    await sendUdp(portOf(l), hep3('OPTIONS sip:x@y SIP/2.0'))
     await waitFor(() => l.stats.shown === 1, 'the packet')
     await expect(l.stop()).resolves.toBeDefined()
-    expect(ended).toBe(true)
     expect(l.outputs.map((o) => o.sink.out.closed)).toEqual([true, true])
     const recs = await readPcap(path)
     expect(recs).toHaveLength(1)
     expect(statSync(path).size).toBe(24 + 16 + recs[0].data.length)
+    const written = Buffer.concat(got)
+    expect(written.readUInt32LE(0)).toBe(0xa1b2c3d4)
+    expect(written.toString('latin1')).toContain('OPTIONS sip:x@y SIP/2.0')
+    expect(ended).toBe(false)
     await expect(l.server.listen({ transport: 'udp', port: 0 })).rejects.toThrow(/closed/)
   })
 
