@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core'
-import { chunkTable, summaryLine } from './_pretty.js'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
 import type { CaptureItems } from '../src/capture/items.js'
 import { readHepBatches } from '../src/io/read-hep.js'
@@ -70,11 +69,7 @@ A malformed packet is reported with its position and reason; decoding goes on an
             continue
           }
           ok++
-          if (f.json) this.out.packet(item.packet)
-          else {
-            this.out.line(`${this.c.dim('#' + item.index)} ${summaryLine(item.packet, this.c)}`)
-            if (f.chunks) this.out.line(chunkTable(item.packet, this.c))
-          }
+          this.packetOut(item.packet, f.json ? '' : this.c.dim('#' + item.index))
         }
         await this.out.drained()
       }

@@ -5,7 +5,7 @@ import { payloadTypeFromName, payloadTypeName } from '../src/hep/constants.js'
 import type { HepPacket } from '../src/hep/packet.js'
 import type { PacketFilter } from '../src/listen/filter.js'
 import { listen, type ListenResult, type ListenSession, type SavedOutput } from '../src/listen/listen.js'
-import { chunkTable, endpoint, summaryLine } from './_pretty.js'
+import { endpoint } from './_pretty.js'
 import { parseListenAddress } from '../src/net/address.js'
 import { checkTlsFiles } from '../src/net/pem.js'
 import type {
@@ -284,13 +284,12 @@ closes that connection only, idle connections close after --idle-timeout seconds
             }),
         )
       }
-      this.out.packet(p, this.lastVia)
+      this.packetOut(p, '', this.lastVia)
     } else {
       const tag = this.c.dim(
         `[${meta.transport} ${this.lastRemoteText}${meta.connectionId ? ' #' + meta.connectionId : ''}]`,
       )
-      this.out.line(`${tag} ${summaryLine(p, this.c)}`)
-      if (f.chunks) this.out.line(chunkTable(p, this.c))
+      this.packetOut(p, tag)
     }
   }
 

@@ -209,11 +209,10 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
   }
 
   private summary(s: SendStats): void {
-    if (this.flags.json) {
-      this.out.line(JSON.stringify({ in: s.in, ...s.sender, skipped: s.skipped }))
-      return
-    }
-    if (this.flags.quiet) return
+    this.summaryOut({ in: s.in, ...s.sender, skipped: s.skipped }, () => this.humanSummary(s))
+  }
+
+  private humanSummary(s: SendStats): void {
     const st = s.sender
     const skipped = Object.entries(s.skipped).map(([r, n]) => `, ${n} ${r}`)
     const resent = st.resent > 0 ? `; ${st.resent} resent (possible duplicates)` : ''
