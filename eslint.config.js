@@ -24,4 +24,43 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // src/ is the library: it prints nothing itself and knows no CLI framework (rendering is commands/')
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...['process', 'node:process'].map((name) => ({
+              name,
+              importNames: ['stdout'],
+              message: 'src/ takes a Writable; commands/ passes process.stdout',
+            })),
+          ],
+          patterns: [
+            {
+              group: ['@oclif/*', 'chalk', 'cli-table3', 'cli-progress'],
+              message: 'CLI only: flags, colour, tables and progress bars belong in commands/',
+            },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'stdout',
+          message: 'src/ takes a Writable; commands/ passes process.stdout',
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportExpression[source.value=/^(@oclif\\/|chalk$|cli-table3$|cli-progress$)/]',
+          message: 'CLI only: flags, colour, tables and progress bars belong in commands/',
+        },
+      ],
+    },
+  },
 )

@@ -6,8 +6,10 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { Chalk, type ChalkInstance } from 'chalk'
 import { HepError } from '../src/errors.js'
+import type { HepPacket } from '../src/hep/packet.js'
 import { endStdin, onStdinOpened } from '../src/io/input.js'
 import { DEFAULT_MAX_BUFFER, OutputWriter, parseSize, type OutputError } from '../src/io/writer.js'
+import { chunkTable, summaryLine } from './_pretty.js'
 
 /** Exit codes (README "Exit codes"). */
 export const EXIT = {
@@ -105,6 +107,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // the writer owns stdout's errors: oclif's own listener rethrows all but EPIPE (a disk full dump)
     process.stdout.removeAllListeners('error')
     this.out = new OutputWriter(process.stdout, {
+      name: 'stdout',
       maxBuffer: this.maxBuffer,
       onError: (e) => this.outputFailed(e),
     })
@@ -185,6 +188,29 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected get stopped(): boolean {
     return this.stop.signal.aborted
+  }
+
+  /**
+   * One packet on stdout, the one place every command prints a packet: under --json its JSON line
+   * (`jsonExtra`, e.g. `,"via":{…}`, goes inside the object), else `tag` and its summary line, and
+   * with --chunks its chunk table.
+   */
+  protected packetOut(p: HepPacket, tag: string, jsonExtra?: Uint8Array): void {
+    if (this.flags.json) this.out.packet(p, jsonExtra)
+    else {
+      this.out.line(`${tag} ${summaryLine(p, this.c)}`)
+      if ((this.flags as { chunks?: boolean }).chunks) this.out.line(chunkTable(p, this.c))
+    }
+  }
+
+  /**
+   * The summary, the one place every command decides how: as JSON (default: under --json) one line
+   * `{"summary":true,…}` on stdout, the same shape in every command; else `human()` (on stderr),
+   * unless --quiet.
+   */
+  protected summaryOut(json: object, human: () => void, asJson: boolean = this.flags.json): void {
+    if (asJson) this.out.line(JSON.stringify({ summary: true, ...json }))
+    else if (!this.flags.quiet) human()
   }
 
   /** A diagnostic line on stderr (silenced by --quiet). */

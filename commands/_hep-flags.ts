@@ -40,3 +40,11 @@ export function encodingOptionsFrom(
     onLoss: warn ? oncePerKind(warn) : undefined,
   }
 }
+
+/** --time-byte-order of decode, convert, listen and send; `note` says what it applies to. */
+export const timeByteOrderFlag = (note?: string) =>
+  Flags.option({
+    options: ['le', 'be'] as const,
+    default: 'le' as const,
+    description: `HEPv2 time header byte order${note ? ` ${note}` : ''}: le (Kamailio, default) or be (heplify-server)`,
+  })()

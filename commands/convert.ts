@@ -11,7 +11,7 @@ import { readHepBatches } from '../src/io/read-hep.js'
 import { callIdOf } from '../src/sip/call-id.js'
 import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 import { pathsUsable } from './_paths.js'
-import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
+import { encodingOptionsFrom, hepEncodingFlags, timeByteOrderFlag } from './_hep-flags.js'
 
 export default class Convert extends BaseCommand<typeof Convert> {
   static override summary = 'Convert between pcap, HEP (raw, hex, hep-pcap) and JSON lines'
@@ -45,11 +45,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     })(),
     ...hepEncodingFlags,
     'output-buffer': outputBufferFlag,
-    'time-byte-order': Flags.option({
-      options: ['le', 'be'] as const,
-      default: 'le' as const,
-      description: 'HEPv2 time header byte order of the input',
-    })(),
+    'time-byte-order': timeByteOrderFlag('of the input'),
     precision: Flags.option({
       options: ['us', 'ns'] as const,
       default: 'us' as const,
@@ -94,7 +90,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     })
     const bar = this.progressBar(args.input)
     const problems = new Map<string, number>()
-    const stats = await convertItems(items, args.output, {
+    const stats = await convertItems(items, args.output === '-' ? process.stdout : args.output, {
       ...enc,
       into,
       precision: f.precision,
@@ -103,6 +99,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       onProgress: () => bar?.update(capture?.extractor.bytesRead ?? 0),
       warn: (m) => this.note(`warning: ${m}`),
       output: {
+        name: args.output === '-' ? 'stdout' : undefined,
         maxBuffer: this.maxBuffer,
         onError: (e) => this.problem(`cannot write ${e.path}: ${e.reason}; converting stopped there`),
       },

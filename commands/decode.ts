@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core'
-import { chunkTable, summaryLine } from '../src/format/pretty.js'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
 import type { CaptureItems } from '../src/capture/items.js'
 import { readHepBatches } from '../src/io/read-hep.js'
 import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
+import { timeByteOrderFlag } from './_hep-flags.js'
 import { pathsUsable } from './_paths.js'
 
 export default class Decode extends BaseCommand<typeof Decode> {
@@ -42,11 +42,7 @@ A malformed packet is reported with its position and reason; decoding goes on an
       multiple: true,
     }),
     'output-buffer': outputBufferFlag,
-    'time-byte-order': Flags.option({
-      options: ['le', 'be'] as const,
-      default: 'le' as const,
-      description: 'HEPv2 time header byte order: le (Kamailio, default) or be (heplify-server)',
-    })(),
+    'time-byte-order': timeByteOrderFlag(),
   }
 
   public async run(): Promise<void> {
@@ -73,11 +69,7 @@ A malformed packet is reported with its position and reason; decoding goes on an
             continue
           }
           ok++
-          if (f.json) this.out.packet(item.packet)
-          else {
-            this.out.line(`${this.c.dim('#' + item.index)} ${summaryLine(item.packet, this.c)}`)
-            if (f.chunks) this.out.line(chunkTable(item.packet, this.c))
-          }
+          this.packetOut(item.packet, f.json ? '' : this.c.dim('#' + item.index))
         }
         await this.out.drained()
       }

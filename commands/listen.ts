@@ -1,16 +1,13 @@
 import { Flags } from '@oclif/core'
 import Table from 'cli-table3'
-import { openSink, type PacketSink } from '../src/convert/sinks.js'
-import { HepError, InternalError } from '../src/errors.js'
+import { InternalError } from '../src/errors.js'
 import { payloadTypeFromName, payloadTypeName } from '../src/hep/constants.js'
 import type { HepPacket } from '../src/hep/packet.js'
-import { formatFromExtension } from '../src/io/input.js'
-import { matches, type PacketFilter } from '../src/listen/filter.js'
-import { ListenStats } from '../src/listen/stats.js'
-import { chunkTable, endpoint, summaryLine } from '../src/format/pretty.js'
+import type { PacketFilter } from '../src/listen/filter.js'
+import { listen, type ListenResult, type ListenSession, type SavedOutput } from '../src/listen/listen.js'
+import { endpoint } from './_pretty.js'
 import { parseListenAddress } from '../src/net/address.js'
 import { checkTlsFiles } from '../src/net/pem.js'
-import { HepServer } from '../src/net/server.js'
 import type {
   ConnectionEvent,
   Endpoint,
@@ -19,6 +16,7 @@ import type {
   ReceiveMeta,
 } from '../src/net/types.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS, outputBufferFlag } from './_base.js'
+import { timeByteOrderFlag } from './_hep-flags.js'
 import { pathsUsable } from './_paths.js'
 
 const addr = (e: Endpoint) => endpoint(e.address, e.port)
@@ -116,23 +114,10 @@ closes that connection only, idle connections close after --idle-timeout seconds
       min: 1,
     }),
     'output-buffer': outputBufferFlag,
-    'time-byte-order': Flags.option({
-      options: ['le', 'be'] as const,
-      default: 'le' as const,
-      description: 'HEPv2 time header byte order: le (Kamailio, default) or be (heplify-server)',
-    })(),
+    'time-byte-order': timeByteOrderFlag(),
   }
 
-  private stats = new ListenStats()
-  private sinks: { sink: PacketSink; what: string }[] = []
-  private pcapSink?: PacketSink
-  private hepSink?: PacketSink
-  private closedByReason: Record<string, number> = {}
-  /** inputs paused because an output is over its bound */
-  private paused = false
-  private saidFull = false
-
-  private accepted = 0
+  private session?: ListenSession
 
   public async run(): Promise<void> {
     const f = this.flags
@@ -140,117 +125,83 @@ closes that connection only, idle connections close after --idle-timeout seconds
     const filter = this.filter()
     const outputs = [f.write, f['write-hep']].filter((o): o is string => o !== undefined)
     if (!pathsUsable('listen', [], outputs)) return
-    if (f.write) this.pcapSink = this.open('pcap', f.write)
-    if (f['write-hep']) {
-      const fmt = formatFromExtension(f['write-hep'])
-      this.hepSink = this.open(
-        fmt === 'pcap' || fmt === 'hep-pcap' ? 'hep-pcap' : fmt === 'hex' || fmt === 'jsonl' ? fmt : 'raw',
-        f['write-hep'],
-      )
-    }
-    const server = new HepServer({
-      authKey: f['auth-key'],
-      maxConnections: f['max-connections'],
-      handshakeTimeout: f['handshake-timeout'],
-      idleTimeout: f['idle-timeout'],
-      maxLifetime: f['max-lifetime'],
-      keepalive: f.keepalive,
-      maxReadsPerPacket: f['max-reads-per-packet'],
-      decode: { timeByteOrder: f['time-byte-order'] },
-    })
-    server.on('error', (e) => {
-      const r = (e as { reason?: string }).reason
-      if (r === 'EMFILE' || r === 'ENFILE') {
-        const limit = server.stats().descriptors.limit
-        this.problem(
-          `${e.message}; raise \`ulimit -n\`${limit ? ` (now ${limit})` : ''} or lower --max-connections`,
-        )
-      } else if (e instanceof InternalError)
-        this.problem(`internal error (a bug: please report it with HEP_DEBUG=1 output): ${e.message}`)
-      else this.problem(`socket: ${e.message}`)
-    })
-    server.on('packet', (ev) => {
-      if (this.stopped) return
-      this.stats.packet(ev.packet)
-      if (!matches(ev.packet, filter)) {
-        this.stats.filtered++
-        return
-      }
-      this.show(ev.packet, ev, ev.raw)
-      this.checkBound(server)
-      if (f.count !== undefined && this.stats.shown >= f.count) this.requestStop('signal')
-    })
-    server.on('malformed', (ev) => {
-      this.stats.malformed++
-      this.problem(
-        `${ev.transport} ${addr(ev.remote)}${ev.connectionId ? ` #${ev.connectionId}` : ''}: ${ev.error.message}`,
-      )
-    })
-    server.on('rejected', (ev) => {
-      this.stats.reject(ev.reason)
-      this.note(this.cErr.yellow(`rejected (${ev.reason}) ${ev.transport} ${addr(ev.remote)}: ${ev.detail}`))
-    })
-    server.on('connection', (ev) => this.connectionEvent(ev))
-    try {
-      for (const spec of specs) {
-        const l = await server.listen(spec)
+    const session = await listen(specs, {
+      server: {
+        authKey: f['auth-key'],
+        maxConnections: f['max-connections'],
+        handshakeTimeout: f['handshake-timeout'],
+        idleTimeout: f['idle-timeout'],
+        maxLifetime: f['max-lifetime'],
+        keepalive: f.keepalive,
+        maxReadsPerPacket: f['max-reads-per-packet'],
+        decode: { timeByteOrder: f['time-byte-order'] },
+      },
+      filter,
+      count: f.count,
+      duration: f.duration,
+      signal: this.stop.signal,
+      write: f.write,
+      writeHep: f['write-hep'],
+      maxBuffer: this.maxBuffer,
+      watch: [this.out],
+      onPacket: (p, meta) => this.show(p, meta),
+      onListening: (l) => {
         const buf = l.getRecvBufferSize()
         this.note(
           `listening on ${l.transport} ${addr(l.local)}${buf !== undefined ? ` (receive buffer ${buf} bytes)` : ''}`,
         )
-      }
-    } catch (e) {
-      await server.close()
-      await this.closeSinks()
-      throw e
-    }
-    const timer =
-      f.duration !== undefined ? setTimeout(() => this.requestStop('signal'), f.duration * 1000) : undefined
-    await new Promise<void>((resolve) => {
-      if (this.stopped) resolve()
-      else this.stop.signal.addEventListener('abort', () => resolve(), { once: true })
+      },
+      onError: (e, server) => {
+        const r = (e as { reason?: string }).reason
+        if (r === 'EMFILE' || r === 'ENFILE') {
+          const limit = server.stats().descriptors.limit
+          this.problem(
+            `${e.message}; raise \`ulimit -n\`${limit ? ` (now ${limit})` : ''} or lower --max-connections`,
+          )
+        } else if (e instanceof InternalError)
+          this.problem(`internal error (a bug: please report it with HEP_DEBUG=1 output): ${e.message}`)
+        else this.problem(`socket: ${e.message}`)
+      },
+      onMalformed: (ev) =>
+        this.problem(
+          `${ev.transport} ${addr(ev.remote)}${ev.connectionId ? ` #${ev.connectionId}` : ''}: ${ev.error.message}`,
+        ),
+      onRejected: (ev) =>
+        this.note(
+          this.cErr.yellow(`rejected (${ev.reason}) ${ev.transport} ${addr(ev.remote)}: ${ev.detail}`),
+        ),
+      onConnection: (ev) => this.connectionEvent(ev),
+      onFull: (who) =>
+        this.note(
+          this.cErr.yellow(
+            `${who} is not keeping up (over --output-buffer ${Math.round(this.maxBuffer / 1048576)} MiB): TCP/TLS/WebSocket inputs pause and UDP packets are dropped and counted until it drains`,
+          ),
+        ),
+      onOutputError: (e) => {
+        this.problem(`cannot write ${e.path}: ${e.reason}; nothing more is saved to it`)
+        process.exitCode = EXIT.OUTPUT
+      },
+      onNotSaved: (e) => this.problem(`not saved: ${e.message}`),
+      onWarning: (m) => this.note(`warning: ${m}`),
     })
-    if (timer) clearTimeout(timer)
-    const dropped = server.stats().dropped // the kernel's count is read before the sockets close
+    this.session = session
+    await Promise.race([
+      session.done,
+      new Promise<void>((resolve) => {
+        if (this.stopped) resolve()
+        else this.stop.signal.addEventListener('abort', () => resolve(), { once: true })
+      }),
+    ])
+    if (!this.stopped) this.requestStop('signal') // --count or --duration: stop as Ctrl-C does
     // bounded (shortly after Ctrl-C): a peer that never finishes its handshake must not hold the summary back
-    const bound = this.signalled ? STOP_FLUSH_MS : 5000
-    await Promise.race([server.close(), new Promise((r) => setTimeout(r, bound).unref())])
-    await this.closeSinks()
+    const result = await session.stop({ within: this.signalled ? STOP_FLUSH_MS : 5000 })
     // a stalled reader does not hold the stop: what it has not taken within a second is counted, not waited for
     await this.out.endWithin(1000)
-    this.summary(server, dropped)
-    if (process.exitCode !== EXIT.OUTPUT && this.stats.malformed > 0 && this.stats.shown === 0)
+    this.summary(result, session.outputs)
+    if (process.exitCode !== EXIT.OUTPUT && result.server.total.malformed > 0 && result.stats.shown === 0)
       process.exitCode = EXIT.INPUT
     // writes a stalled reader never takes would keep the process alive after the summary
     if (this.out.abandoned > 0) process.exit()
-  }
-
-  /**
-   * Over the output bound (stdout or a file not taking what is written fast enough): stream inputs
-   * pause and UDP datagrams are dropped and counted, until every output has drained.
-   */
-  private checkBound(server: HepServer): void {
-    if (this.paused || (!this.out.full && !this.sinks.some((s) => s.sink.full))) return
-    this.paused = true
-    server.pauseInput()
-    if (!this.saidFull) {
-      this.saidFull = true
-      const who = this.out.full ? 'stdout' : (this.sinks.find((s) => s.sink.full)?.what ?? 'an output')
-      this.note(
-        this.cErr.yellow(
-          `${who} is not keeping up (over --output-buffer ${Math.round(this.maxBuffer / 1048576)} MiB): TCP/TLS/WebSocket inputs pause and UDP packets are dropped and counted until it drains`,
-        ),
-      )
-    }
-    void (async () => {
-      for (;;) {
-        await this.out.drained()
-        for (const s of this.sinks) await s.sink.maybeFlush()
-        if (!this.out.full && !this.sinks.some((s) => s.sink.full)) break
-      }
-      this.paused = false
-      if (!this.stopped) server.resumeInput()
-    })()
   }
 
   private listenSpecs(): ListenOptions[] {
@@ -301,21 +252,6 @@ closes that connection only, idle connections close after --idle-timeout seconds
     return { captureIds: f['capture-id'], payloadTypes, callIds: f['call-id'], grep }
   }
 
-  private open(format: Parameters<typeof openSink>[0], path: string): PacketSink {
-    const sink = openSink(format, path, {
-      warn: (m) => this.note(`warning: ${m}`),
-      output: {
-        maxBuffer: this.maxBuffer,
-        onError: (e) => {
-          this.problem(`cannot write ${e.path}: ${e.reason}; nothing more is saved to it`)
-          process.exitCode = EXIT.OUTPUT
-        },
-      },
-    })
-    this.sinks.push({ sink, what: path })
-    return sink
-  }
-
   private lastRemote?: Endpoint
   private lastRemoteText = ''
   private lastVia = Buffer.alloc(0)
@@ -323,8 +259,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
   private viaConn?: number
   private viaTransport?: string
 
-  private show(p: HepPacket, meta: ReceiveMeta, raw: Buffer): void {
-    this.stats.shown++
+  private show(p: HepPacket, meta: ReceiveMeta): void {
     const f = this.flags
     if (meta.remote !== this.lastRemote) {
       this.lastRemote = meta.remote
@@ -349,47 +284,19 @@ closes that connection only, idle connections close after --idle-timeout seconds
             }),
         )
       }
-      this.out.packet(p, this.lastVia)
+      this.packetOut(p, '', this.lastVia)
     } else {
       const tag = this.c.dim(
         `[${meta.transport} ${this.lastRemoteText}${meta.connectionId ? ' #' + meta.connectionId : ''}]`,
       )
-      this.out.line(`${tag} ${summaryLine(p, this.c)}`)
-      if (f.chunks) this.out.line(chunkTable(p, this.c))
+      this.packetOut(p, tag)
     }
-    if (this.sinks.length > 0) this.save(p, meta, raw)
-  }
-
-  /** Writes the packet to --write and --write-hep. */
-  private save(p: HepPacket, meta: ReceiveMeta, raw: Buffer): void {
-    const at = meta.receivedAt
-    const time = { seconds: Math.floor(at / 1000), nanos: Math.round((at % 1000) * 1e6) }
-    try {
-      if (this.pcapSink && p.payload !== undefined) {
-        const t =
-          p.timeSeconds !== undefined ? { seconds: p.timeSeconds, nanos: (p.timeUseconds ?? 0) * 1000 } : time
-        this.pcapSink.write(p, raw, t)
-      }
-      this.hepSink?.write(p, raw, time, {
-        src: meta.remote.address,
-        srcPort: meta.remote.port,
-        dst: meta.local.address,
-        dstPort: meta.local.port,
-      })
-    } catch (e) {
-      if (!(e instanceof HepError)) throw e
-      this.problem(`not saved: ${e.message}`)
-    }
-    if ((this.stats.shown & 63) === 0) for (const s of this.sinks) void s.sink.maybeFlush()
   }
 
   private connectionEvent(ev: ConnectionEvent): void {
     const who = `${ev.transport} ${addr(ev.remote)} #${ev.connectionId}`
-    if (ev.type === 'accepted') {
-      this.accepted++
-      this.note(this.cErr.dim(`accepted ${who}`))
-    } else {
-      this.closedByReason[ev.reason] = (this.closedByReason[ev.reason] ?? 0) + 1
+    if (ev.type === 'accepted') this.note(this.cErr.dim(`accepted ${who}`))
+    else {
       const msg = `closed ${who}: ${ev.reason}${ev.detail ? ` (${ev.detail})` : ''}, ${ev.packets} packets`
       if (ev.reason === 'peer' || ev.reason === 'shutdown') this.note(this.cErr.dim(msg))
       else this.note(this.cErr.yellow(msg))
@@ -409,33 +316,22 @@ closes that connection only, idle connections close after --idle-timeout seconds
     }
   }
 
-  private async closeSinks(): Promise<void> {
-    for (const { sink, what } of this.sinks) {
-      try {
-        await sink.close()
-      } catch (e) {
-        this.problem(`${what}: ${(e as Error).message}`)
-      }
-    }
-  }
-
-  private summary(server: HepServer, dropped: { output: number; kernel: number | undefined }): void {
+  private summary({ stats: s, server: st, udp }: ListenResult, outputs: readonly SavedOutput[]): void {
     if (this.flags.quiet) return
-    const s = this.stats
     const secs = ((Date.now() - s.startedAt) / 1000).toFixed(1)
-    const rejected = Object.values(s.rejected).reduce((a, b) => a + b, 0)
+    const rejectedBy = st.total.rejectedBy as Record<string, number>
+    const rejected = Object.values(rejectedBy).reduce((a, b) => a + b, 0)
+    const dropped = st.dropped
     const kernel = dropped.kernel === undefined ? 'unknown' : String(dropped.kernel)
     process.stderr.write(
-      `listened ${secs} s: ${s.received} packets (${s.shown} shown, ${s.filtered} filtered out), ${s.malformed} malformed, ${rejected} rejected\n` +
-        (server.getListeners().some((l) => l.transport === 'udp')
-          ? `dropped: ${dropped.output} by us (output full), ${kernel} by the kernel\n`
-          : ''),
+      `listened ${secs} s: ${s.received} packets (${s.shown} shown, ${s.filtered} filtered out), ${st.total.malformed} malformed, ${rejected} rejected\n` +
+        (udp ? `dropped: ${dropped.output} by us (output full), ${kernel} by the kernel\n` : ''),
     )
     if (this.out.abandoned > 0)
       process.stderr.write(
         `not printed: ${this.out.abandoned} (stdout did not take them within 1 s of the stop)\n`,
       )
-    for (const { sink, what } of this.sinks) {
+    for (const { sink, what } of outputs) {
       if (sink.error)
         process.stderr.write(
           sink.out.confirmed === 0
@@ -451,13 +347,13 @@ closes that connection only, idle connections close after --idle-timeout seconds
       for (const k of s.kinds()) t.push([k.captureId, payloadTypeName(k.payloadType), String(k.packets)])
       process.stderr.write(t.toString() + '\n')
     }
-    for (const [r, n] of Object.entries(s.rejected)) process.stderr.write(`rejected (${r}): ${n}\n`)
-    const st = server.stats()
-    if (this.accepted > 0) {
-      const closed = Object.entries(this.closedByReason)
+    for (const [r, n] of Object.entries(rejectedBy)) process.stderr.write(`rejected (${r}): ${n}\n`)
+    const conns = st.total.connections
+    if (conns.accepted > 0) {
+      const closed = Object.entries(conns.closed)
         .map(([r, n]) => `${r} ${n}`)
         .join(', ')
-      process.stderr.write(`connections: ${this.accepted} accepted; closed: ${closed || 'none'}\n`)
+      process.stderr.write(`connections: ${conns.accepted} accepted; closed: ${closed || 'none'}\n`)
     }
     const fd = st.descriptors
     if (fd.hits > 0 || fd.pauses > 0) {

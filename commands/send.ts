@@ -15,7 +15,7 @@ import type { HepSender } from '../src/net/sender-types.js'
 import { sendItems, type SendStats } from '../src/send/send.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { pathsUsable } from './_paths.js'
-import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
+import { encodingOptionsFrom, hepEncodingFlags, timeByteOrderFlag } from './_hep-flags.js'
 
 export default class Send extends BaseCommand<typeof Send> {
   static override summary = 'Encode and send HEP, from flags or from JSON lines, raw or hex'
@@ -95,12 +95,7 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
     }),
     insecure: Flags.boolean({ description: 'tls/wss: accept any server certificate', default: false }),
     ca: Flags.string({ description: 'tls/wss: CA certificate file to trust' }),
-    'time-byte-order': Flags.option({
-      options: ['le', 'be'] as const,
-      default: 'le' as const,
-      description:
-        'HEPv2 time header byte order of the input (what is sent is little-endian, as Kamailio sends)',
-    })(),
+    'time-byte-order': timeByteOrderFlag('of the input (what is sent is little-endian, as Kamailio sends)'),
   }
 
   public async run(): Promise<void> {
@@ -214,11 +209,10 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
   }
 
   private summary(s: SendStats): void {
-    if (this.flags.json) {
-      this.out.line(JSON.stringify({ in: s.in, ...s.sender, skipped: s.skipped }))
-      return
-    }
-    if (this.flags.quiet) return
+    this.summaryOut({ in: s.in, ...s.sender, skipped: s.skipped }, () => this.humanSummary(s))
+  }
+
+  private humanSummary(s: SendStats): void {
     const st = s.sender
     const skipped = Object.entries(s.skipped).map(([r, n]) => `, ${n} ${r}`)
     const resent = st.resent > 0 ? `; ${st.resent} resent (possible duplicates)` : ''

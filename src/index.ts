@@ -40,3 +40,12 @@ export { replay, mergeByTime } from './replay/replay.js'
 export type { ReplayOptions, ReplayStats } from './replay/replay.js'
 export { Schedule, TimingStats, waitUntil } from './replay/scheduler.js'
 export type { TimingMode, ScheduleOptions } from './replay/scheduler.js'
+export { listen, hepSinkFormat } from './listen/listen.js'
+export type {
+  ListenSession,
+  ListenSessionOptions,
+  ListenHandlers,
+  ListenResult,
+  SavedOutput,
+} from './listen/listen.js'
+export { ListenStats } from './listen/stats.js'

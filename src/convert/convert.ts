@@ -2,6 +2,7 @@
  * `hep convert` as a library call: packets from any HEP input (or messages from a capture) to any
  * output, with the HEP encoding options applied. Returns statistics; prints nothing.
  */
+import type { Writable } from 'node:stream'
 import { HepError } from '../errors.js'
 import { encode } from '../hep/codec.js'
 import {
@@ -45,7 +46,7 @@ export function skip(stats: ConvertStats, reason: string): void {
 /** Converts items (from readHep or the capture pipeline) into `output`. */
 export async function convertItems(
   batches: AsyncIterable<HepItem[]>,
-  output: string,
+  output: string | Writable,
   opts: ConvertOptions,
 ): Promise<ConvertStats> {
   checkEncodingOptions(opts)

@@ -1,4 +1,5 @@
 /** Where converted packets go: raw, hex, jsonl, a pcap of HEP-over-UDP frames, or a pcap of the messages. */
+import type { Writable } from 'node:stream'
 import { HepError } from '../errors.js'
 import { decode } from '../hep/codec.js'
 import type { HepPacket } from '../hep/packet.js'
@@ -58,11 +59,11 @@ class TextSink implements PacketSink {
   private warnedLegacy = false
   constructor(
     readonly format: 'raw' | 'hex' | 'jsonl',
-    target: string,
+    target: string | Writable,
     private readonly warn?: (m: string) => void,
     output?: WriterOptions,
   ) {
-    this.out = new OutputWriter(target, { flushAt: 256 * 1024, ...output })
+    this.out = new OutputWriter(target, { flushAt: 256 * 1024, ...output, endStream: false })
   }
   get full(): boolean {
     return this.out.full
@@ -96,12 +97,13 @@ class PcapSink implements PacketSink {
   private frames = new FrameBuilder()
   constructor(
     readonly format: 'hep-pcap' | 'pcap',
-    target: string,
+    target: string | Writable,
     private readonly opts: SinkOptions,
   ) {
-    this.writer = new PcapWriter(target === '-' ? process.stdout : target, {
+    this.writer = new PcapWriter(target, {
       precision: opts.precision,
-      output: opts.output,
+      // a stream we are given (stdout…) is the caller's: written to, never ended
+      output: typeof target === 'string' ? opts.output : { ...opts.output, endStream: false },
     })
   }
   get out(): OutputWriter {
@@ -158,7 +160,12 @@ class PcapSink implements PacketSink {
   }
 }
 
-export function openSink(format: OutputFormat, target: string, opts: SinkOptions = {}): PacketSink {
+/** `target`: a file path, or a stream (e.g. process.stdout: name it with `output.name`), written to and never ended. */
+export function openSink(
+  format: OutputFormat,
+  target: string | Writable,
+  opts: SinkOptions = {},
+): PacketSink {
   if (format === 'hep-pcap' || format === 'pcap') return new PcapSink(format, target, opts)
   return new TextSink(format, target, opts.warn, opts.output)
 }

@@ -73,7 +73,7 @@ export function parseSize(s: string): number | undefined {
 export interface WriterOptions {
   /** bound in bytes on what is written but not yet accepted by the OS (default 64 MiB) */
   maxBuffer?: number
-  /** the name in messages (default: the path, or 'stdout') */
+  /** the name in messages (default: the path, or 'output'; give 'stdout' for stdout) */
   name?: string
   /** called once, on the first error; the output then stops */
   onError?: (e: OutputError) => void
@@ -81,7 +81,7 @@ export interface WriterOptions {
   chunkSize?: number
   /** hand over at once when this much is pending (default 64 KiB) */
   flushAt?: number
-  /** end() also ends a stream we were given (never stdout or stderr) */
+  /** end() also ends a stream we were given (never set it for stdout or stderr) */
   endStream?: boolean
 }
 
@@ -129,18 +129,18 @@ export class OutputWriter {
     this.onError = opts.onError
     this.endStream = opts.endStream === true
     this.bytes = new ChunkedBytes((b) => this.send(b), opts.chunkSize)
-    if (typeof target === 'string' && target !== '-') {
+    if (typeof target === 'string') {
       this.path = target
       this.stream = createWriteStream(target, { highWaterMark: 4 * 1024 * 1024 }) as Stream
     } else {
-      this.stream = (typeof target === 'string' ? process.stdout : target) as Stream
+      this.stream = target as Stream
     }
     const st = this.stream as Stream & { fd?: number }
     this.syncFd =
       this.path === undefined && st.constructor?.name === 'SyncWriteStream' && typeof st.fd === 'number'
         ? st.fd
         : undefined
-    this.name = opts.name ?? this.path ?? (this.stream === process.stdout ? 'stdout' : 'output')
+    this.name = opts.name ?? this.path ?? 'output'
     this.stream.on('error', (e: Error) => this.fail(e))
     this.stream.on('drain', () => this.wake())
     this.stream.on('close', () => {
@@ -355,7 +355,7 @@ export class OutputWriter {
   private async doEnd(): Promise<void> {
     this.flush()
     const s = this.stream
-    const own = this.path !== undefined || (this.endStream && s !== process.stdout && s !== process.stderr)
+    const own = this.path !== undefined || this.endStream
     if (!own) {
       // stdout or a stream we were given: wait until what we wrote was taken, without closing it
       if (!this.closed && this.inFlight > 0) await new Promise<void>((resolve) => this.settled.push(resolve))

@@ -2,10 +2,10 @@
 import { isUtf8 } from 'node:buffer'
 import { Chalk, type ChalkInstance } from 'chalk'
 import Table from 'cli-table3'
-import { CHUNK_BY_ID, CHUNK_DEFS, chunkIdHex } from '../hep/chunks.js'
-import { IP_PROTOCOL_NAMES, VENDORS, payloadTypeName } from '../hep/constants.js'
-import { isoTime } from '../hep/json.js'
-import type { ChunkRef, HepPacket } from '../hep/packet.js'
+import { CHUNK_BY_ID, CHUNK_DEFS, chunkIdHex } from '../src/hep/chunks.js'
+import { IP_PROTOCOL_NAMES, VENDORS, payloadTypeName } from '../src/hep/constants.js'
+import { isoTime } from '../src/hep/json.js'
+import type { ChunkRef, HepPacket } from '../src/hep/packet.js'
 
 export const plain: ChalkInstance = new Chalk({ level: 0 })
 
