@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { chunkTable, summaryLine } from '../src/format/pretty.js'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
 import type { CaptureItems } from '../src/capture/items.js'
-import { readHepBatches } from '../src/io/read-hep.js'
+import { readHepBatches } from '../src/read/read-hep.js'
 import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 import { pathsUsable } from './_paths.js'
 
