@@ -257,26 +257,36 @@ export async function* rawBatches(
       else whole.length = 0
       continue
     }
-    const errors: DecodeError[] = []
+    // bad data, each error with where the framer met it and the bytes it had skipped by then
+    const bad: { error: DecodeError; at: number; skipped: number }[] = []
     const start = framer.offset
-    const packets = framer.push(chunk, (e) => errors.push(e))
-    // report errors and packets in stream order
+    const skippedBefore = framer.skipped
+    const packets = framer.push(chunk, (error) =>
+      bad.push({ error, at: framer.offset, skipped: framer.skipped }),
+    )
+    // errors and packets in stream order, each packet at the byte it starts at: packets follow one
+    // another, but for the bytes skipped after an error (or still skipped from the previous read)
     const items: HepItem[] = []
-    let off = start
-    for (const e of errors) items.push(makeItem(0, { source: name, byte: e.offset }, { error: e }))
+    const skippedAfter = (k: number): number =>
+      (k + 1 < bad.length ? bad[k + 1].skipped : framer.skipped) - bad[k].skipped
+    const badItem = (k: number): HepItem =>
+      makeItem(++index, { source: name, byte: bad[k].error.offset }, { error: bad[k].error })
+    let off = start + (bad.length > 0 ? bad[0].skipped : framer.skipped) - skippedBefore
+    let k = 0
     for (const pkt of packets) {
-      const at = off
-      off += pkt.length
-      try {
-        items.push(
-          makeItem(0, { source: name, byte: at }, { raw: pkt, packet: decode(pkt, 0, pkt.length, opts) }),
-        )
-      } catch (e) {
-        items.push(makeItem(0, { source: name, byte: at }, { raw: pkt, error: asHepError(e, at) }))
+      for (; k < bad.length && bad[k].at <= off; k++) {
+        items.push(badItem(k))
+        off = bad[k].at + skippedAfter(k)
       }
+      const origin = { source: name, byte: off }
+      try {
+        items.push(makeItem(++index, origin, { raw: pkt, packet: decode(pkt, 0, pkt.length, opts) }))
+      } catch (e) {
+        items.push(makeItem(++index, origin, { raw: pkt, error: asHepError(e, off) }))
+      }
+      off += pkt.length
     }
-    if (errors.length > 0) items.sort((a, b) => byteOf(a) - byteOf(b))
-    for (const it of items) it.index = ++index
+    for (; k < bad.length; k++) items.push(badItem(k))
     if (items.length > 0) yield items
   }
   if (legacy) {
@@ -322,9 +332,6 @@ function unencodable(p: HepPacket): HepError | undefined {
     return undefined
   }
 }
-
-/** The byte offset a raw stream's item starts at. */
-const byteOf = (it: HepItem): number => ('byte' in it.origin ? it.origin.byte : 0)
 
 /**
  * Items from a stream whose format is known (pcap formats are handled by the capture module), one
