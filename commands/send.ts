@@ -5,6 +5,7 @@ import { HepError } from '../src/errors.js'
 import { payloadTypeFromName } from '../src/hep/constants.js'
 import { parseIsoTime } from '../src/hep/json.js'
 import type { HepPacket } from '../src/hep/packet.js'
+import { msToMicros } from '../src/hep/time.js'
 import { makeItem, type HepItem } from '../src/item/item.js'
 import { skippedFor } from '../src/item/skip.js'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
@@ -187,18 +188,8 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
       this.error(`--type ${f.type}: not a payload type name (sip, log, rtcp…) or number`, {
         exit: EXIT.USAGE,
       })
-    let seconds: number
-    let useconds: number
-    if (f.time === 'now') {
-      const ms = Date.now()
-      seconds = Math.floor(ms / 1000)
-      useconds = Math.floor((ms % 1000) * 1000)
-    } else {
-      const t = parseIsoTime(f.time)
-      if (!t) this.error(`--time ${f.time}: expected an ISO 8601 time or now`, { exit: EXIT.USAGE })
-      seconds = t.seconds
-      useconds = t.useconds
-    }
+    const t = f.time === 'now' ? msToMicros(Date.now()) : parseIsoTime(f.time)
+    if (!t) this.error(`--time ${f.time}: expected an ISO 8601 time or now`, { exit: EXIT.USAGE })
     return {
       version,
       protocolFamily: src.ip.includes(':') ? 10 : 2,
@@ -207,8 +198,8 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
       dstIp: dst.ip,
       srcPort: src.port,
       dstPort: dst.port,
-      timeSeconds: seconds,
-      timeUseconds: useconds,
+      timeSeconds: t.seconds,
+      timeUseconds: t.useconds,
       payloadType: type,
       payload,
     }

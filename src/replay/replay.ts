@@ -7,6 +7,7 @@ import { CaptureItems } from '../capture/items.js'
 import type { HepError } from '../errors.js'
 import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import type { HepPacket } from '../hep/packet.js'
+import { msToMicros } from '../hep/time.js'
 import { inputName } from '../io/input.js'
 import { ItemEncoder } from '../item/encode.js'
 import type { HepItem } from '../item/item.js'
@@ -155,8 +156,9 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
   const stampNow =
     opts.timestamps === 'now'
       ? (p: HepPacket) => {
-          p.timeSeconds = Math.floor(wallTime / 1000)
-          p.timeUseconds = Math.floor((wallTime % 1000) * 1000)
+          const t = msToMicros(wallTime)
+          p.timeSeconds = t.seconds
+          p.timeUseconds = t.useconds
         }
       : undefined
   if (sender !== undefined) {
