@@ -23,7 +23,7 @@ export { SipStreamFramer } from './sip/stream.js'
 export { WebSocketFramer } from './sip/websocket.js'
 // what the commands do, as library calls
 export { readHep, readHepBatches } from './read/read-hep.js'
-export { formatOrigin } from './item/item.js'
+export { formatOrigin, makeItem } from './item/item.js'
 export type { HepItem, Origin, CaptureFacts } from './item/item.js'
 export { convertItems } from './convert/convert.js'
 export type { ConvertOptions, ConvertStats } from './convert/convert.js'
