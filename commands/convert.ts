@@ -7,7 +7,8 @@ import { parsePortRanges } from '../src/capture/extract.js'
 import { convertItems, type ConvertStats } from '../src/convert/convert.js'
 import { OUTPUT_FORMATS, type OutputFormat } from '../src/convert/sinks.js'
 import { HEP_FORMATS, formatFromExtension, type HepFormat } from '../src/io/input.js'
-import { readHepBatches } from '../src/io/read-hep.js'
+import { skippedFor, tallyAll } from '../src/item/skip.js'
+import { readHepBatches } from '../src/read/read-hep.js'
 import { callIdOf } from '../src/sip/call-id.js'
 import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 import { pathsUsable } from './_paths.js'
@@ -114,14 +115,17 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     const cap = capture as CaptureItems | undefined
     if (cap) {
       // what the capture held besides the messages converted
-      for (const [reason, n] of Object.entries(cap.stats.skipped))
-        stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n
+      tallyAll(stats.skipped, cap.stats.skipped)
     }
     this.summary(stats, args.output, into, cap)
     if (stats.outputError) process.exitCode = EXIT.OUTPUT
-    else if (stats.skipped.malformed || stats.skipped.unreadable || cap?.stats.error)
+    else if (
+      skippedFor(stats.skipped, 'malformed') ||
+      skippedFor(stats.skipped, 'unreadable') ||
+      cap?.stats.error
+    )
       process.exitCode = EXIT.INPUT
-    else if (stats.skipped['not encodable']) process.exitCode = EXIT.PARTIAL
+    else if (skippedFor(stats.skipped, 'notEncodable')) process.exitCode = EXIT.PARTIAL
   }
 
   private progressBar(input: string): SingleBar | undefined {

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
 import type { CaptureItems } from '../src/capture/items.js'
-import { readHepBatches } from '../src/io/read-hep.js'
+import { readHepBatches } from '../src/read/read-hep.js'
 import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 import { timeByteOrderFlag } from './_hep-flags.js'
 import { pathsUsable } from './_paths.js'

@@ -6,6 +6,7 @@ import { toJsonLine } from '../src/hep/json.js'
 import { createSender } from '../src/net/sender.js'
 import { parseDestination } from '../src/net/address.js'
 import type { HepSender } from '../src/net/sender-types.js'
+import { skippedFor } from '../src/item/skip.js'
 import { replay, type ReplayStats } from '../src/replay/replay.js'
 import type { TimingMode } from '../src/replay/scheduler.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
@@ -149,8 +150,9 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
     this.summary(stats)
     if (stats.failed > 0 || stats.dropped > 0)
       process.exitCode = stats.sent === 0 ? EXIT.NETWORK : EXIT.PARTIAL
-    else if (stats.skipped['not encodable']) process.exitCode = EXIT.PARTIAL
-    else if (stats.skipped.unreadable || stats.skipped['capture error']) process.exitCode = EXIT.INPUT
+    else if (skippedFor(stats.skipped, 'notEncodable')) process.exitCode = EXIT.PARTIAL
+    // (a capture that cannot be read on comes as an unreadable item)
+    else if (skippedFor(stats.skipped, 'unreadable')) process.exitCode = EXIT.INPUT
   }
 
   private positive(text: string, flag: string): number {

@@ -5,9 +5,11 @@ import { HepError } from '../src/errors.js'
 import { payloadTypeFromName } from '../src/hep/constants.js'
 import { parseIsoTime } from '../src/hep/json.js'
 import type { HepPacket } from '../src/hep/packet.js'
-import type { HepItem } from '../src/io/hep-source.js'
+import { msToMicros } from '../src/hep/time.js'
+import { makeItem, type HepItem } from '../src/item/item.js'
+import { skippedFor } from '../src/item/skip.js'
 import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
-import { readHepBatches } from '../src/io/read-hep.js'
+import { readHepBatches } from '../src/read/read-hep.js'
 import { parseDestination } from '../src/net/address.js'
 import { checkTlsFiles } from '../src/net/pem.js'
 import { createSender } from '../src/net/sender.js'
@@ -158,7 +160,7 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
     // not be encoded (4), then what could not be read (1)
     const s = stats.sender
     if (s.failed > 0 || s.dropped > 0) process.exitCode = s.sent === 0 ? EXIT.NETWORK : EXIT.PARTIAL
-    else if (stats.skipped['not encodable']) process.exitCode = EXIT.PARTIAL
+    else if (skippedFor(stats.skipped, 'notEncodable')) process.exitCode = EXIT.PARTIAL
     else if (Object.keys(stats.skipped).length > 0) process.exitCode = EXIT.INPUT
   }
 
@@ -181,18 +183,8 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
       this.error(`--type ${f.type}: not a payload type name (sip, log, rtcp…) or number`, {
         exit: EXIT.USAGE,
       })
-    let seconds: number
-    let useconds: number
-    if (f.time === 'now') {
-      const ms = Date.now()
-      seconds = Math.floor(ms / 1000)
-      useconds = Math.floor((ms % 1000) * 1000)
-    } else {
-      const t = parseIsoTime(f.time)
-      if (!t) this.error(`--time ${f.time}: expected an ISO 8601 time or now`, { exit: EXIT.USAGE })
-      seconds = t.seconds
-      useconds = t.useconds
-    }
+    const t = f.time === 'now' ? msToMicros(Date.now()) : parseIsoTime(f.time)
+    if (!t) this.error(`--time ${f.time}: expected an ISO 8601 time or now`, { exit: EXIT.USAGE })
     return {
       version,
       protocolFamily: src.ip.includes(':') ? 10 : 2,
@@ -201,8 +193,8 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
       dstIp: dst.ip,
       srcPort: src.port,
       dstPort: dst.port,
-      timeSeconds: seconds,
-      timeUseconds: useconds,
+      timeSeconds: t.seconds,
+      timeUseconds: t.useconds,
       payloadType: type,
       payload,
     }
@@ -223,7 +215,7 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
 }
 
 async function* oneMessage(p: HepPacket): AsyncGenerator<HepItem[]> {
-  yield [{ index: 1, where: 'flags', packet: p }]
+  yield [makeItem(1, { source: 'flags' }, { packet: p })]
 }
 
 function parseHostPort(text: string, flag: string): { ip: string; port: number } {

@@ -5,7 +5,8 @@
 import { CaptureError } from '../errors.js'
 import { decodeDatagram, type DecodeOptions } from '../hep/codec.js'
 import type { HepPacket } from '../hep/packet.js'
-import { asHepError, type HepItem } from '../io/hep-source.js'
+import { asHepError, makeItem, type CaptureFacts, type HepItem } from '../item/item.js'
+import { countSkip } from '../item/skip.js'
 import { CaptureExtractor, type ExtractOptions } from './extract.js'
 import type { CapturedMessage, ExtractStats } from './message.js'
 
@@ -47,7 +48,7 @@ export function messageToHep(m: CapturedMessage, captureId = 1): HepPacket {
 }
 
 /** The capture facts of an item: the message itself carries them (no copy). */
-function meta(m: CapturedMessage): HepItem['capture'] {
+function meta(m: CapturedMessage): CaptureFacts {
   return m
 }
 
@@ -74,33 +75,28 @@ export class CaptureItems {
   }
 
   private item(m: CapturedMessage): HepItem | undefined {
-    const where = `${this.name} frame ${m.frame}`
+    const origin = { source: this.name, frame: m.frame }
     if (this.mode === 'hep') {
       if (m.kind !== 'hep') {
-        this.extractor.stats.skipped['SIP (capture carries HEP)'] =
-          (this.extractor.stats.skipped['SIP (capture carries HEP)'] ?? 0) + 1
+        countSkip(this.extractor.stats.skipped, 'sipInHepCapture')
         return undefined
       }
       try {
-        return {
-          index: ++this.index,
-          where,
+        return makeItem(++this.index, origin, {
           raw: m.payload,
           packet: decodeDatagram(m.payload, this.opts),
           capture: meta(m),
-        }
+        })
       } catch (e) {
-        return { index: ++this.index, where, raw: m.payload, error: asHepError(e), capture: meta(m) }
+        return makeItem(++this.index, origin, { raw: m.payload, error: asHepError(e), capture: meta(m) })
       }
     }
     if (m.kind !== 'sip') return undefined
-    return {
-      index: ++this.index,
-      where,
+    return makeItem(++this.index, origin, {
       packet: messageToHep(m, this.opts.captureId),
       capture: meta(m),
       sip: m.sip,
-    }
+    })
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<HepItem> {
@@ -138,7 +134,7 @@ export class CaptureItems {
       if (!(e instanceof CaptureError)) throw e
       if (this.mode === undefined) decidePending()
       const items = this.convert(pending.splice(0))
-      items.push({ index: ++this.index, where: this.name, error: e })
+      items.push(makeItem(++this.index, { source: this.name }, { error: e }))
       yield items
       return
     }

@@ -4,16 +4,11 @@
  */
 import type { Writable } from 'node:stream'
 import { HepError } from '../errors.js'
-import { encode } from '../hep/codec.js'
-import {
-  applyEncodingOptions,
-  checkEncodingOptions,
-  type HepEncodingOptions,
-} from '../hep/encoding-options.js'
-import { reportLosses } from '../hep/lossy.js'
-import type { HepPacket } from '../hep/packet.js'
-import type { HepItem } from '../io/hep-source.js'
+import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import type { OutputError } from '../io/writer.js'
+import { ItemEncoder } from '../item/encode.js'
+import type { HepItem } from '../item/item.js'
+import { countSkip } from '../item/skip.js'
 import { openSink, packetTime, type OutputFormat, type SinkOptions } from './sinks.js'
 
 export interface ConvertStats {
@@ -39,55 +34,33 @@ export interface ConvertOptions extends HepEncodingOptions, SinkOptions {
   onProgress?: (stats: ConvertStats) => void
 }
 
-export function skip(stats: ConvertStats, reason: string): void {
-  stats.skipped[reason] = (stats.skipped[reason] ?? 0) + 1
-}
-
 /** Converts items (from readHep or the capture pipeline) into `output`. */
 export async function convertItems(
   batches: AsyncIterable<HepItem[]>,
   output: string | Writable,
   opts: ConvertOptions,
 ): Promise<ConvertStats> {
-  checkEncodingOptions(opts)
-  const sink = openSink(opts.into, output, opts)
   const stats: ConvertStats = { in: 0, out: 0, skipped: {} }
   // packets are encoded into one scratch buffer; sinks copy what they keep
-  const scratch = Buffer.allocUnsafe(65536)
-  const plain =
-    opts.version === undefined &&
-    opts.captureId === undefined &&
-    opts.nodeName === undefined &&
-    opts.authKey === undefined &&
-    opts.correlationId === undefined
+  const encoder = new ItemEncoder(
+    { ...opts, scratch: Buffer.allocUnsafe(65536), malformed: true },
+    stats.skipped,
+  )
+  const sink = openSink(opts.into, output, opts)
   try {
     for await (const items of batches) {
       if (opts.signal?.aborted) break
       for (let i = 0; i < items.length; i++) {
         const item = items[i]
         stats.in++
-        if (item.error || !item.packet) {
-          const reason =
-            item.error?.code === 'INPUT_FORMAT' || item.error?.code === 'HEP_JSON'
-              ? 'unreadable'
-              : 'malformed'
-          skip(stats, reason)
-          opts.onSkip?.(item.where, reason, item.error)
-          continue
-        }
-        let p: HepPacket = item.packet
-        let bytes: Buffer
+        if (!encoder.next(item)) continue
+        const p = encoder.packet
         try {
-          if (!plain) p = applyEncodingOptions(p, opts, item.sip ? () => item.sip?.callId : opts.callIdOf)
-          else if (p.version !== 3 && opts.onLoss) reportLosses(p, p.version, opts.onLoss)
-          encode(p, scratch, 0)
-          bytes = scratch.subarray(0, encode.bytes)
           const t = item.capture ? { seconds: item.capture.seconds, nanos: item.capture.nanos } : undefined
-          sink.write(p, bytes, opts.into === 'hep-pcap' && t ? t : packetTime(p, t))
+          sink.write(p, encoder.bytes, opts.into === 'hep-pcap' && t ? t : packetTime(p, t))
         } catch (e) {
           if (!(e instanceof HepError)) throw e
-          skip(stats, 'not encodable')
-          opts.onSkip?.(item.where, 'not encodable', e)
+          encoder.skip(item, 'notEncodable', e)
           continue
         }
         stats.out++
@@ -104,7 +77,7 @@ export async function convertItems(
     // what the output holds; the rest of what was written is lost with it
     stats.outputError = sink.error
     const kept = Math.min(stats.out, sink.out.confirmedItems)
-    if (stats.out > kept) stats.skipped['output failed'] = stats.out - kept
+    countSkip(stats.skipped, 'outputFailed', stats.out - kept)
     stats.out = kept
   }
   return stats

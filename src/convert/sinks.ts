@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream'
 import { HepError } from '../errors.js'
 import { decode } from '../hep/codec.js'
 import type { HepPacket } from '../hep/packet.js'
+import { msToNanos } from '../hep/time.js'
 import { OutputWriter, type OutputError, type WriterOptions } from '../io/writer.js'
 import { FrameBuilder, type FrameSpec } from '../pcap/synth.js'
 import { PcapWriter } from '../pcap/writer.js'
@@ -174,6 +175,5 @@ export function openSink(
 export function packetTime(p: HepPacket, fallback?: SinkTime): SinkTime {
   if (p.timeSeconds !== undefined) return { seconds: p.timeSeconds, nanos: (p.timeUseconds ?? 0) * 1000 }
   if (fallback) return fallback
-  const ms = Date.now()
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 }
+  return msToNanos(Date.now())
 }

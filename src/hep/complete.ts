@@ -4,6 +4,7 @@
  * payload type, capture id, payload), so `send` completes packets before encoding them.
  */
 import type { HepPacket } from './packet.js'
+import { msToMicros } from './time.js'
 
 export function completePacket(p: HepPacket, nowMs = Date.now()): HepPacket {
   const q: HepPacket = { ...p }
@@ -17,8 +18,9 @@ export function completePacket(p: HepPacket, nowMs = Date.now()): HepPacket {
   q.srcPort ??= 0
   q.dstPort ??= 0
   if (q.timeSeconds === undefined) {
-    q.timeSeconds = Math.floor(nowMs / 1000)
-    q.timeUseconds = Math.floor((nowMs % 1000) * 1000)
+    const t = msToMicros(nowMs)
+    q.timeSeconds = t.seconds
+    q.timeUseconds = t.useconds
   }
   q.timeUseconds ??= 0
   q.payloadType ??= 1

@@ -9,6 +9,7 @@ import { isUtf8 } from 'node:buffer'
 import { HepError } from '../errors.js'
 import { CHUNK_DEFS } from './chunks.js'
 import { isoTime, SCALAR_ORDER } from './json-fields.js'
+import { msToMicros } from './time.js'
 import type { ChunkRef, HepPacket } from './packet.js'
 
 export interface HepJsonChunk {
@@ -47,7 +48,7 @@ export function parseIsoTime(s: string): { seconds: number; useconds: number } |
   const m = /^(.*?T\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/.exec(s.trim())
   if (!m) {
     const ms = Date.parse(s)
-    return Number.isNaN(ms) ? undefined : { seconds: Math.floor(ms / 1000), useconds: (ms % 1000) * 1000 }
+    return Number.isNaN(ms) ? undefined : msToMicros(ms)
   }
   const ms = Date.parse(m[1] + (m[3] ?? 'Z'))
   if (Number.isNaN(ms)) return undefined

@@ -1,6 +1,6 @@
 /**
- * HEP packets from an input in any HEP format, as items that carry either a packet or the error that
- * kept one from decoding, each with its position ("capture.hex line 4", "dump.hep byte 1200").
+ * HEP packets from an input in a HEP format (raw, hex, JSON lines), as items that carry either a
+ * packet or the error that kept one from decoding, each with its origin (line or byte offset).
  * A bad packet never stops the stream: the caller reports it and goes on.
  */
 import type { Readable } from 'node:stream'
@@ -9,32 +9,8 @@ import { decode, decodeDatagram, detectVersion, encodingLength, type DecodeOptio
 import { Hep3Framer } from '../hep/framer.js'
 import { fromJson } from '../hep/json.js'
 import type { HepPacket } from '../hep/packet.js'
-import type { SipInfo } from '../sip/scan.js'
+import { asHepError, makeItem, type HepItem, type Origin } from '../item/item.js'
 import type { HepFormat } from './input.js'
-
-export interface HepItem {
-  /** 1-based number of the item in its input */
-  index: number
-  /** where it came from, for messages: "file.hex line 3", "stdin byte 120", "x.pcap frame 7" */
-  where: string
-  packet?: HepPacket
-  /** the packet's bytes as received, when the input carried bytes (raw, hex, pcap) */
-  raw?: Buffer
-  error?: HepError
-  /** what the SIP scan found in the payload, when the item came from a capture's SIP */
-  sip?: SipInfo
-  /** capture metadata when the packet came out of a pcap */
-  capture?: {
-    frame: number
-    seconds: number
-    nanos: number
-    src: string
-    dst: string
-    srcPort: number
-    dstPort: number
-    transport: string
-  }
-}
 
 export interface HepSourceOptions extends DecodeOptions {
   /** largest HEP3 packet accepted on a raw stream */
@@ -130,15 +106,13 @@ export async function* lineBatches(
 }
 
 /** The error item of a line over the bound. */
-function overlong(index: number, where: string, line: OverlongLine, kind: string, max: number): HepItem {
-  return {
-    index,
-    where,
+function overlong(index: number, origin: Origin, line: OverlongLine, kind: string, max: number): HepItem {
+  return makeItem(index, origin, {
     error: new HepError(
       'HEP_TOO_LONG',
       `a ${kind} line of ${line.bytes} bytes, over the ${max}-byte bound (a HEP packet is at most ${MAX_PACKET} bytes): skipped`,
     ),
-  }
+  })
 }
 
 /** A packet bigger than any HEP packet can be: it could never be encoded again. */
@@ -176,27 +150,27 @@ export async function* hexBatches(
     for (const line of lines) {
       lineNo++
       if (typeof line !== 'string') {
-        items.push(overlong(++index, `${name} line ${lineNo}`, line, 'hex', MAX_HEX_LINE))
+        items.push(overlong(++index, { source: name, line: lineNo }, line, 'hex', MAX_HEX_LINE))
         continue
       }
       const t = line.trim()
       if (t === '' || t.charCodeAt(0) === 35) continue
       index++
-      const where = `${name} line ${lineNo}`
+      const origin = { source: name, line: lineNo }
       // plain hex digits (what we and tshark write) decode at once; anything else is tidied first
       let raw = Buffer.from(t, 'hex')
       if (raw.length * 2 !== t.length) {
         const hex = t.replace(/^0x/i, '').replace(HEX_SEPARATORS, '')
         if (hex.length % 2 !== 0 || !HEX_ONLY.test(hex)) {
           const bad = hex.search(/[^0-9a-fA-F]/)
-          items.push({
-            index,
-            where,
-            error: new HepError(
-              'INPUT_FORMAT',
-              bad >= 0 ? `not hex at column ${bad + 1}` : 'odd number of hex digits',
-            ),
-          })
+          items.push(
+            makeItem(index, origin, {
+              error: new HepError(
+                'INPUT_FORMAT',
+                bad >= 0 ? `not hex at column ${bad + 1}` : 'odd number of hex digits',
+              ),
+            }),
+          )
           continue
         }
         raw = Buffer.from(hex, 'hex')
@@ -204,10 +178,10 @@ export async function* hexBatches(
       try {
         const packet = decodeDatagram(raw, opts)
         // (a HEP3 packet's length field keeps it within bounds; a v1/v2 one has none)
-        if (raw.length > MAX_PACKET) items.push({ index, where, raw, error: tooBig(raw.length) })
-        else items.push({ index, where, raw, packet })
+        if (raw.length > MAX_PACKET) items.push(makeItem(index, origin, { raw, error: tooBig(raw.length) }))
+        else items.push(makeItem(index, origin, { raw, packet }))
       } catch (e) {
-        items.push({ index, where, raw, error: asHepError(e) })
+        items.push(makeItem(index, origin, { raw, error: asHepError(e) }))
       }
     }
     if (items.length > 0) yield items
@@ -223,21 +197,19 @@ export async function* jsonlBatches(stream: Readable, name: string): AsyncGenera
     for (const line of lines) {
       lineNo++
       if (typeof line !== 'string') {
-        items.push(overlong(++index, `${name} line ${lineNo}`, line, 'JSON', MAX_JSON_LINE))
+        items.push(overlong(++index, { source: name, line: lineNo }, line, 'JSON', MAX_JSON_LINE))
         continue
       }
       const t = line.trim()
       if (t === '') continue
-      const where = `${name} line ${lineNo}`
+      const origin = { source: name, line: lineNo }
       let obj: unknown
       try {
         obj = JSON.parse(t)
       } catch (e) {
-        items.push({
-          index: ++index,
-          where,
-          error: new HepError('HEP_JSON', `not JSON: ${(e as Error).message}`),
-        })
+        items.push(
+          makeItem(++index, origin, { error: new HepError('HEP_JSON', `not JSON: ${(e as Error).message}`) }),
+        )
         continue
       }
       if (obj !== null && typeof obj === 'object' && typeof (obj as { event?: unknown }).event === 'string')
@@ -246,10 +218,10 @@ export async function* jsonlBatches(stream: Readable, name: string): AsyncGenera
       try {
         const packet = fromJson(obj)
         const big = unencodable(packet)
-        if (big) items.push({ index, where, error: big })
-        else items.push({ index, where, packet })
+        if (big) items.push(makeItem(index, origin, { error: big }))
+        else items.push(makeItem(index, origin, { packet }))
       } catch (e) {
-        items.push({ index, where, error: asHepError(e) })
+        items.push(makeItem(index, origin, { error: asHepError(e) }))
       }
     }
     if (items.length > 0) yield items
@@ -285,57 +257,66 @@ export async function* rawBatches(
       else whole.length = 0
       continue
     }
-    const errors: DecodeError[] = []
+    // bad data, each error with where the framer met it and the bytes it had skipped by then
+    const bad: { error: DecodeError; at: number; skipped: number }[] = []
     const start = framer.offset
-    const packets = framer.push(chunk, (e) => errors.push(e))
-    // report errors and packets in stream order
+    const skippedBefore = framer.skipped
+    const packets = framer.push(chunk, (error) =>
+      bad.push({ error, at: framer.offset, skipped: framer.skipped }),
+    )
+    // errors and packets in stream order, each packet at the byte it starts at: packets follow one
+    // another, but for the bytes skipped after an error (or still skipped from the previous read)
     const items: HepItem[] = []
-    let off = start
-    for (const e of errors) items.push({ index: 0, where: `${name} byte ${e.offset}`, error: e })
+    const skippedAfter = (k: number): number =>
+      (k + 1 < bad.length ? bad[k + 1].skipped : framer.skipped) - bad[k].skipped
+    const badItem = (k: number): HepItem =>
+      makeItem(++index, { source: name, byte: bad[k].error.offset }, { error: bad[k].error })
+    let off = start + (bad.length > 0 ? bad[0].skipped : framer.skipped) - skippedBefore
+    let k = 0
     for (const pkt of packets) {
-      const at = off
-      off += pkt.length
-      try {
-        items.push({
-          index: 0,
-          where: `${name} byte ${at}`,
-          raw: pkt,
-          packet: decode(pkt, 0, pkt.length, opts),
-        })
-      } catch (e) {
-        items.push({ index: 0, where: `${name} byte ${at}`, raw: pkt, error: asHepError(e, at) })
+      for (; k < bad.length && bad[k].at <= off; k++) {
+        items.push(badItem(k))
+        off = bad[k].at + skippedAfter(k)
       }
+      const origin = { source: name, byte: off }
+      try {
+        items.push(makeItem(++index, origin, { raw: pkt, packet: decode(pkt, 0, pkt.length, opts) }))
+      } catch (e) {
+        items.push(makeItem(++index, origin, { raw: pkt, error: asHepError(e, off) }))
+      }
+      off += pkt.length
     }
-    if (errors.length > 0) items.sort((a, b) => byteOf(a) - byteOf(b))
-    for (const it of items) it.index = ++index
+    for (; k < bad.length; k++) items.push(badItem(k))
     if (items.length > 0) yield items
   }
   if (legacy) {
     if (wholeBytes > MAX_PACKET) {
-      yield [{ index: 1, where: `${name} byte 0`, error: tooBig(wholeBytes) }]
+      yield [makeItem(1, { source: name, byte: 0 }, { error: tooBig(wholeBytes) })]
       return
     }
     const raw = Buffer.concat(whole)
     try {
-      yield [{ index: 1, where: `${name} byte 0`, raw, packet: decode(raw, 0, raw.length, opts) }]
+      yield [makeItem(1, { source: name, byte: 0 }, { raw, packet: decode(raw, 0, raw.length, opts) })]
     } catch (e) {
-      yield [{ index: 1, where: `${name} byte 0`, raw, error: asHepError(e) }]
+      yield [makeItem(1, { source: name, byte: 0 }, { raw, error: asHepError(e) })]
     }
     return
   }
   if (framer.buffered > 0) {
     const at = framer.offset
     yield [
-      {
-        index: ++index,
-        where: `${name} byte ${at}`,
-        error: new DecodeError(
-          'HEP_TRUNCATED',
-          at,
-          'packet',
-          `input ends ${framer.buffered} bytes into a packet that needs ${framer.buffered + framer.needed}`,
-        ),
-      },
+      makeItem(
+        ++index,
+        { source: name, byte: at },
+        {
+          error: new DecodeError(
+            'HEP_TRUNCATED',
+            at,
+            'packet',
+            `input ends ${framer.buffered} bytes into a packet that needs ${framer.buffered + framer.needed}`,
+          ),
+        },
+      ),
     ]
   }
 }
@@ -350,18 +331,6 @@ function unencodable(p: HepPacket): HepError | undefined {
       return new HepError('HEP_TOO_LONG', `${e.message}: it cannot be encoded`)
     return undefined
   }
-}
-
-function byteOf(it: HepItem): number {
-  const m = / byte (\d+)$/.exec(it.where)
-  return m ? Number(m[1]) : 0
-}
-
-export function asHepError(e: unknown, shift = 0): HepError {
-  if (e instanceof DecodeError && shift !== 0)
-    return new DecodeError(e.code, e.offset + shift, e.field, e.detail)
-  if (e instanceof HepError) return e
-  return new HepError('INPUT_FORMAT', (e as Error)?.message ?? String(e))
 }
 
 /**

@@ -4,16 +4,14 @@
  */
 import { performance } from 'node:perf_hooks'
 import { CaptureItems } from '../capture/items.js'
-import { HepError } from '../errors.js'
-import { encode } from '../hep/codec.js'
-import {
-  applyEncodingOptions,
-  checkEncodingOptions,
-  type HepEncodingOptions,
-} from '../hep/encoding-options.js'
+import type { HepError } from '../errors.js'
+import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import type { HepPacket } from '../hep/packet.js'
-import type { HepItem } from '../io/hep-source.js'
+import { msToMicros } from '../hep/time.js'
 import { inputName } from '../io/input.js'
+import { ItemEncoder } from '../item/encode.js'
+import type { HepItem } from '../item/item.js'
+import { countSkip, tallyAll } from '../item/skip.js'
 import type { HepSender } from '../net/sender-types.js'
 import { closeOrStop } from '../send/send.js'
 import { Schedule, TimingStats, waitUntil, type ScheduleOptions } from './scheduler.js'
@@ -135,14 +133,10 @@ export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<R
 }
 
 async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStats> {
-  checkEncodingOptions(opts)
+  const encoder = new ItemEncoder(opts)
+  const skipped = encoder.skipped
   const schedule = new Schedule(opts.timing)
   const timing = new TimingStats()
-  const skipped: Record<string, number> = {}
-  const skip = (where: string, reason: string, e?: HepError) => {
-    skipped[reason] = (skipped[reason] ?? 0) + 1
-    opts.onSkip?.(where, reason, e)
-  }
   const methods = opts.methods?.map((m) => m.toUpperCase())
   const needSip =
     Boolean(opts.callIds?.length || methods?.length) ||
@@ -157,6 +151,16 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
   let firstCapture: number | undefined
   let wallStartMs = 0
   let start = 0
+  // timestamps 'now': each packet stamped with the wall time of its place in the schedule
+  let wallTime = 0
+  const stampNow =
+    opts.timestamps === 'now'
+      ? (p: HepPacket) => {
+          const t = msToMicros(wallTime)
+          p.timeSeconds = t.seconds
+          p.timeUseconds = t.useconds
+        }
+      : undefined
   if (sender !== undefined) {
     // connect (and resolve) before the clock starts, so the first packets are not late for it
     await untilAborted(
@@ -179,18 +183,15 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
     for await (const batch of timeline(captures.map((c) => c.batches())))
       for (const it of batch) {
         if (opts.signal?.aborted) break outer
-        if (it.error || !it.packet) {
-          skip(it.where, 'unreadable', it.error)
-          continue
-        }
+        if (!encoder.readable(it)) continue
         if (opts.callIds?.length && !(it.sip?.callId !== undefined && opts.callIds.includes(it.sip.callId))) {
-          skipped['call-id filter'] = (skipped['call-id filter'] ?? 0) + 1
+          countSkip(skipped, 'callIdFilter')
           continue
         }
         if (methods?.length) {
           const m = methodOf(it)
           if (m === undefined || !methods.includes(m)) {
-            skipped['method filter'] = (skipped['method filter'] ?? 0) + 1
+            countSkip(skipped, 'methodFilter')
             continue
           }
         }
@@ -200,21 +201,10 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
           wallStartMs = Date.now()
           firstCapture = t
         }
-        let p: HepPacket
-        let bytes: Buffer
-        try {
-          p = applyEncodingOptions(it.packet, opts, () => it.sip?.callId)
-          if (opts.timestamps === 'now') {
-            const wall = wallStartMs + offset
-            p.timeSeconds = Math.floor(wall / 1000)
-            p.timeUseconds = Math.floor((wall % 1000) * 1000)
-          }
-          bytes = encode(p)
-        } catch (e) {
-          if (!(e instanceof HepError)) throw e
-          skip(it.where, 'not encodable', e)
-          continue
-        }
+        if (opts.timestamps === 'now') wallTime = wallStartMs + offset
+        if (!encoder.encode(it, stampNow)) continue
+        const p = encoder.packet
+        const bytes = encoder.bytes
         if (dry) {
           if (packets === 0) start = performance.now()
         } else if (packets === 0) {
@@ -252,7 +242,7 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
     // what the captures held besides SIP (RTP, ...), once: the same in every loop
     if (loop === 0) {
       for (const c of captures) {
-        for (const [r, n] of Object.entries(c.stats.skipped)) skipped[r] = (skipped[r] ?? 0) + n
+        tallyAll(skipped, c.stats.skipped)
       }
     }
   }

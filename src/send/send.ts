@@ -3,15 +3,10 @@
  * handed to a sender with backpressure. Returns statistics whose sent + failed + dropped add up to
  * the total; prints nothing.
  */
-import { HepError } from '../errors.js'
-import { encode } from '../hep/codec.js'
-import { completePacket } from '../hep/complete.js'
-import {
-  applyEncodingOptions,
-  checkEncodingOptions,
-  type HepEncodingOptions,
-} from '../hep/encoding-options.js'
-import type { HepItem } from '../io/hep-source.js'
+import type { HepError } from '../errors.js'
+import type { HepEncodingOptions } from '../hep/encoding-options.js'
+import { ItemEncoder } from '../item/encode.js'
+import type { HepItem } from '../item/item.js'
 import type { HepSender, SenderStats } from '../net/sender-types.js'
 import { callIdOf } from '../sip/call-id.js'
 
@@ -41,47 +36,30 @@ export async function sendItems(
   opts: SendOptions,
   closeTimeoutMs = 5000,
 ): Promise<SendStats> {
-  checkEncodingOptions(opts)
-  // with no option that changes a packet, bytes read as HEP go out as they came (decode -> encode
-  // gives back the same bytes; the packet was decoded only to check it)
-  const asRead =
-    opts.reencode !== true &&
-    opts.version === undefined &&
-    opts.captureId === undefined &&
-    opts.nodeName === undefined &&
-    opts.authKey === undefined &&
-    opts.correlationId === undefined
   const stats: SendStats = { in: 0, skipped: {}, sender: sender.stats() }
-  const skip = (where: string, reason: string, error?: HepError) => {
-    stats.skipped[reason] = (stats.skipped[reason] ?? 0) + 1
-    opts.onSkip?.(where, reason, error)
-  }
+  const encoder = new ItemEncoder(
+    {
+      ...opts,
+      callIdOf,
+      // a decoded v3 packet (it has a chunk list) goes out as it came; hand-written ones are completed
+      complete: true,
+      // with no option that changes a packet, bytes read as HEP go out as they came (decode -> encode
+      // gives back the same bytes; the packet was decoded only to check it)
+      reuseRaw: opts.reencode !== true,
+    },
+    stats.skipped,
+  )
   outer: for await (const items of batches) {
     for (const item of items) {
       if (opts.signal?.aborted) break outer
       stats.in++
-      if (item.error || !item.packet) {
-        skip(item.where, 'unreadable', item.error)
-        continue
-      }
-      let bytes: Buffer
-      let key: string | undefined
-      try {
-        let p = item.packet
-        if (asRead && item.raw !== undefined) bytes = item.raw
-        else {
-          // a decoded v3 packet (it has a chunk list) goes out as it came; hand-written ones are completed
-          const base = p.chunks === undefined ? completePacket(p) : p
-          p = applyEncodingOptions(base, opts, callIdOf)
-          bytes = encode(p)
-        }
-        if (opts.needCallId === true) key = p.correlationId ?? (p.payload ? callIdOf(p.payload) : undefined)
-      } catch (e) {
-        if (!(e instanceof HepError)) throw e
-        skip(item.where, 'not encodable', e)
-        continue
-      }
-      if (!sender.send(bytes, key)) await Promise.race([sender.ready(), aborted(opts.signal)])
+      if (!encoder.next(item)) continue
+      const p = encoder.packet
+      const key =
+        opts.needCallId === true
+          ? (p.correlationId ?? (p.payload ? callIdOf(p.payload) : undefined))
+          : undefined
+      if (!sender.send(encoder.bytes, key)) await Promise.race([sender.ready(), aborted(opts.signal)])
     }
   }
   const stopFlushMs = opts.stopFlushMs ?? 400

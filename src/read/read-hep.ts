@@ -1,12 +1,14 @@
 /**
  * One entry point for "HEP packets from this input, whatever its format": files or stdin in raw,
- * hex, jsonl, or pcap/pcapng carrying HEP (found by content).
+ * hex, jsonl, or pcap/pcapng carrying HEP (found by content). Above both readers: io/hep-source.ts
+ * reads the HEP formats, capture/items.ts the captures.
  */
-import { CaptureItems } from '../capture/items.js'
-import { hepSourceBatches, type HepItem, type HepSourceOptions } from './hep-source.js'
 import { statSync } from 'node:fs'
 import type { Readable } from 'node:stream'
-import { checkInput } from './paths.js'
+import { CaptureItems } from '../capture/items.js'
+import { hepSourceBatches, type HepSourceOptions } from '../io/hep-source.js'
+import { checkInput } from '../io/paths.js'
+import type { HepItem } from '../item/item.js'
 import {
   inputName,
   openInput,
@@ -15,7 +17,7 @@ import {
   sniffStream,
   unknownFormat,
   type HepFormat,
-} from './input.js'
+} from '../io/input.js'
 
 export interface ReadHepOptions extends HepSourceOptions {
   /** the format, when not to be sniffed */

@@ -1,0 +1,113 @@
+/**
+ * The step send, convert and replay share: an item that could not be read is skipped, the HEP
+ * encoding options are applied, the packet is encoded, and what cannot be encoded is skipped; every
+ * skip is counted by reason and told with the item's origin.
+ */
+import { HepError } from '../errors.js'
+import { encode } from '../hep/codec.js'
+import { completePacket } from '../hep/complete.js'
+import {
+  applyEncodingOptions,
+  checkEncodingOptions,
+  type HepEncodingOptions,
+} from '../hep/encoding-options.js'
+import { reportLosses } from '../hep/lossy.js'
+import type { HepPacket } from '../hep/packet.js'
+import type { HepItem } from './item.js'
+import { countSkip, SKIP_LABELS, type Counts, type SkipReason } from './skip.js'
+
+export interface ItemEncoderOptions extends HepEncodingOptions {
+  /** the Call-ID finder for correlationId 'auto', for items that carry no SIP scan of their own */
+  callIdOf?: (payload: Buffer) => string | undefined
+  /** complete hand-written packets (those without a chunk list) before encoding them (send) */
+  complete?: boolean
+  /** with no option that changes a packet, bytes read as HEP go out as they came (send) */
+  reuseRaw?: boolean
+  /** encode into this buffer: `bytes` is then a view of it, good until the next item (convert) */
+  scratch?: Buffer
+  /** count packets that did not decode as 'malformed', apart from input not readable at all (convert) */
+  malformed?: boolean
+  /** told about every item skipped, with its origin */
+  onSkip?: (where: string, reason: string, error?: HepError) => void
+}
+
+/** Readable items in, their packets with the options applied and their bytes out; the rest counted. */
+export class ItemEncoder {
+  /** items skipped, by label */
+  readonly skipped: Counts
+  /** the last item encoded (set when encode returns true): its packet with the options applied, its bytes */
+  packet!: HepPacket
+  bytes!: Buffer
+  /** no option changes a packet */
+  private readonly plain: boolean
+  private current: HepItem | undefined
+  private readonly sipCallId = (): string | undefined => this.current?.sip?.callId
+
+  constructor(
+    private readonly opts: ItemEncoderOptions,
+    skipped: Counts = {},
+  ) {
+    checkEncodingOptions(opts)
+    this.skipped = skipped
+    this.plain =
+      opts.version === undefined &&
+      opts.captureId === undefined &&
+      opts.nodeName === undefined &&
+      opts.authKey === undefined &&
+      opts.correlationId === undefined
+  }
+
+  /** Counts `item` as skipped for `reason` and tells onSkip. */
+  skip(item: HepItem, reason: SkipReason, error?: HepError): void {
+    countSkip(this.skipped, reason)
+    this.opts.onSkip?.(item.where, SKIP_LABELS[reason], error)
+  }
+
+  /** Whether the item carries a packet; if not it is skipped (unreadable, or malformed). */
+  readable(item: HepItem): boolean {
+    if (!item.error && item.packet) return true
+    const code = item.error?.code
+    const unreadable = this.opts.malformed !== true || code === 'INPUT_FORMAT' || code === 'HEP_JSON'
+    this.skip(item, unreadable ? 'unreadable' : 'malformed', item.error)
+    return false
+  }
+
+  /**
+   * Encodes a readable item into `packet` and `bytes`; false when it cannot be (skipped as not
+   * encodable). `adjust` may change the packet (a copy) before it is encoded.
+   */
+  encode(item: HepItem, adjust?: (p: HepPacket) => void): boolean {
+    const o = this.opts
+    const read = item.packet as HepPacket
+    try {
+      if (this.plain && adjust === undefined && o.reuseRaw === true && item.raw !== undefined) {
+        this.packet = read
+        this.bytes = item.raw
+        return true
+      }
+      let p = o.complete === true && read.chunks === undefined ? completePacket(read) : read
+      if (!this.plain || adjust !== undefined) {
+        this.current = item
+        p = applyEncodingOptions(p, o, item.sip ? this.sipCallId : o.callIdOf)
+        this.current = undefined
+      } else if (p.version !== 3 && o.onLoss) reportLosses(p, p.version, o.onLoss)
+      adjust?.(p)
+      if (o.scratch !== undefined) {
+        encode(p, o.scratch, 0)
+        this.bytes = o.scratch.subarray(0, encode.bytes)
+      } else this.bytes = encode(p)
+      this.packet = p
+      return true
+    } catch (e) {
+      this.current = undefined
+      if (!(e instanceof HepError)) throw e
+      this.skip(item, 'notEncodable', e)
+      return false
+    }
+  }
+
+  /** readable(item) and encode(item). */
+  next(item: HepItem): boolean {
+    return this.readable(item) && this.encode(item)
+  }
+}

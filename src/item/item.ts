@@ -1,0 +1,97 @@
+/**
+ * The item: the currency of decode, send, convert and replay. Every reader (the text formats in
+ * io/hep-source.ts, captures in capture/items.ts) yields items, each carrying either a packet or
+ * the error that kept one from decoding, and where it came from: its origin, as data.
+ */
+import { DecodeError, HepError } from '../errors.js'
+import type { HepPacket } from '../hep/packet.js'
+import type { SipInfo } from '../sip/scan.js'
+
+/**
+ * Where an item came from: its input's name and, within it, a line (text formats), a byte offset
+ * (raw HEP streams) or a frame (captures); or the whole input (a capture that could not be read on,
+ * a packet made from flags).
+ */
+export type Origin =
+  | { readonly source: string; readonly line: number }
+  | { readonly source: string; readonly byte: number }
+  | { readonly source: string; readonly frame: number }
+  | { readonly source: string }
+
+/** The origin for messages: "file.hex line 3", "stdin byte 120", "x.pcap frame 7", "x.pcap". */
+export function formatOrigin(o: Origin): string {
+  if ('line' in o) return `${o.source} line ${o.line}`
+  if ('byte' in o) return `${o.source} byte ${o.byte}`
+  if ('frame' in o) return `${o.source} frame ${o.frame}`
+  return o.source
+}
+
+/** Capture metadata of a packet that came out of a pcap. */
+export interface CaptureFacts {
+  frame: number
+  seconds: number
+  nanos: number
+  src: string
+  dst: string
+  srcPort: number
+  dstPort: number
+  transport: string
+}
+
+export interface HepItem {
+  /** 1-based number of the item in its input */
+  index: number
+  /** where it came from */
+  origin: Origin
+  /** the origin for messages (formatOrigin): "file.hex line 3", "stdin byte 120", "x.pcap frame 7" */
+  readonly where: string
+  packet?: HepPacket
+  /** the packet's bytes as received, when the input carried bytes (raw, hex, pcap) */
+  raw?: Buffer
+  error?: HepError
+  /** what the SIP scan found in the payload, when the item came from a capture's SIP */
+  sip?: SipInfo
+  /** capture metadata when the packet came out of a pcap */
+  capture?: CaptureFacts
+}
+
+/** What an item carries besides its number and origin. */
+export type ItemContent = Pick<HepItem, 'packet' | 'raw' | 'error' | 'sip' | 'capture'>
+
+class Item implements HepItem {
+  packet: HepPacket | undefined
+  raw: Buffer | undefined
+  error: HepError | undefined
+  sip: SipInfo | undefined
+  capture: CaptureFacts | undefined
+
+  constructor(
+    public index: number,
+    public origin: Origin,
+    c: ItemContent,
+  ) {
+    // every item has the same fields (set or undefined): one shape for the code that reads them
+    this.packet = c.packet
+    this.raw = c.raw
+    this.error = c.error
+    this.sip = c.sip
+    this.capture = c.capture
+  }
+
+  get where(): string {
+    return formatOrigin(this.origin)
+  }
+}
+
+/** An item numbered `index`, from `origin`, with its packet or error. */
+export function makeItem(index: number, origin: Origin, content: ItemContent): HepItem {
+  return new Item(index, origin, content)
+}
+
+/** Any failure while reading a packet as a HepError; a DecodeError's offset moved by `shift`. */
+export function asHepError(e: unknown, shift = 0): HepError {
+  if (e instanceof DecodeError && shift !== 0)
+    return new DecodeError(e.code, e.offset + shift, e.field, e.detail)
+  if (e instanceof HepError) return e
+  return new HepError('INPUT_FORMAT', (e as Error)?.message ?? String(e))
+}

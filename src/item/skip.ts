@@ -1,0 +1,48 @@
+/**
+ * Why an item was not sent, written or replayed, and the one tally that counts reasons. Counts are
+ * kept by label (what summaries print and `--json` has as keys), so the capture reader's own
+ * reasons ("RTP", "TCP retransmission"...) add up in the same record.
+ */
+
+/** The reasons items are skipped, each with its label. */
+export const SKIP_LABELS = {
+  /** the input could not be read as a packet (bad hex or JSON, a capture that could not be read on) */
+  unreadable: 'unreadable',
+  /** read, but not a valid HEP packet (convert tells this apart from unreadable) */
+  malformed: 'malformed',
+  /** the packet cannot be encoded with the options given (too big, a bad value) */
+  notEncodable: 'not encodable',
+  /** written, but lost with an output that failed */
+  outputFailed: 'output failed',
+  /** replay: not one of the calls asked for */
+  callIdFilter: 'call-id filter',
+  /** replay: not one of the methods asked for */
+  methodFilter: 'method filter',
+  /** a SIP message in a capture read for the HEP it carries */
+  sipInHepCapture: 'SIP (capture carries HEP)',
+} as const
+
+export type SkipReason = keyof typeof SKIP_LABELS
+
+/** Counts by label. */
+export type Counts = Record<string, number>
+
+/** Adds `n` to the count of `label` (a count is there only once it is above 0). */
+export function tally(counts: Counts, label: string, n = 1): void {
+  if (n > 0) counts[label] = (counts[label] ?? 0) + n
+}
+
+/** Adds every count of `more` to `counts`. */
+export function tallyAll(counts: Counts, more: Readonly<Counts>): void {
+  for (const label in more) tally(counts, label, more[label])
+}
+
+/** Counts one item skipped for `reason`. */
+export function countSkip(counts: Counts, reason: SkipReason, n = 1): void {
+  tally(counts, SKIP_LABELS[reason], n)
+}
+
+/** How many were skipped for `reason`. */
+export function skippedFor(counts: Readonly<Counts>, reason: SkipReason): number {
+  return counts[SKIP_LABELS[reason]] ?? 0
+}
