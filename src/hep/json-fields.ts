@@ -31,8 +31,8 @@ export function isoTime(seconds: number, useconds = 0, cache?: IsoCache): string
 
 export const numText = (v: number): string => (Number.isFinite(v) ? String(v) : 'null')
 
-// field order of the JSON form after the leading ones
-export const SCALAR_ORDER: readonly string[] = [
+/** The fields the JSON form starts with (after version and time), as hep-js and Homer list them. */
+const LEADING: readonly string[] = [
   'protocolFamily',
   'protocol',
   'srcIp',
@@ -43,23 +43,15 @@ export const SCALAR_ORDER: readonly string[] = [
   'timeUseconds',
   'payloadType',
   'captureId',
+]
+/** carried as bytes (base64 or text), after the scalars */
+const OCTETS: readonly string[] = ['payload', 'compressedPayload']
+
+/** The scalar fields of the JSON form in order: the leading ones, then the rest by chunk id. */
+export const SCALAR_ORDER: readonly string[] = [
+  ...LEADING,
   ...CHUNK_DEFS.map((d) => d.field).filter(
-    (f, i, all) =>
-      all.indexOf(f) === i &&
-      ![
-        'protocolFamily',
-        'protocol',
-        'srcIp',
-        'srcPort',
-        'dstIp',
-        'dstPort',
-        'timeSeconds',
-        'timeUseconds',
-        'payloadType',
-        'captureId',
-        'payload',
-        'compressedPayload',
-      ].includes(f),
+    (f, i, all) => all.indexOf(f) === i && !LEADING.includes(f) && !OCTETS.includes(f),
   ),
 ]
 

@@ -1,6 +1,7 @@
 // The encode step of send, convert and replay: skip what cannot be read, apply the options, encode,
 // skip what cannot be encoded; every skip counted by label and told with the item's origin.
 import { describe, expect, it } from 'vitest'
+import { sipPacket } from '../net/helpers.js'
 import { HepError } from '../../src/errors.js'
 import { decode, encode } from '../../src/hep/codec.js'
 import type { HepPacket } from '../../src/hep/packet.js'
@@ -8,21 +9,13 @@ import { ItemEncoder, type ItemEncoderOptions } from '../../src/item/encode.js'
 import { makeItem, type HepItem } from '../../src/item/item.js'
 import type { SipInfo } from '../../src/sip/scan.js'
 
-const packet = (over: Partial<HepPacket> = {}): HepPacket => ({
-  version: 3,
-  protocolFamily: 2,
-  protocol: 17,
-  srcIp: '10.0.0.1',
-  dstIp: '10.0.0.2',
-  srcPort: 5060,
-  dstPort: 5060,
-  timeSeconds: 100,
-  timeUseconds: 5,
-  payloadType: 1,
-  captureId: 1,
-  payload: Buffer.from('INVITE sip:a@b SIP/2.0\r\nCall-ID: from-payload\r\n\r\n'),
-  ...over,
-})
+const packet = (over: Partial<HepPacket> = {}): HepPacket =>
+  sipPacket(Buffer.from('INVITE sip:a@b SIP/2.0\r\nCall-ID: from-payload\r\n\r\n'), {
+    timeSeconds: 100,
+    timeUseconds: 5,
+    captureId: 1,
+    ...over,
+  })
 
 /** An item read from bytes, as the raw and hex readers make them */
 function readItem(p: HepPacket, line = 1): HepItem {

@@ -1,5 +1,6 @@
 // The item spine: origins are data, formatted for messages as the readers always wrote them.
 import { Readable } from 'node:stream'
+import { sipPacket } from '../net/helpers.js'
 import { describe, expect, it } from 'vitest'
 import { DecodeError, HepError } from '../../src/errors.js'
 import { encode } from '../../src/hep/codec.js'
@@ -8,20 +9,8 @@ import { rawBatches } from '../../src/io/hep-source.js'
 import { asHepError, formatOrigin, makeItem, type HepItem } from '../../src/item/item.js'
 import { rng } from '../helpers/rng.js'
 
-const packet = (payload: string): HepPacket => ({
-  version: 3,
-  protocolFamily: 2,
-  protocol: 17,
-  srcIp: '10.0.0.1',
-  dstIp: '10.0.0.2',
-  srcPort: 5060,
-  dstPort: 5060,
-  timeSeconds: 1,
-  timeUseconds: 2,
-  payloadType: 1,
-  captureId: 1,
-  payload: Buffer.from(payload),
-})
+const packet = (payload: string): HepPacket =>
+  sipPacket(payload, { timeSeconds: 1, timeUseconds: 2, captureId: 1 })
 
 describe('formatOrigin', () => {
   it('names every kind of origin as the messages always did', () => {

@@ -127,9 +127,9 @@ export function makeCert(): TestCert {
   return { dir, cert, key, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/** A HEP3 packet with a SIP-like payload; `size` pads the payload so the packet is exactly that long. */
-export function hep3(payload: string | Buffer, extra: Partial<HepPacket> = {}, size?: number): Buffer {
-  const p: HepPacket = {
+/** A HEP3 SIP packet from 10.0.0.1:5060 to 10.0.0.2:5060 (UDP), the fields in `extra` replaced. */
+export function sipPacket(payload: string | Buffer, extra: Partial<HepPacket> = {}): HepPacket {
+  return {
     version: 3,
     protocolFamily: 2,
     protocol: 17,
@@ -144,6 +144,11 @@ export function hep3(payload: string | Buffer, extra: Partial<HepPacket> = {}, s
     payload: Buffer.from(payload),
     ...extra,
   }
+}
+
+/** A HEP3 packet with a SIP-like payload; `size` pads the payload so the packet is exactly that long. */
+export function hep3(payload: string | Buffer, extra: Partial<HepPacket> = {}, size?: number): Buffer {
+  const p = sipPacket(payload, extra)
   if (size !== undefined) {
     const base = encode({ ...p, payload: Buffer.alloc(0) }).length
     p.payload = Buffer.alloc(size - base, 'x')

@@ -3,6 +3,7 @@
 // the kernel; TCP: the sender is held back, nothing is lost), and a full disk is reported once, the
 // summary is printed, the exit code is the documented one and the pcap stays readable.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { sipPacket } from '../net/helpers.js'
 import { createSocket } from 'node:dgram'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
@@ -19,22 +20,15 @@ const MAX_RSS_KB = 200 * 1024
 
 /** A HEP3 SIP packet of about 450 bytes (all of the same length), numbered in its payload. */
 function packet(i: number): Buffer {
-  return encode({
-    version: 3,
-    protocolFamily: 2,
-    protocol: 17,
-    srcIp: '10.0.0.1',
-    dstIp: '10.0.0.2',
-    srcPort: 5060,
-    dstPort: 5060,
-    timeSeconds: 1_700_000_000,
-    timeUseconds: 0,
-    payloadType: 1,
-    captureId: 1,
-    payload: Buffer.from(
+  return encode(
+    sipPacket(
       `INVITE sip:${String(i).padStart(8, '0')}@example.com SIP/2.0\r\n${'X-Pad: x\r\n'.repeat(30)}\r\n`,
+      {
+        timeUseconds: 0,
+        captureId: 1,
+      },
     ),
-  })
+  )
 }
 
 interface Listener {

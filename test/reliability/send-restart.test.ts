@@ -6,6 +6,7 @@
  * counts (0 all sent, 4 partial, 3 none). Loopback only, bounded well under 60 s.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { sipPacket } from '../net/helpers.js'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -97,22 +98,7 @@ describe('hep send to a receiver killed and restarted mid-send', () => {
     const file = join(dir, 'in.hep')
     const packets: Buffer[] = []
     for (let i = 0; i < N; i++) {
-      packets.push(
-        encode({
-          version: 3,
-          protocolFamily: 2,
-          protocol: 17,
-          srcIp: '10.0.0.1',
-          dstIp: '10.0.0.2',
-          srcPort: 5060,
-          dstPort: 5060,
-          timeSeconds: 1_700_000_000,
-          timeUseconds: i,
-          payloadType: 1,
-          captureId: 2001,
-          payload: Buffer.from(`p${i} `.padEnd(1000, 'x')),
-        }),
-      )
+      packets.push(encode(sipPacket(`p${i} `.padEnd(1000, 'x'), { timeUseconds: i })))
     }
     writeFileSync(file, Buffer.concat(packets))
 
