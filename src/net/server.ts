@@ -4,16 +4,15 @@
  * emits `packet`, `malformed`, `rejected`, `connection`, `listening` and `error`, and keeps statistics.
  * Nothing here writes to stdout or stderr; a socket error never crashes the process.
  */
-import { timingSafeEqual } from 'node:crypto'
 import { lookup } from 'node:dns/promises'
 import { EventEmitter } from 'node:events'
 import { isIP } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { HepError, InternalError } from '../errors.js'
 import { decodeDatagram } from '../hep/codec.js'
-import { CHUNK } from '../hep/constants.js'
 import type { HepPacket } from '../hep/packet.js'
 import { formatHostPort, parseListenAddress } from './address.js'
+import { authKeyProblem, cloneStats, emptyStats, inc } from './counters.js'
 import { resolveGuards, type Conn, type Counters, type Guards, type ListenerHost } from './conn.js'
 import { describeError, NetError, toNetError } from './errors.js'
 import { descriptors } from './fds.js'
@@ -34,37 +33,6 @@ import type {
 import { LISTEN_TRANSPORTS } from './types.js'
 import { UdpListener } from './udp-listener.js'
 import { WsListener } from './ws-listener.js'
-
-function emptyStats(): TransportStats {
-  return {
-    packets: 0,
-    bytes: 0,
-    malformed: 0,
-    rejected: 0,
-    rejectedBy: {},
-    connections: { open: 0, accepted: 0, closed: {} },
-  }
-}
-
-function inc<K extends string>(rec: Partial<Record<K, number>>, key: K): void {
-  rec[key] = (rec[key] ?? 0) + 1
-}
-
-/** Why a packet fails the auth key check, or undefined when it passes. */
-export function authKeyProblem(p: HepPacket, key: string): string | undefined {
-  if (p.version !== 3) return `HEPv${p.version} cannot carry an auth key`
-  let got: Buffer | undefined
-  if (p.authKey !== undefined) got = Buffer.from(p.authKey, 'utf8')
-  else {
-    for (const c of p.chunks ?? []) {
-      if (typeof c === 'object' && c.vendor === 0 && c.type === CHUNK.AUTH_KEY) got = c.value
-    }
-  }
-  if (got === undefined) return 'no auth key (chunk 0x000e)'
-  const want = Buffer.from(key, 'utf8')
-  if (got.length !== want.length || !timingSafeEqual(got, want)) return 'wrong auth key'
-  return undefined
-}
 
 type AnyListener = UdpListener | StreamListener | WsListener
 
@@ -172,11 +140,7 @@ export class HepServer extends EventEmitter<ServerEvents> {
   }
 
   stats(): ServerStats {
-    const clone = (s: TransportStats): TransportStats => ({
-      ...s,
-      rejectedBy: { ...s.rejectedBy },
-      connections: { ...s.connections, closed: { ...s.connections.closed } },
-    })
+    const clone = cloneStats
     const transports: ServerStats['transports'] = {}
     for (const [t, s] of Object.entries(this.perTransport) as [ListenTransport, TransportStats][]) {
       transports[t] = clone(s)
