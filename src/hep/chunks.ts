@@ -367,45 +367,6 @@ export const FIELD_CHUNK: Readonly<Partial<Record<HepField, number>>> = (() => {
   return m
 })()
 
-/**
- * The order the encoder uses when a packet carries no chunk list: Kamailio's (1,2,3|5,4|6,7..12),
- * then the optional chunks by id, the payload last (as every sender puts it).
- */
-export const CANONICAL_ORDER: readonly number[] = [
-  CHUNK.IP_FAMILY,
-  CHUNK.IP_PROTOCOL,
-  CHUNK.SRC_IP4,
-  CHUNK.DST_IP4,
-  CHUNK.SRC_PORT,
-  CHUNK.DST_PORT,
-  CHUNK.TIME_SECONDS,
-  CHUNK.TIME_USECONDS,
-  CHUNK.PAYLOAD_TYPE,
-  CHUNK.CAPTURE_ID,
-  CHUNK.KEEPALIVE,
-  CHUNK.CORRELATION_ID,
-  CHUNK.AUTH_KEY,
-  CHUNK.VLAN_ID,
-  CHUNK.NODE_NAME,
-  CHUNK.SRC_MAC,
-  CHUNK.DST_MAC,
-  CHUNK.ETHERNET_TYPE,
-  CHUNK.TCP_FLAGS,
-  CHUNK.IP_TOS,
-  CHUNK.MOS,
-  CHUNK.R_FACTOR,
-  CHUNK.GEO_LOCATION,
-  CHUNK.JITTER,
-  CHUNK.TRANSACTION_TYPE,
-  CHUNK.PAYLOAD_JSON_KEYS,
-  CHUNK.TAG_VALUES,
-  CHUNK.TAG_TYPE,
-  CHUNK.EVENT_TYPE,
-  CHUNK.GROUP_ID,
-  CHUNK.PAYLOAD,
-  CHUNK.COMPRESSED_PAYLOAD,
-]
-
 /** "0x000f" */
 export function chunkIdHex(n: number): string {
   return '0x' + n.toString(16).padStart(4, '0')

@@ -9,7 +9,8 @@
  * HEP_DEBUG=codegen prints the generated source on stderr when the module loads.
  */
 import { HepError } from '../errors.js'
-import { CANONICAL_ORDER, CHUNK_BY_ID, type ChunkDef } from './chunks.js'
+import { CANONICAL_ORDER } from './canonical-order.js'
+import { CHUNK_BY_ID, type ChunkDef } from './chunks.js'
 import { parseIPv6Text as parseIPv6, writeIPv4 } from './ip.js'
 import { writeMac } from './mac.js'
 import type { HepPacket } from './packet.js'

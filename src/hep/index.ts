@@ -1,6 +1,7 @@
 export * from './constants.js'
 export * from './packet.js'
 export * from './chunks.js'
+export { CANONICAL_ORDER } from './canonical-order.js'
 export * from './codec.js'
 export * from './framer.js'
 export * from './json.js'

@@ -1,14 +1,8 @@
 /** HEP v3: "HEP3" | total length u16 | chunks (vendor u16, type u16, length u16, value), big-endian. */
 import { isUtf8 } from 'node:buffer'
 import { DecodeError, HepError } from '../errors.js'
-import {
-  CANONICAL_ORDER,
-  CHUNK_BY_ID,
-  chunkIdHex,
-  type ChunkDef,
-  type ChunkKind,
-  type KindValue,
-} from './chunks.js'
+import { CANONICAL_ORDER } from './canonical-order.js'
+import { CHUNK_BY_ID, chunkIdHex, type ChunkDef, type ChunkKind, type KindValue } from './chunks.js'
 import { CHUNK_HEADER_LENGTH, HEP3_HEADER_LENGTH, HEP3_MAX_LENGTH } from './constants.js'
 import { ipv4ToString, ipv6ToString, parseIPv6Text as parseIPv6, writeIPv4 } from './ip.js'
 import { encodeCanonicalGenerated } from './codegen.js'
