@@ -7,8 +7,8 @@ import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { Chalk, type ChalkInstance } from 'chalk'
 import { HepError } from '../src/errors.js'
 import type { HepPacket } from '../src/hep/packet.js'
-import { endStdin, onStdinOpened } from '../src/io/input.js'
-import { DEFAULT_MAX_BUFFER, OutputWriter, parseSize, type OutputError } from '../src/io/writer.js'
+import { endStdin, onStdinOpened } from '../src/input/input.js'
+import { DEFAULT_MAX_BUFFER, OutputWriter, parseSize, type OutputError } from '../src/output/writer.js'
 import { chunkTable, summaryLine } from './_pretty.js'
 
 /** Exit codes (README "Exit codes"). */

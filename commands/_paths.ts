@@ -1,5 +1,5 @@
-/** The paths of a command checked before any work starts (see src/io/paths.ts). */
-import { pathProblems } from '../src/io/paths.js'
+/** The paths of a command checked before any work starts (see src/input/paths.ts). */
+import { pathProblems } from '../src/input/paths.js'
 import { EXIT } from './_base.js'
 
 /**

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { HEP_FORMATS, type HepFormat } from '../src/io/input.js'
+import { HEP_FORMATS, type HepFormat } from '../src/input/input.js'
 import type { CaptureItems } from '../src/capture/items.js'
 import { readHepBatches } from '../src/read/read-hep.js'
 import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'

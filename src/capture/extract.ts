@@ -6,6 +6,7 @@
  * messages per read.
  */
 import { CaptureError } from '../errors.js'
+import { stdinStream } from '../input/input.js'
 import { CaptureReader, type CaptureInfo } from '../pcap/read/index.js'
 import { PacketDecoder, type PacketDecoderOptions } from '../pcap/decoder.js'
 import type { TransportResult } from '../pcap/result.js'
@@ -76,7 +77,10 @@ export class CaptureExtractor {
     source: string | NodeJS.ReadableStream,
     private readonly opts: ExtractOptions,
   ) {
-    this.reader = new CaptureReader(source, { readSize: opts.readSize })
+    // stdin through our view of it: a hint on a terminal, and Ctrl-C ends it as Ctrl-D would
+    this.reader = new CaptureReader(source === '-' ? stdinStream('a capture') : source, {
+      readSize: opts.readSize,
+    })
     this.decoder = new PacketDecoder(opts)
     this.streams = new CaptureStreams(opts.want, this.stats, opts)
   }

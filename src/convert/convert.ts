@@ -5,7 +5,7 @@
 import type { Writable } from 'node:stream'
 import { HepError } from '../errors.js'
 import type { HepEncodingOptions } from '../hep/encoding-options.js'
-import type { OutputError } from '../io/writer.js'
+import type { OutputError } from '../output/writer.js'
 import { ItemEncoder } from '../item/encode.js'
 import type { HepItem } from '../item/item.js'
 import { countSkip } from '../item/skip.js'

@@ -4,7 +4,7 @@ import { HepError } from '../errors.js'
 import { decode } from '../hep/codec.js'
 import type { HepPacket } from '../hep/packet.js'
 import { msToNanos } from '../hep/time.js'
-import { OutputWriter, type OutputError, type WriterOptions } from '../io/writer.js'
+import { OutputWriter, type OutputError, type WriterOptions } from '../output/writer.js'
 import { FrameBuilder, type FrameSpec } from '../pcap/synth.js'
 import { PcapWriter } from '../pcap/writer.js'
 

@@ -1,6 +1,6 @@
 /**
  * The item: the currency of decode, send, convert and replay. Every reader (the text formats in
- * io/hep-source.ts, captures in capture/items.ts) yields items, each carrying either a packet or
+ * input/hep-source.ts, captures in capture/items.ts) yields items, each carrying either a packet or
  * the error that kept one from decoding, and where it came from: its origin, as data.
  */
 import { DecodeError, HepError } from '../errors.js'

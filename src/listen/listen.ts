@@ -12,8 +12,8 @@
 import type { Writable } from 'node:stream'
 import { HepError } from '../errors.js'
 import type { HepPacket } from '../hep/packet.js'
-import { formatFromExtension } from '../io/input.js'
-import type { OutputError, OutputWriter, WriterOptions } from '../io/writer.js'
+import { formatFromExtension } from '../input/input.js'
+import type { OutputError, OutputWriter, WriterOptions } from '../output/writer.js'
 import { openSink, type OutputFormat, type PacketSink, type SinkTime } from '../convert/sinks.js'
 import { HepServer } from '../net/server.js'
 import type {

@@ -10,7 +10,7 @@
  */
 import type { Writable } from 'node:stream'
 import { HepError } from '../errors.js'
-import { OutputWriter, type OutputError, type WriterOptions } from '../io/writer.js'
+import { OutputWriter, type OutputError, type WriterOptions } from '../output/writer.js'
 
 export interface PcapWriterOptions {
   /** timestamp precision of the file; default 'us' (nanoseconds are truncated to microseconds) */

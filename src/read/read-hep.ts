@@ -1,13 +1,13 @@
 /**
  * One entry point for "HEP packets from this input, whatever its format": files or stdin in raw,
- * hex, jsonl, or pcap/pcapng carrying HEP (found by content). Above both readers: io/hep-source.ts
+ * hex, jsonl, or pcap/pcapng carrying HEP (found by content). Above both readers: input/hep-source.ts
  * reads the HEP formats, capture/items.ts the captures.
  */
 import { statSync } from 'node:fs'
 import type { Readable } from 'node:stream'
 import { CaptureItems } from '../capture/items.js'
-import { hepSourceBatches, type HepSourceOptions } from '../io/hep-source.js'
-import { checkInput } from '../io/paths.js'
+import { hepSourceBatches, type HepSourceOptions } from '../input/hep-source.js'
+import { checkInput } from '../input/paths.js'
 import type { HepItem } from '../item/item.js'
 import {
   inputName,
@@ -17,7 +17,7 @@ import {
   sniffStream,
   unknownFormat,
   type HepFormat,
-} from '../io/input.js'
+} from '../input/input.js'
 
 export interface ReadHepOptions extends HepSourceOptions {
   /** the format, when not to be sniffed */

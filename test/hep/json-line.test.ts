@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { decode, fromJson, toJson, toJsonLine } from '../../src/index.js'
 import { readFileSync, readdirSync } from 'node:fs'
 import { Writable } from 'node:stream'
-import { LineWriter } from '../../src/io/line-writer.js'
+import { LineWriter } from '../../src/output/line-writer.js'
 import { fixture } from '../helpers/cli.js'
 
 /** The bytes LineWriter.packet writes for p (the hot path of listen/decode --json). */

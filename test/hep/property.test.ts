@@ -27,7 +27,7 @@ import {
   type RawChunk,
 } from '../../src/index.js'
 import { Writable } from 'node:stream'
-import { LineWriter } from '../../src/io/line-writer.js'
+import { LineWriter } from '../../src/output/line-writer.js'
 import { encodeCanonicalGenerated } from '../../src/hep/codegen.js'
 import { encodeCanonicalTyped } from '../../src/hep/v3.js'
 import { checkCodec, normalise } from '../helpers/check-codec.js'

@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream'
 import { createInterface } from 'node:readline'
 import { describe, expect, it } from 'vitest'
-import { hexBatches, jsonlBatches, lineBatches, OverlongLine } from '../../src/io/hep-source.js'
+import { hexBatches, jsonlBatches, lineBatches, OverlongLine } from '../../src/input/hep-source.js'
 
 async function ours(chunks: Buffer[]): Promise<string[]> {
   const out: string[] = []

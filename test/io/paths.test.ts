@@ -1,9 +1,9 @@
-// checkInput / checkOutput (src/io/paths.ts): what is refused before work starts, and what is not.
+// checkInput / checkOutput (src/input/paths.ts): what is refused before work starts, and what is not.
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { checkInput, checkOutput, pathProblems, PathError } from '../../src/io/paths.js'
+import { checkInput, checkOutput, pathProblems, PathError } from '../../src/input/paths.js'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'hep-paths-'))
 const message = (f: () => void) => {

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { toJsonLine } from '../../src/hep/json.js'
 import type { HepPacket } from '../../src/hep/packet.js'
-import { ByteSink } from '../../src/io/byte-sink.js'
+import { ByteSink } from '../../src/output/byte-sink.js'
 
 function collector(): { stream: Writable; got: () => Buffer } {
   const parts: Buffer[] = []

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import type { HepPacket } from '../../src/hep/packet.js'
 import { procUdpDrops } from '../../src/net/udp-listener.js'
 import { PcapWriter } from '../../src/pcap/writer.js'
-import { OutputWriter, parseSize, type OutputError } from '../../src/io/writer.js'
+import { OutputWriter, parseSize, type OutputError } from '../../src/output/writer.js'
 
 /** A stream that takes writes but never finishes them until release() (a stalled reader). */
 function stalled(): { stream: Writable; release: () => void; got: () => number } {

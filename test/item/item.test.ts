@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { DecodeError, HepError } from '../../src/errors.js'
 import { encode } from '../../src/hep/codec.js'
 import type { HepPacket } from '../../src/hep/packet.js'
-import { rawBatches } from '../../src/io/hep-source.js'
+import { rawBatches } from '../../src/input/hep-source.js'
 import { asHepError, formatOrigin, makeItem, type HepItem } from '../../src/item/item.js'
 import { rng } from '../helpers/rng.js'
 

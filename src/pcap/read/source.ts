@@ -7,7 +7,6 @@ import { open as openFile, type FileHandle } from 'node:fs/promises'
 import { pipeline, type Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { CaptureError, type HepErrorCode } from '../../errors.js'
-import { stdinStream } from '../../io/input.js'
 import { CaptureParser } from './parser.js'
 import {
   DEFAULT_MAX_RECORD_LENGTH,
@@ -113,7 +112,7 @@ export class CaptureReader {
   private async open(): Promise<Opened> {
     const src = this.source
     if (typeof src !== 'string' || src === '-') {
-      const stream = src === '-' ? stdinStream('a capture') : src
+      const stream = src === '-' ? process.stdin : src
       return {
         it: (stream as AsyncIterable<Chunk>)[Symbol.asyncIterator](),
         stream: stream as Partial<Readable>,
