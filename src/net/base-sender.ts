@@ -33,23 +33,20 @@ function sysctl(path: string, field = 0): number | undefined {
   }
 }
 
-let bufferBound: number | undefined
-
 /**
  * How many bytes the kernels between us and a TCP receiver can hold: our socket's send buffer (autotuned
  * up to net.ipv4.tcp_wmem's max) plus the peer's receive buffer (up to tcp_rmem's max, or twice
  * net.core.rmem_max when it sets SO_RCVBUF), read from /proc/sys on Linux; 4 + 6 MiB (Linux's
  * defaults) elsewhere. A packet with more than this written after it has been read by the receiver.
+ * Read when a sender is made (a few small reads per destination), so a changed sysctl is seen.
  */
 export function kernelBufferBound(): number {
-  if (bufferBound !== undefined) return bufferBound
   const wmem = sysctl('/proc/sys/net/ipv4/tcp_wmem', 2) ?? 4 * 1024 * 1024
   const rmem = Math.max(
     sysctl('/proc/sys/net/ipv4/tcp_rmem', 2) ?? 6 * 1024 * 1024,
     2 * (sysctl('/proc/sys/net/core/rmem_max') ?? 0),
   )
-  bufferBound = wmem + rmem
-  return bufferBound
+  return wmem + rmem
 }
 
 function positive(name: string, v: number | undefined, dflt: number, allowZero = false): number {
