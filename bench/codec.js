@@ -1,7 +1,8 @@
 // HEP3 encode/decode packets/s of our codec against hep-js 1.0.22 on the same ~900-byte SIP INVITE.
 import { createRequire } from 'node:module'
 import { decode, encode } from '../dist/src/index.js'
-import { encodeCanonicalGenerated } from '../dist/src/hep/codegen.js'
+import { encodeCanonicalGenerated, scalarWriterGenerated } from '../dist/src/hep/codegen.js'
+import { jsonNum, jsonStr, jsonStrRoom, writeScalarsTyped } from '../dist/src/hep/json-bytes.js'
 import { encodeCanonicalTyped } from '../dist/src/hep/v3.js'
 import { compare, line } from './lib.js'
 
@@ -108,6 +109,27 @@ export function run() {
   })
   out.push(
     line('encode: generated vs typed', gen.ours, gen.hepjs, 1.3)
+      .replace('ours', 'gen.')
+      .replace('peer', 'typed') + ' (codegen kept only while ≥ 1.3×)',
+  )
+  // the JSON scalar writer of listen/decode --json: generated vs its typed reference
+  const decoded = decode(wire)
+  const w = { buf: Buffer.allocUnsafe(1 << 16), pos: 0, room() {} }
+  const genScalars = scalarWriterGenerated({ num: jsonNum, str: jsonStr, strRoom: jsonStrRoom })
+  const js = compare({
+    ours: () => {
+      w.pos = 0
+      genScalars(decoded, w)
+      sink += w.pos
+    },
+    hepjs: () => {
+      w.pos = 0
+      writeScalarsTyped(decoded, w)
+      sink += w.pos
+    },
+  })
+  out.push(
+    line('JSON scalars: generated vs typed', js.ours, js.hepjs, 1.3)
       .replace('ours', 'gen.')
       .replace('peer', 'typed') + ' (codegen kept only while ≥ 1.3×)',
   )

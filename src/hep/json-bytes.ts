@@ -5,6 +5,7 @@
  * flattened or re-encoded, and many lines share one buffer handed to the stream in one write.
  */
 import { isUtf8 } from 'node:buffer'
+import { scalarWriterGenerated } from './codegen.js'
 import { isoTime, numText, SCALAR_DEFS, type IsoCache } from './json-fields.js'
 import type { HepPacket } from './packet.js'
 
@@ -132,8 +133,11 @@ const SCALARS: readonly { d: (typeof SCALAR_DEFS)[number]; key: Buffer }[] = SCA
   key: Buffer.from(`,"${d.field}":`, 'latin1'),
 }))
 
-/** The scalar fields in toJson's order: numbers as digits, text as JSON strings. */
-function scalars(p: HepPacket, w: ByteOut): void {
+/**
+ * The scalar fields in toJson's order: numbers as digits, text as JSON strings. The typed reference
+ * of the generated writer used on the hot path (codegen.ts scalarWriterGenerated).
+ */
+export function writeScalarsTyped(p: HepPacket, w: ByteOut): void {
   for (let i = 0; i < SCALARS.length; i++) {
     const { d, key } = SCALARS[i]
     const v = d.get(p)
@@ -146,6 +150,12 @@ function scalars(p: HepPacket, w: ByteOut): void {
     w.pos = typeof v === 'number' ? num(b, o, v) : str(b, o, v as string)
   }
 }
+
+/** The scalar writer of every JSON line: the generated one (see codegen.ts for why). */
+const scalars = scalarWriterGenerated({ num, str, strRoom })
+
+/** The number and string writers the scalar writers share (exported for the property test). */
+export { num as jsonNum, str as jsonStr, strRoom as jsonStrRoom }
 
 /** Makes `n` bytes free at w.pos and returns the buffer (w.pos is where to write). */
 function need(w: ByteOut, n: number): Buffer {

@@ -28,7 +28,8 @@ import {
 } from '../../src/index.js'
 import { Writable } from 'node:stream'
 import { LineWriter } from '../../src/output/line-writer.js'
-import { encodeCanonicalGenerated } from '../../src/hep/codegen.js'
+import { encodeCanonicalGenerated, scalarWriterGenerated } from '../../src/hep/codegen.js'
+import { jsonNum, jsonStr, jsonStrRoom, writeScalarsTyped } from '../../src/hep/json-bytes.js'
 import { encodeCanonicalTyped } from '../../src/hep/v3.js'
 import { checkCodec, normalise } from '../helpers/check-codec.js'
 import { HEP_UDP_CAPTURES, loadHexVectors } from '../helpers/fixtures.js'
@@ -212,6 +213,29 @@ describe('arbitrary packets', () => {
         },
       ),
       { numRuns: 1000 },
+    )
+  })
+
+  it('the generated JSON scalar writer (codegen.ts) writes exactly what the typed one writes', () => {
+    const out = () => ({
+      buf: Buffer.alloc(16),
+      pos: 0,
+      room(this: { buf: Buffer; pos: number }, n: number) {
+        const b = Buffer.alloc(Math.max(2 * this.buf.length, this.pos + n))
+        this.buf.copy(b, 0, 0, this.pos)
+        this.buf = b
+      },
+    })
+    const gen = scalarWriterGenerated({ num: jsonNum, str: jsonStr, strRoom: jsonStrRoom })
+    fc.assert(
+      fc.property(fc.oneof(v3Packet, v1v2Packet), (p) => {
+        const a = out()
+        const b = out()
+        gen(p, a)
+        writeScalarsTyped(p, b)
+        expect(a.buf.subarray(0, a.pos).toString('utf8')).toBe(b.buf.subarray(0, b.pos).toString('utf8'))
+      }),
+      { numRuns: 2000 },
     )
   })
 
