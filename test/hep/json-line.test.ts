@@ -3,13 +3,13 @@ import { describe, expect, it } from 'vitest'
 import { decode, fromJson, toJson, toJsonLine } from '../../src/index.js'
 import { readFileSync, readdirSync } from 'node:fs'
 import { Writable } from 'node:stream'
-import { LineWriter } from '../../src/output/line-writer.js'
+import { OutputWriter } from '../../src/output/writer.js'
 import { fixture } from '../helpers/cli.js'
 
-/** The bytes LineWriter.packet writes for p (the hot path of listen/decode --json). */
+/** The bytes OutputWriter.packet writes for p (the hot path of listen/decode --json). */
 function written(p: Parameters<typeof toJsonLine>[0], suffix?: string): string {
   const parts: Buffer[] = []
-  const w = new LineWriter(
+  const w = new OutputWriter(
     new Writable({
       write(chunk: Buffer, _e, done) {
         parts.push(Buffer.from(chunk))

@@ -27,7 +27,7 @@ import {
   type RawChunk,
 } from '../../src/index.js'
 import { Writable } from 'node:stream'
-import { LineWriter } from '../../src/output/line-writer.js'
+import { OutputWriter } from '../../src/output/writer.js'
 import { encodeCanonicalGenerated, scalarWriterGenerated } from '../../src/hep/codegen.js'
 import { jsonNum, jsonStr, jsonStrRoom, writeScalarsTyped } from '../../src/hep/json-bytes.js'
 import { encodeCanonicalTyped } from '../../src/hep/v3.js'
@@ -285,8 +285,8 @@ describe('arbitrary packets', () => {
   })
 })
 
-/** What a LineWriter with chunks of `chunkSize` bytes and a tiny high-water mark writes. */
-function writeLines(chunkSize: number, fill: (w: LineWriter) => void): string {
+/** What an OutputWriter with chunks of `chunkSize` bytes and a tiny flush threshold writes. */
+function writeLines(chunkSize: number, fill: (w: OutputWriter) => void): string {
   const parts: Buffer[] = []
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -294,7 +294,7 @@ function writeLines(chunkSize: number, fill: (w: LineWriter) => void): string {
       done()
     },
   })
-  const w = new LineWriter(sink, undefined, 16, chunkSize)
+  const w = new OutputWriter(sink, { flushAt: 16, chunkSize })
   fill(w)
   w.flush()
   return Buffer.concat(parts).toString('utf8')

@@ -1,11 +1,11 @@
-// ByteSink and LineWriter put everything into shared chunks handed on as views: whatever the chunk
+// The output writer puts everything into shared chunks handed on as views: whatever the chunk
 // size and however the writes interleave, the stream must get exactly the bytes written, in order.
 import fc from 'fast-check'
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { toJsonLine } from '../../src/hep/json.js'
 import type { HepPacket } from '../../src/hep/packet.js'
-import { ByteSink } from '../../src/output/byte-sink.js'
+import { OutputWriter } from '../../src/output/writer.js'
 
 function collector(): { stream: Writable; got: () => Buffer } {
   const parts: Buffer[] = []
@@ -51,12 +51,12 @@ function expected(ops: Op[]): Buffer {
   )
 }
 
-describe('ByteSink', () => {
+describe('OutputWriter', () => {
   it('writes every byte in order, with small chunks, a low high-water mark and a slow stream', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { maxLength: 30 }), fc.constantFrom(1, 5, 64), async (ops, chunk) => {
         const c = collector()
-        const sink = new ByteSink(c.stream, 7, chunk)
+        const sink = new OutputWriter(c.stream, { flushAt: 7, chunkSize: chunk })
         for (const o of ops) {
           // a scratch buffer, as the encoder hands out: overwritten right after the call
           const scratch = o.kind === 'text' ? undefined : Buffer.from(o.b)
