@@ -32,6 +32,7 @@ import {
   DEFAULT_TCP_IDLE_TIMEOUT_MS,
   DEFAULT_TCP_MAX_FLOWS,
   DEFAULT_TCP_MEMORY_CAP,
+  emptyTcpStats,
   type TcpConsumer,
   type TcpReassemblyOptions,
   type TcpStats,
@@ -49,18 +50,7 @@ function positive(v: number | undefined, dflt: number): number {
 }
 
 export class TcpReassembler<A> {
-  readonly stats: TcpStats = {
-    flows: 0,
-    flowsOpened: 0,
-    bytesHeld: 0,
-    retransmissions: 0,
-    outOfOrder: 0,
-    gaps: 0,
-    gapBytes: 0,
-    evicted: 0,
-    expired: 0,
-    closed: 0,
-  }
+  readonly stats: TcpStats = emptyTcpStats()
   readonly maxFlows: number
   readonly flowMemoryCap: number
   readonly memoryCap: number

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { TcpFlow, type TcpHalf } from '../../src/pcap/tcp/flow.js'
 import { TcpSequencer } from '../../src/pcap/tcp/sequencer.js'
-import type { TcpConsumer, TcpEndReason, TcpStats } from '../../src/pcap/tcp/types.js'
+import { emptyTcpStats, type TcpConsumer, type TcpEndReason } from '../../src/pcap/tcp/types.js'
 
 type Ev = ['data', string, number] | ['gap', number] | ['end', TcpEndReason]
 
@@ -27,18 +27,7 @@ class Log implements TcpConsumer<never> {
 
 function setup(flowMemoryCap = 1000) {
   const log = new Log()
-  const stats = {
-    flows: 0,
-    flowsOpened: 0,
-    bytesHeld: 0,
-    retransmissions: 0,
-    outOfOrder: 0,
-    gaps: 0,
-    gapBytes: 0,
-    evicted: 0,
-    expired: 0,
-    closed: 0,
-  } satisfies TcpStats
+  const stats = emptyTcpStats()
   const seq = new TcpSequencer<never>(log, stats, flowMemoryCap)
   const flow = new TcpFlow<never>('k', '10.0.0.1', 1, '10.0.0.2', 2, 4)
   const half = flow.a

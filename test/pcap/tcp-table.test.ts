@@ -7,7 +7,12 @@ import type { TransportResult } from '../../src/pcap/result.js'
 import type { TcpFlow, TcpHalf } from '../../src/pcap/tcp/flow.js'
 import { TcpSequencer } from '../../src/pcap/tcp/sequencer.js'
 import { FlowTable, type FlowLimits } from '../../src/pcap/tcp/table.js'
-import type { TcpConsumer, TcpEndReason, TcpStats } from '../../src/pcap/tcp/types.js'
+import {
+  emptyTcpStats,
+  type TcpConsumer,
+  type TcpEndReason,
+  type TcpStats,
+} from '../../src/pcap/tcp/types.js'
 
 class Ends implements TcpConsumer<true> {
   ends: string[] = []
@@ -23,18 +28,7 @@ class Ends implements TcpConsumer<true> {
 
 function setup(limits: Partial<FlowLimits> = {}) {
   const c = new Ends()
-  const stats: TcpStats = {
-    flows: 0,
-    flowsOpened: 0,
-    bytesHeld: 0,
-    retransmissions: 0,
-    outOfOrder: 0,
-    gaps: 0,
-    gapBytes: 0,
-    evicted: 0,
-    expired: 0,
-    closed: 0,
-  }
+  const stats: TcpStats = emptyTcpStats()
   const table = new FlowTable<true>(new TcpSequencer(c, stats, 1 << 20), stats, {
     maxFlows: 100,
     memoryCap: 1 << 30,

@@ -43,6 +43,22 @@ export interface TcpStats {
   closed: number
 }
 
+/** Every counter at zero. */
+export function emptyTcpStats(): TcpStats {
+  return {
+    flows: 0,
+    flowsOpened: 0,
+    bytesHeld: 0,
+    retransmissions: 0,
+    outOfOrder: 0,
+    gaps: 0,
+    gapBytes: 0,
+    evicted: 0,
+    expired: 0,
+    closed: 0,
+  }
+}
+
 /** Why a direction ended. */
 export type TcpEndReason = 'fin' | 'reset' | 'idle' | 'evicted' | 'end' | 'new connection'
 
