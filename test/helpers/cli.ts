@@ -73,20 +73,13 @@ export interface Running {
   waitFor: (re: RegExp, stream?: 'stdout' | 'stderr', timeoutMs?: number) => Promise<RegExpMatchArray>
 }
 
-/** Starts a long-running hep command (listen) and lets the test wait for its output. */
-export function start(args: string[], opts: { env?: Record<string, string> } = {}): Running {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1', ...opts.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
+/** Collects a child's output and lets the test wait for it. */
+export function watch(child: import('node:child_process').ChildProcessWithoutNullStreams): Running {
   let out = ''
   let err = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr.on('data', (d: Buffer) => (err += d.toString()))
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-  void exited.then(() => clearTimeout(killer))
   const waitFor = (re: RegExp, stream: 'stdout' | 'stderr' = 'stderr', timeoutMs = 10_000) =>
     new Promise<RegExpMatchArray>((resolve, reject) => {
       const t0 = Date.now()
@@ -97,9 +90,22 @@ export function start(args: string[], opts: { env?: Record<string, string> } = {
           resolve(m)
         } else if (Date.now() - t0 > timeoutMs) {
           clearInterval(iv)
-          reject(new Error(`timed out waiting for ${re} on ${stream}; stderr so far:\n${err}`))
+          reject(new Error(`timed out waiting for ${re} on ${stream}; stderr so far:\n${err.slice(-2000)}`))
         }
       }, 20)
     })
   return { child, stdout: () => out, stderr: () => err, exited, waitFor }
+}
+
+/** Starts a long-running hep command (listen) and lets the test wait for its output. */
+export function start(args: string[], opts: { env?: Record<string, string> } = {}): Running {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1', ...opts.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  const running = watch(child)
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+  void running.exited.then(() => clearTimeout(killer))
+  return running
 }

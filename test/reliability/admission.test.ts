@@ -8,51 +8,24 @@
  * Real processes, loopback, port 0; the listener and the idle connections run in child processes with
  * the descriptor limit they need (set by `sh -c 'ulimit -n …'`).
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { BIN, builtAlready, hep, ROOT } from '../helpers/cli.js'
+import { BIN, builtAlready, hep, ROOT, watch, type Running } from '../helpers/cli.js'
 import { hep3 } from '../net/helpers.js'
 
-interface Proc {
-  child: ChildProcessWithoutNullStreams
-  out: () => string
-  err: () => string
-  exited: Promise<number | null>
-  waitFor: (re: RegExp, which: 'out' | 'err', timeoutMs: number) => Promise<RegExpMatchArray>
-}
-
-const procs: Proc[] = []
+const procs: Running[] = []
 
 /** Runs `script` with sh after `ulimit -n <limit>` (the command replaces the shell). */
-function shell(limit: number, command: string): Proc {
+function shell(limit: number, command: string): Running {
   const child = spawn('sh', ['-c', `ulimit -n ${limit} && exec ${command}`], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  const waitFor = (re: RegExp, which: 'out' | 'err', timeoutMs: number) =>
-    new Promise<RegExpMatchArray>((resolve, reject) => {
-      const t0 = Date.now()
-      const iv = setInterval(() => {
-        const m = (which === 'out' ? out : err).match(re)
-        if (m) {
-          clearInterval(iv)
-          resolve(m)
-        } else if (Date.now() - t0 > timeoutMs) {
-          clearInterval(iv)
-          reject(new Error(`timed out waiting for ${re}; stderr:\n${err.slice(-2000)}`))
-        }
-      }, 20)
-    })
-  const p = { child, out: () => out, err: () => err, exited, waitFor }
+  const p = watch(child)
   procs.push(p)
   return p
 }
@@ -75,11 +48,11 @@ for (let i = 0; i < n; i++) {
 setInterval(report, 200)
 `
 
-function idleHolder(limit: number, port: number, n: number): Proc {
+function idleHolder(limit: number, port: number, n: number): Running {
   return shell(limit, `"${process.execPath}" "${join(dir, 'holder.cjs')}" ${port} ${n}`)
 }
 
-function listener(limit: number, extra = ''): Proc {
+function listener(limit: number, extra = ''): Running {
   return shell(limit, `"${process.execPath}" "${BIN}" listen --tcp 127.0.0.1:0 --json ${extra}`)
 }
 
@@ -122,22 +95,22 @@ describe('admission under idle floods (CLI)', () => {
     `2,000 idle connections, then an honest sender of 10,000 packets: all 10,000 arrive${canRaise ? '' : ` (skipped: ulimit -Hn is below ${HIGH})`}`,
     async () => {
       const l = listener(HIGH)
-      const port = Number((await l.waitFor(/listening on tcp 127\.0\.0\.1:(\d+)/, 'err', 15_000))[1])
+      const port = Number((await l.waitFor(/listening on tcp 127\.0\.0\.1:(\d+)/, 'stderr', 15_000))[1])
       const file = packetsFile('10k.hex', 10_000)
       const t0 = Date.now()
       const idle = idleHolder(HIGH, port, 2000)
-      await idle.waitFor(/open 2000 /, 'out', 15_000)
+      await idle.waitFor(/open 2000 /, 'stdout', 15_000)
       const sent = await hep(['send', file, '--to', `tcp://127.0.0.1:${port}`], { timeoutMs: 20_000 })
       expect(sent.code, sent.stderr).toBe(0)
       const deadline = Date.now() + 10_000
-      while (lines(l.out()) < 10_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-      expect(lines(l.out())).toBe(10_000)
+      while (lines(l.stdout()) < 10_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      expect(lines(l.stdout())).toBe(10_000)
       // admitted by eviction, not by the handshake timeout (10 s) or the idle timeout (120 s)
       expect(Date.now() - t0).toBeLessThan(10_000)
       l.child.kill('SIGINT')
       expect(await l.exited).toBe(0)
-      const summary = l.err().match(/connections: (\d+) accepted; closed: (.*)/)
-      expect(summary, l.err().slice(-2000)).not.toBeNull()
+      const summary = l.stderr().match(/connections: (\d+) accepted; closed: (.*)/)
+      expect(summary, l.stderr().slice(-2000)).not.toBeNull()
       // more than --max-connections were admitted (so eviction made the room); some idle ones may still
       // wait in the kernel's accept queue (or retry their handshake) when the listener stops: on a
       // loaded machine 1,488 of the 2,000 had been accepted by then
@@ -153,7 +126,7 @@ describe('admission under idle floods (CLI)', () => {
       expect(closed.shutdown).toBeLessThanOrEqual(1024)
       expect(closed.evicted + closed.peer + closed.shutdown).toBe(accepted)
       expect(closed.evicted).toBeGreaterThanOrEqual(accepted - 1025)
-      expect(l.err()).toMatch(
+      expect(l.stderr()).toMatch(
         /closed tcp 127\.0\.0\.1:\d+ #\d+: evicted \(the listener had 1024 connections;/,
       )
     },
@@ -162,36 +135,36 @@ describe('admission under idle floods (CLI)', () => {
 
   it('--handshake-timeout closes a connection that sends no complete packet in time', async () => {
     const l = listener(1024, '--handshake-timeout 1')
-    const port = Number((await l.waitFor(/listening on tcp 127\.0\.0\.1:(\d+)/, 'err', 15_000))[1])
+    const port = Number((await l.waitFor(/listening on tcp 127\.0\.0\.1:(\d+)/, 'stderr', 15_000))[1])
     const idle = idleHolder(1024, port, 1)
-    await idle.waitFor(/open 1 /, 'out', 5000)
+    await idle.waitFor(/open 1 /, 'stdout', 5000)
     const t0 = Date.now()
     await l.waitFor(
       /closed tcp 127\.0\.0\.1:\d+ #1: handshake-timeout \(no complete packet within 1 s of connecting\), 0 packets/,
-      'err',
+      'stderr',
       5000,
     )
     expect(Date.now() - t0).toBeLessThan(3000)
-    await idle.waitFor(/open 1 closed 1/, 'out', 2000)
+    await idle.waitFor(/open 1 closed 1/, 'stdout', 2000)
     l.child.kill('SIGINT')
     expect(await l.exited).toBe(0)
-    expect(l.err()).toMatch(/connections: 1 accepted; closed: handshake-timeout 1/)
+    expect(l.stderr()).toMatch(/connections: 1 accepted; closed: handshake-timeout 1/)
   })
 
   it('under `ulimit -n 64`: reports the shortage once with advice, evicts idle ones, the sender gets through', async () => {
     const l = listener(64)
-    const port = Number((await l.waitFor(/listening on tcp 127\.0\.0\.1:(\d+)/, 'err', 15_000))[1])
+    const port = Number((await l.waitFor(/listening on tcp 127\.0\.0\.1:(\d+)/, 'stderr', 15_000))[1])
     const idle = idleHolder(1024, port, 100)
-    await idle.waitFor(/open 100 /, 'out', 10_000)
+    await idle.waitFor(/open 100 /, 'stdout', 10_000)
     const file = packetsFile('1k.hex', 1000)
     const sent = await hep(['send', file, '--to', `tcp://127.0.0.1:${port}`], { timeoutMs: 20_000 })
     expect(sent.code, sent.stderr).toBe(0)
     const deadline = Date.now() + 5000
-    while (lines(l.out()) < 1000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-    expect(lines(l.out())).toBe(1000)
+    while (lines(l.stdout()) < 1000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    expect(lines(l.stdout())).toBe(1000)
     l.child.kill('SIGINT')
     expect(await l.exited).toBe(0)
-    const err = l.err()
+    const err = l.stderr()
     const advice = err.split('\n').filter((line) => line.startsWith('error: out of file descriptors'))
     expect(advice, err.slice(-3000)).toHaveLength(1)
     expect(advice[0]).toMatch(
