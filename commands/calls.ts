@@ -157,25 +157,49 @@ export default class Calls extends BaseCommand<typeof Calls> {
       this.flowOut(flowCall, col, width ?? 100)
     }
     await this.out.drained()
-    const summary = {
-      calls: f.flow === undefined ? shown : 1,
-      failed: f.flow === undefined ? failed : isFailed(flowCall!) ? 1 : 0,
-      messages: col.stats.messages,
-      packets: result.packets,
-      malformed: result.malformed,
-      skipped: col.skipped,
-    }
-    if (f.flow === undefined && shown === 0 && !f.json && !f.quiet)
-      this.note(result.packets === 0 ? 'no packets read' : 'no call matched')
-    this.summaryOut(summary, () => {
+    const skippedText = () => {
       const skipped = Object.entries(col.skipped).map(([r, n]) => `${n} ${r}`)
-      this.note(
-        `${summary.calls} call${summary.calls === 1 ? '' : 's'} (${summary.failed} failed), ` +
-          `${summary.messages} SIP message${summary.messages === 1 ? '' : 's'}` +
-          (skipped.length > 0 ? `; skipped: ${skipped.join(', ')}` : '') +
-          (result.malformed > 0 ? `; ${result.malformed} malformed` : ''),
+      return (
+        (skipped.length > 0 ? `; skipped: ${skipped.join(', ')}` : '') +
+        (result.malformed > 0 ? `; ${result.malformed} malformed` : '')
       )
-    })
+    }
+    const read = col.stats.messages
+    if (f.flow !== undefined) {
+      const c = flowCall as CallSummary
+      const reports = col.flowReports.length
+      this.summaryOut(
+        {
+          call: callJson(c),
+          reports,
+          read,
+          packets: result.packets,
+          malformed: result.malformed,
+          skipped: col.skipped,
+        },
+        () =>
+          this.note(
+            `call ${c.callId}: ${c.messages} message${c.messages === 1 ? '' : 's'}, ${reports} RTCP report${reports === 1 ? '' : 's'} ` +
+              `(of ${read} SIP message${read === 1 ? '' : 's'} read)${skippedText()}`,
+          ),
+      )
+    } else {
+      if (shown === 0 && !f.json) this.note(result.packets === 0 ? 'no packets read' : 'no call matched')
+      this.summaryOut(
+        {
+          calls: shown,
+          failed,
+          messages: read,
+          packets: result.packets,
+          malformed: result.malformed,
+          skipped: col.skipped,
+        },
+        () =>
+          this.note(
+            `${shown} call${shown === 1 ? '' : 's'} (${failed} failed), ${read} SIP message${read === 1 ? '' : 's'}${skippedText()}`,
+          ),
+      )
+    }
     if (this.out.error) process.exitCode = EXIT.OUTPUT
     else if (result.malformed > 0) process.exitCode = EXIT.INPUT
   }

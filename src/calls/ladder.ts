@@ -68,9 +68,14 @@ export function ladder(messages: readonly LadderMessage[], width: number): strin
   const timeW = Math.max(...times.map((t) => t.length))
   const margin = idxW + 1 + timeW + 1
   const n = endpoints.length
+  // lifelines evenly spaced, the first and last as far out as their names allow
   const colW = Math.max(5, Math.floor((width - margin) / n))
-  const x = (i: number) => margin + Math.floor(colW / 2) + i * colW
-  const lineW = margin + n * colW
+  const names = endpoints.map((e) => fit(e, colW - 1))
+  const h0 = Math.ceil(names[0].length / 2)
+  const hl = Math.ceil(names[n - 1].length / 2)
+  const gap = n === 1 ? 0 : Math.max(5, Math.floor((width - margin - h0 - hl) / (n - 1)))
+  const x = (i: number) => margin + h0 + i * gap
+  const lineW = Math.max(x(n - 1) + hl + 1, margin + 1)
   const blank = (): string[] => {
     const a = new Array<string>(lineW).fill(' ')
     for (let i = 0; i < n; i++) a[x(i)] = '│'
@@ -80,7 +85,7 @@ export function ladder(messages: readonly LadderMessage[], width: number): strin
   // the endpoints, each centred over its lifeline
   const head = new Array<string>(lineW).fill(' ')
   for (let i = 0; i < n; i++) {
-    const name = fit(endpoints[i], colW - 1)
+    const name = names[i]
     const start = Math.max(0, x(i) - Math.floor(name.length / 2))
     for (let k = 0; k < name.length && start + k < lineW; k++) head[start + k] = name[k]
   }
