@@ -16,6 +16,7 @@ import type {
   ReceiveMeta,
 } from '../src/net/types.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS, outputBufferFlag } from './_base.js'
+import { LiveCalls } from './_calls-live.js'
 import { timeByteOrderFlag } from './_hep-flags.js'
 import { pathsUsable } from './_paths.js'
 
@@ -56,6 +57,11 @@ closes that connection only, idle connections close after --idle-timeout seconds
     cert: Flags.string({ description: 'TLS certificate chain (PEM file)' }),
     key: Flags.string({ description: 'TLS private key (PEM file)' }),
     chunks: Flags.boolean({ description: 'add a table of every chunk of each packet', default: false }),
+    calls: Flags.boolean({
+      description:
+        'one row per call (as hep calls) instead of one line per packet: each call once it is over, the rest at stop; on a terminal a table redrawn every 2 s',
+      default: false,
+    }),
     events: Flags.boolean({
       description: 'with --json: connection events as JSON lines in the stream too',
       default: false,
@@ -125,6 +131,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
     const filter = this.filter()
     const outputs = [f.write, f['write-hep']].filter((o): o is string => o !== undefined)
     if (!pathsUsable('listen', [], outputs)) return
+    const live = f.calls ? this.liveCalls() : undefined
     const session = await listen(specs, {
       server: {
         authKey: f['auth-key'],
@@ -144,7 +151,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
       writeHep: f['write-hep'],
       maxBuffer: this.maxBuffer,
       watch: [this.out],
-      onPacket: (p, meta) => this.show(p, meta),
+      onPacket: (p, meta) => (live ? live.packet(p) : this.show(p, meta)),
       onListening: (l) => {
         const buf = l.getRecvBufferSize()
         this.note(
@@ -195,6 +202,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
     if (!this.stopped) this.requestStop('signal') // --count or --duration: stop as Ctrl-C does
     // bounded (shortly after Ctrl-C): a peer that never finishes its handshake must not hold the summary back
     const result = await session.stop({ within: this.signalled ? STOP_FLUSH_MS : 5000 })
+    live?.end()
     // a stalled reader does not hold the stop: what it has not taken within a second is counted, not waited for
     await this.out.endWithin(1000)
     this.summary(result, session.outputs)
@@ -202,6 +210,19 @@ closes that connection only, idle connections close after --idle-timeout seconds
       process.exitCode = EXIT.INPUT
     // writes a stalled reader never takes would keep the process alive after the summary
     if (this.out.abandoned > 0) process.exit()
+  }
+
+  private liveCalls(): LiveCalls {
+    const o = process.stdout
+    return new LiveCalls({
+      json: this.flags.json,
+      tty: Boolean(o.isTTY),
+      // a terminal that does not say its size (0): 80 × 24
+      width: o.isTTY ? o.columns || 80 : undefined,
+      height: (o.isTTY && o.rows) || 24,
+      c: this.c,
+      line: (l) => this.out.line(l),
+    })
   }
 
   private listenSpecs(): ListenOptions[] {

@@ -36,6 +36,8 @@ export class CallTable {
   private readonly maxCalls: number
   /** the latest capture time seen, µs */
   private nowUs = 0
+  /** when the head was last looked at, µs */
+  private lookedUs = 0
   readonly stats: CallTableStats = { messages: 0, calls: 0, early: 0 }
 
   constructor(private readonly opts: CallTableOptions) {
@@ -59,12 +61,12 @@ export class CallTable {
     }
     c.add(m)
     if (matched) c.matched = true
-    if (m.timeUs > this.nowUs) {
-      const before = this.nowUs
-      this.nowUs = m.timeUs
-      // look at the head again at most once per 100 ms of capture time
-      if (m.timeUs - before >= 100_000 || this.calls.size > this.maxCalls) this.emitReady()
-    } else if (this.calls.size > this.maxCalls) this.emitReady()
+    if (m.timeUs > this.nowUs) this.nowUs = m.timeUs
+    // the head is looked at again once per 100 ms of capture time, or when too many calls are held
+    if (this.nowUs - this.lookedUs >= 100_000 || this.calls.size > this.maxCalls) {
+      this.lookedUs = this.nowUs
+      this.emitReady()
+    }
   }
 
   /** Summaries of the calls held now, in order of start (for a live view). */
