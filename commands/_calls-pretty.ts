@@ -22,12 +22,12 @@ const COLUMNS: Column[] = [
   { head: 'START', width: 12 },
   { head: 'DURATION', width: 8, right: true },
   { head: 'METHOD', width: 8 },
-  { head: 'FROM', share: 0.22, max: 32 },
-  { head: 'TO', share: 0.22, max: 32 },
-  { head: 'STATUS', width: 16 },
+  { head: 'FROM', share: 0.25, max: 32 },
+  { head: 'TO', share: 0.25, max: 32 },
+  { head: 'STATUS', width: 14 },
   { head: 'MSGS', width: 4, right: true },
-  { head: 'CALL-ID', share: 0.4, max: 48 },
-  { head: 'SEEN BY', share: 0.16, max: 24 },
+  { head: 'CALL-ID', share: 0.35, max: 48 },
+  { head: 'SEEN BY', share: 0.15, max: 24 },
 ]
 
 /** "4.012s", "12:03" (m:ss), "1:02:03" */

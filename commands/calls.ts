@@ -19,7 +19,7 @@ export default class Calls extends BaseCommand<typeof Calls> {
   static override examples = [
     '<%= config.bin %> calls fixtures/calls/calls-all.pcap',
     '<%= config.bin %> calls fixtures/calls/calls-all.pcap --failed',
-    '<%= config.bin %> calls fixtures/captures/hep-v3.pcap --json | jq -c "{callId, finalStatus}"',
+    "<%= config.bin %> calls fixtures/captures/hep-v3.pcap --json | jq -c 'select(.callId) | {callId, finalStatus}'",
     '<%= config.bin %> calls fixtures/calls/calls-proxy.pcap --flow 1-10678@127.0.0.1',
     '<%= config.bin %> calls fixtures/calls/calls-register.pcap --flow 1-11028@127.0.0.1 --full',
   ]
