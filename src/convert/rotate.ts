@@ -149,8 +149,8 @@ export class RotatingSink implements PacketSink {
   private prune(): void {
     const keep = this.rotate.keep
     if (keep === undefined) return
-    const files = rotatedFiles(this.path)
-    for (const f of files.slice(0, Math.max(0, files.length - keep))) {
+    const files = rotatedFiles(this.path).filter((f) => f !== this.lastName)
+    for (const f of files.slice(0, Math.max(0, files.length - (keep - 1)))) {
       try {
         unlinkSync(f)
       } catch {

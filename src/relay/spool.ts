@@ -81,6 +81,8 @@ export class DiskSpool {
   constructor(
     readonly dir: string,
     private readonly limit: SpoolLimit,
+    /** a new segment file past this size (default 4 MiB) */
+    private readonly segmentBytes = SEGMENT_BYTES,
   ) {
     try {
       mkdirSync(dir, { recursive: true })
@@ -111,7 +113,7 @@ export class DiskSpool {
     let last = this.segments[this.segments.length - 1]
     // a new segment when this one is full, and at the first append of this run (never after a
     // record an earlier run may have left cut short)
-    if (last === undefined || last.size + need > SEGMENT_BYTES || this.writeFd === undefined) {
+    if (last === undefined || last.size + need > this.segmentBytes || this.writeFd === undefined) {
       last = { seq: last ? last.seq + 1 : FIRST_SEQ, size: 0 }
       this.segments.push(last)
       if (this.segments.length === 1) {
@@ -139,8 +141,11 @@ export class DiskSpool {
    */
   prepend(bufs: Buffer[]): void {
     if (bufs.length === 0) return
-    const first = this.segments[0]
-    const seq = (first?.seq ?? FIRST_SEQ) - 1
+    // what was handed out is either confirmed or among `bufs` now: nothing is pending before them
+    this.commitAll()
+    this.closeRead()
+    this.cutCommitted()
+    const seq = (this.segments[0]?.seq ?? FIRST_SEQ) - 1
     const parts: Buffer[] = []
     for (const b of bufs) {
       const head = Buffer.allocUnsafe(4)
@@ -155,13 +160,27 @@ export class DiskSpool {
     this.bytes += data.length
     this.limit.used += data.length
     this.packets += bufs.length
-    // what was handed out is either confirmed or in the new segment now: nothing pending before it
-    this.commitAll()
-    this.closeRead()
     this.committed = { seq, offset: 0 }
     this.readSeq = seq
     this.readOffset = 0
     this.writePosition()
+  }
+
+  /** Rewrites the segment being read without its committed part, so that every segment starts at offset 0. */
+  private cutCommitted(): void {
+    const c = this.committed
+    const seg = this.segments[0]
+    if (seg === undefined || seg.seq !== c.seq || c.offset === 0) return
+    if (this.writeFd !== undefined) closeSync(this.writeFd) // (the next append opens a new segment)
+    this.writeFd = undefined
+    const path = join(this.dir, segName(seg.seq))
+    const rest = readFileSync(path).subarray(c.offset, seg.size)
+    writeFileSync(path + '.tmp', rest)
+    renameSync(path + '.tmp', path)
+    this.bytes -= seg.size - rest.length
+    this.limit.used -= seg.size - rest.length
+    seg.size = rest.length
+    this.committed = { seq: seg.seq, offset: 0 }
   }
 
   /** The next packet to send (handed out: commit it once it is confirmed), or undefined. */
