@@ -88,6 +88,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       captureId: enc.captureId,
       sipDetails: enc.correlationId === 'auto',
       onCapture: (c) => (capture = c),
+      stdin: this.stdin,
     })
     const bar = this.progressBar(args.input)
     const problems = new Map<string, number>()

@@ -119,6 +119,7 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
       {
         ...enc,
         files,
+        stdin: this.stdin,
         timing: { mode, maxGap },
         loop: f.loop,
         needCallId: f.balance === 'call-id',

@@ -15,7 +15,7 @@ import { formatHostPort, parseListenAddress } from './address.js'
 import { authKeyProblem, cloneStats, emptyStats, inc } from './counters.js'
 import { resolveGuards, type Conn, type Counters, type Guards, type ListenerHost } from './conn.js'
 import { describeError, NetError, toNetError } from './errors.js'
-import { descriptors } from './fds.js'
+import { DescriptorBudget } from './fds.js'
 import { StreamListener } from './stream-listener.js'
 import type {
   ConnectionInfo,
@@ -39,6 +39,7 @@ type AnyListener = UdpListener | StreamListener | WsListener
 export class HepServer extends EventEmitter<ServerEvents> {
   readonly options: ServerOptions
   readonly closeTimeout: number
+  readonly descriptors: DescriptorBudget
   private readonly running: AnyListener[] = []
   private readonly open = new Map<number, Conn>()
   private readonly perTransport: Partial<Record<ListenTransport, TransportStats>> = {}
@@ -57,8 +58,10 @@ export class HepServer extends EventEmitter<ServerEvents> {
     this.options = options
     resolveGuards(options) // validates
     this.closeTimeout = options.closeTimeout ?? 2000
+    this.descriptors = options.descriptors ?? new DescriptorBudget()
     this.host = {
       closeTimeout: this.closeTimeout,
+      descriptors: this.descriptors,
       nextConnectionId: () => ++this.lastConnectionId,
       countBytes: (t, n) => {
         this.stat(t).bytes += n
@@ -153,7 +156,7 @@ export class HepServer extends EventEmitter<ServerEvents> {
       const k = l.kernelDrops()
       if (k !== undefined) kernel = (kernel ?? 0) + k
     }
-    const limit = descriptors.limit
+    const limit = this.descriptors.limit
     return {
       total: clone(this.total),
       transports,
@@ -352,8 +355,8 @@ export class HepServer extends EventEmitter<ServerEvents> {
   private reportDescriptors(code: string): void {
     if (this.fdReported) return
     this.fdReported = true
-    const limit = descriptors.limit
-    const use = limit !== undefined ? `: ${descriptors.inUse} of the limit of ${limit} in use` : ''
+    const limit = this.descriptors.limit
+    const use = limit !== undefined ? `: ${this.descriptors.inUse} of the limit of ${limit} in use` : ''
     this.reportError(
       new NetError(
         `out of file descriptors (${code})${use}; the connections that have gone longest without a packet are evicted to admit new ones (accepting pauses briefly when there is none)`,

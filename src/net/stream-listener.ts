@@ -16,7 +16,6 @@ import { formatHostPort } from './address.js'
 import { AcceptPause, ConnectionTable } from './admission.js'
 import { Conn, endpoint, now, type Guards, type ListenerHost } from './conn.js'
 import { describeError, errorCode, toNetError } from './errors.js'
-import { descriptors } from './fds.js'
 import { loadPem, loadPemList } from './pem.js'
 import type { Endpoint, Listener, TlsServerOptions } from './types.js'
 
@@ -123,8 +122,8 @@ export class StreamListener implements Listener {
 
   private accept(raw: Socket): void {
     raw.on('error', noop) // errors are handled on the (TLS) socket below; never crash
-    descriptors.opened()
-    raw.once('close', () => descriptors.closed())
+    this.host.descriptors.opened()
+    raw.once('close', () => this.host.descriptors.closed())
     if (this.closing || raw.remoteAddress === undefined) {
       raw.destroy()
       return
@@ -141,7 +140,7 @@ export class StreamListener implements Listener {
       g.maxPacketLength,
     )
     this.host.accepted(conn)
-    if (descriptors.exhausted() && !this.host.outOfDescriptors(conn)) {
+    if (this.host.descriptors.exhausted() && !this.host.outOfDescriptors(conn)) {
       conn.setReason('max-connections', 'out of file descriptors, and no connection to evict')
       raw.destroy()
       this.host.closed(conn)

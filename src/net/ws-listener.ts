@@ -20,7 +20,6 @@ import { HEP3_MAX_LENGTH } from '../hep/constants.js'
 import { formatHostPort } from './address.js'
 import { Conn, endpoint, type Guards, type ListenerHost } from './conn.js'
 import { describeError, errorCode, toNetError } from './errors.js'
-import { descriptors } from './fds.js'
 import { loadPem, loadPemList } from './pem.js'
 import { AcceptPause, ConnectionTable } from './admission.js'
 import type { CloseReason, Endpoint, Listener, TlsServerOptions } from './types.js'
@@ -158,12 +157,12 @@ export class WsListener implements Listener {
 
   /** A TCP connection (before any HTTP): descriptor checks, the handshake deadline. */
   private onSocket(socket: Socket): void {
-    descriptors.opened()
+    this.host.descriptors.opened()
     socket.once('close', () => {
-      descriptors.closed()
+      this.host.descriptors.closed()
       this.settle(socket)
     })
-    if (descriptors.exhausted() && !this.host.outOfDescriptors(undefined)) {
+    if (this.host.descriptors.exhausted() && !this.host.outOfDescriptors(undefined)) {
       socket.destroy()
       this.pauseAccepting('EMFILE')
       return
