@@ -8,7 +8,7 @@ import { fixture, hep, ROOT } from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'hep-startup-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-const HEAVY = ['chalk', 'cli-table3', 'cli-progress', 'ws', 'prom-client']
+const HEAVY = ['chalk', 'cli-table3', 'cli-progress', 'ws', 'prom-client', 'sdp-transform']
 
 /** Runs hep and returns the packages (node_modules/NAME) it loaded, with its result. */
 async function loaded(args: string[], input?: string) {
