@@ -101,6 +101,8 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
   private readyWaiters: Array<() => void> = []
   private flushWaiters: Array<() => void> = []
   private closePromise: Promise<SenderStats> | undefined
+  /** set by keepUnsent(): what would be failed as unsent goes here instead */
+  private unsentTo: ((bufs: Buffer[]) => void) | undefined
 
   constructor(destination: string, options: SenderOptions) {
     super()
@@ -244,6 +246,29 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
     return { ...this.st, queued: this.queued }
   }
 
+  /**
+   * Takes back every queued packet (not yet written), in order: they are no longer counted as
+   * submitted (a relay puts them in its disk spool before it stops).
+   */
+  takeQueued(): Buffer[] {
+    const bufs = this.queue.slice(this.head)
+    this.queue = []
+    this.head = 0
+    this.resendLeft = 0
+    this.st.submitted -= bufs.length
+    this.progress()
+    return bufs
+  }
+
+  /**
+   * From now on, packets that would be failed as unsent (still queued at the close deadline, or put
+   * back after their connection failed during the close) are handed to `to` instead, in order, and
+   * no longer counted as submitted.
+   */
+  keepUnsent(to: (bufs: Buffer[]) => void): void {
+    this.unsentTo = to
+  }
+
   // ------------------------------------------------------------------ for subclasses
 
   protected get closing(): boolean {
@@ -297,6 +322,10 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
 
   /** Fails every queued packet (no reconnect, close deadline, DNS failure). */
   protected failQueued(error: NetError): void {
+    if (this.unsentTo !== undefined) {
+      if (this.queued > 0) this.unsentTo(this.takeQueued())
+      return
+    }
     const n = this.queued
     this.queue = []
     this.head = 0
