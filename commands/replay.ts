@@ -1,6 +1,4 @@
 import { Args, Flags } from '@oclif/core'
-import { SingleBar } from 'cli-progress'
-import Table from 'cli-table3'
 import { parsePortRanges } from '../src/capture/extract.js'
 import { toJsonLine } from '../src/hep/json.js'
 import { createSender } from '../src/net/sender.js'
@@ -14,6 +12,7 @@ import type { TimingMode } from '../src/replay/scheduler.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { pathsUsable } from './_paths.js'
 import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
+import { SingleBar, Table } from './_lazy.js'
 
 export default class Replay extends BaseCommand<typeof Replay> {
   static override summary = 'Re-send the SIP of captures as HEP at their original timing'

@@ -5,10 +5,15 @@
  * as packets arrive.
  */
 import { createServer, type Server } from 'node:http'
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { createRequire } from 'node:module'
+import type * as PromClient from 'prom-client'
+import type { Registry } from 'prom-client'
 import { HepError } from '../errors.js'
 import { parseListenAddress } from '../net/address.js'
 import type { RelayStats } from '../relay/relay.js'
+
+/** prom-client (~50 ms to load) only when metrics are asked for, not at every start-up */
+const prom = (): typeof PromClient => createRequire(import.meta.url)('prom-client') as typeof PromClient
 
 export interface MetricsServer {
   readonly registry: Registry
@@ -65,8 +70,8 @@ export async function serveMetrics(hostPort: string, registry: Registry): Promis
 
 /** A registry with the process metrics (CPU, memory, event loop) under `hep_`. */
 export function newRegistry(): Registry {
-  const r = new Registry()
-  collectDefaultMetrics({ register: r, prefix: 'hep_process_' })
+  const r = new (prom().Registry)()
+  prom().collectDefaultMetrics({ register: r, prefix: 'hep_process_' })
   return r
 }
 
@@ -78,7 +83,7 @@ export function counterFrom(
   labelNames: string[],
   read: () => Array<[Record<string, string>, number]>,
 ): void {
-  new Counter({
+  new (prom().Counter)({
     name,
     help,
     labelNames,
@@ -98,7 +103,7 @@ export function gaugeFrom(
   labelNames: string[],
   read: () => Array<[Record<string, string>, number]>,
 ): void {
-  new Gauge({
+  new (prom().Gauge)({
     name,
     help,
     labelNames,

@@ -14,7 +14,8 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
-import { WebSocketServer, type RawData, type WebSocket } from 'ws'
+import { createRequire } from 'node:module'
+import type { RawData, WebSocket, WebSocketServer } from 'ws'
 import { HepError } from '../errors.js'
 import { HEP3_MAX_LENGTH } from '../hep/constants.js'
 import { formatHostPort } from './address.js'
@@ -23,6 +24,9 @@ import { describeError, errorCode, toNetError } from './errors.js'
 import { loadPem, loadPemList } from './pem.js'
 import { AcceptPause, ConnectionTable } from './admission.js'
 import type { CloseReason, Endpoint, Listener, TlsServerOptions } from './types.js'
+
+/** ws (~35 ms to load) only when a WebSocket listener is made */
+const load = createRequire(import.meta.url)
 
 const noop = (): void => {}
 
@@ -73,7 +77,8 @@ export class WsListener implements Listener {
     if (transport === 'wss' && !tls) {
       throw toNetError(new Error('a wss listener needs a certificate and a key (cert, key)'), 'wss')
     }
-    this.wss = new WebSocketServer({
+    const { WebSocketServer: Server } = load('ws') as typeof import('ws')
+    this.wss = new Server({
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,
