@@ -19,6 +19,11 @@ if (!only || only === 'net') {
   )
   console.log((await net()).join('\n'))
 }
+if (!only || only === 'relay') {
+  const { run: relay } = await import('./relay.js')
+  console.log('== relay: hep listen --to udp:// vs a plain Node UDP-to-UDP forwarder (loopback, same run) ==')
+  console.log((await relay()).join('\n'))
+}
 if (!only || only === 'replay') {
   const { run: rep } = await import('./replay.js')
   console.log(
