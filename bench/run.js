@@ -19,6 +19,11 @@ if (!only || only === 'net') {
   )
   console.log((await net()).join('\n'))
 }
+if (!only || only === 'relay') {
+  const { run: relay } = await import('./relay.js')
+  console.log('== relay: hep listen --to udp:// vs a plain Node UDP-to-UDP forwarder (loopback, same run) ==')
+  console.log((await relay()).join('\n'))
+}
 if (!only || only === 'replay') {
   const { run: rep } = await import('./replay.js')
   console.log(
@@ -32,4 +37,11 @@ if (!only || only === 'wait') {
     '== where users wait: start-up vs a bare oclif CLI, decode vs hep-js, convert vs tshark, listen vs the hep-js listener, replay vs sngrep ==',
   )
   console.log((await wait(process.argv[3])).join('\n'))
+}
+if (!only || only === 'calls') {
+  const { run: calls } = await import('./calls.js')
+  console.log(
+    '== calls: hep calls of an 84,000-message capture vs tshark on the same fields; memory on 5× that ==',
+  )
+  console.log((await calls()).join('\n'))
 }

@@ -7,7 +7,14 @@
 import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { NetError } from './errors.js'
-import type { DisconnectEvent, HepSender, SenderEvents, SenderOptions, SenderStats } from './sender-types.js'
+import {
+  emptySenderStats,
+  type DisconnectEvent,
+  type HepSender,
+  type SenderEvents,
+  type SenderOptions,
+  type SenderStats,
+} from './sender-types.js'
 
 export interface ResolvedSenderOptions {
   queueLimit: number
@@ -83,18 +90,7 @@ export function resolveSenderOptions(o: SenderOptions): ResolvedSenderOptions {
 export abstract class BaseSender extends EventEmitter<SenderEvents> implements HepSender {
   readonly destination: string
   protected readonly opts: ResolvedSenderOptions
-  protected readonly st: SenderStats = {
-    submitted: 0,
-    sent: 0,
-    failed: 0,
-    dropped: 0,
-    queued: 0,
-    inFlight: 0,
-    bytesSent: 0,
-    connects: 0,
-    disconnects: 0,
-    resent: 0,
-  }
+  protected readonly st: SenderStats = emptySenderStats()
   /** 'closing' from close() until the sockets are closed */
   protected phase: 'open' | 'closing' | 'closed' = 'open'
   private queue: Buffer[] = []
@@ -315,6 +311,19 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
   protected markSent(bytes: number): void {
     this.st.sent++
     this.st.bytesSent += bytes
+  }
+
+  /**
+   * After keepUnsent(): hands `bufs` (packets that may not have arrived) to its callback, no longer
+   * counted as submitted, and returns true; false when nobody keeps them (the caller fails them).
+   */
+  protected giveBack(bufs: Buffer[]): boolean {
+    if (this.unsentTo === undefined) return false
+    if (bufs.length > 0) {
+      this.st.submitted -= bufs.length
+      this.unsentTo(bufs)
+    }
+    return true
   }
 
   protected fail(count: number, error: NetError): void {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { encode } from '../../src/index.js'
-import { haveTool, hep, start as startHep, type Running } from '../helpers/cli.js'
+import { fixture, haveTool, hep, start as startHep, type Running } from '../helpers/cli.js'
 import { sipPacket } from '../net/helpers.js'
 
 /** a long-running hep; UDP listeners get a 4 MiB receive buffer (a loaded machine drops less) */
@@ -247,5 +247,30 @@ describe('hep listen --metrics', () => {
     expect(sum(s, 'hep_relay_up')).toBe(1)
     expect(sum(s, 'hep_relay_queue_depth')).toBe(0)
     expect(s.some((x) => x.name === 'hep_packets_dropped_total' && x.labels.by === 'us')).toBe(true)
+  })
+})
+
+describe('hep replay --metrics', () => {
+  it('serves the packets handed out by capture id and payload type, and the destination state, while it replays', async () => {
+    const rx = start(['listen', '--udp', '127.0.0.1:0', '--json'])
+    const rxPort = await port(rx, 'udp')
+    const r = start([
+      ...['replay', fixture('captures/sip-udp.pcapng'), '--to', `127.0.0.1:${rxPort}`],
+      ...['--pps', '12', '--capture-id', '4321', '--metrics', '127.0.0.1:0'],
+    ])
+    const mp = Number((await r.waitFor(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1])
+    await sleep(900)
+    const s = parseMetrics(await (await fetch(`http://127.0.0.1:${mp}/metrics`)).text())
+    const out = sum(s, 'hep_packets_out_total', { capture_id: '4321', payload_type: '1' })
+    expect(out).toBeGreaterThan(3)
+    expect(out).toBeLessThan(18)
+    expect(sum(s, 'hep_packets_out_total')).toBe(out)
+    expect(sum(s, 'hep_send_sent_total')).toBeLessThanOrEqual(out)
+    expect(sum(s, 'hep_send_sent_total')).toBeGreaterThan(0)
+    expect(sum(s, 'hep_send_failures_total')).toBe(0)
+    expect(sum(s, 'hep_send_up', { destination: `udp://127.0.0.1:${rxPort}` })).toBe(1)
+    expect(await r.exited).toBe(0)
+    expect(r.stderr()).toMatch(/packets sent\D+18/)
+    await stop(rx)
   })
 })
