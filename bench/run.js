@@ -25,3 +25,10 @@ if (!only || only === 'replay') {
   )
   console.log((await rep()).join('\n'))
 }
+if (!only || only === 'rtcp') {
+  const { run: rtcp } = await import('./rtcp.js')
+  console.log(
+    '== RTCP: a 90 % RTP capture vs a SIP-only one (convert, same run); SDP reading on the SIP path ==',
+  )
+  console.log((await rtcp()).join('\n'))
+}

@@ -12,7 +12,7 @@
  */
 import { scanSip, type SipInfo } from '../sip/scan.js'
 import { looksLikeRtcp, parseRtcp, type RtcpReport } from './rtcp.js'
-import { messageEndpoints } from './sdp.js'
+import { textEndpoints } from './sdp.js'
 import { MediaTable, type MediaTableOptions } from './table.js'
 
 /** --rtcp: RTCP of the capture's calls only (default), all RTCP, or none. */
@@ -30,10 +30,21 @@ export interface RtcpCounts {
   uncorrelated: number
   /** skipped: looked like RTCP, did not parse */
   malformed: number
+  /**
+   * SIP messages with a body (or BYE/CANCEL) before the first RTCP that the backlog (BACKLOG) could
+   * not keep: their calls are not known (0 unless a capture opens with that much SIP)
+   */
+  backlogDropped: number
 }
 
+/**
+ * SIP messages with a body (or BYE/CANCEL) kept before the first RTCP candidate, for the media
+ * table to read then: some 4,000 calls' offers and answers, a minute of a busy SBC's call setups.
+ */
+export const BACKLOG = 8192
+
 export function emptyRtcpCounts(): RtcpCounts {
-  return { found: 0, items: 0, itemsUncorrelated: 0, uncorrelated: 0, malformed: 0 }
+  return { found: 0, items: 0, itemsUncorrelated: 0, uncorrelated: 0, malformed: 0, backlogDropped: 0 }
 }
 
 /** What became of one RTCP candidate. */
@@ -57,8 +68,6 @@ export interface MediaMessage {
 
 const timeMs = (m: MediaMessage) => m.seconds * 1000 + m.nanos / 1e6
 
-const CRLFCRLF = Buffer.from('\r\n\r\n')
-
 /** Starts with "BYE " or "CANCEL ". */
 function endsCall(p: Buffer): boolean {
   return (
@@ -72,9 +81,19 @@ function endsCall(p: Buffer): boolean {
   )
 }
 
+/** Ends with the blank line: a message without a body (most of them), told without a search. */
+function endsBlank(p: Buffer): boolean {
+  const n = p.length
+  return p[n - 1] === 10 && p[n - 2] === 13 && p[n - 3] === 10 && p[n - 4] === 13
+}
+
 export class RtcpCorrelator {
   readonly table: MediaTable
   readonly counts: RtcpCounts = emptyRtcpCounts()
+  /** SIP messages are read as they come (an RTCP candidate has been seen) */
+  private learning = false
+  private backlog: MediaMessage[] = []
+  private backlogNext = 0
 
   constructor(
     readonly mode: Exclude<RtcpMode, 'off'>,
@@ -85,34 +104,88 @@ export class RtcpCorrelator {
 
   /**
    * A SIP message, in capture order: its SDP's endpoints recorded against its Call-ID, a BYE or
-   * CANCEL noted. Messages without a body (and not BYE/CANCEL) cost one search for the blank line.
+   * CANCEL noted. A message without a body (and not a BYE or CANCEL) costs four byte compares.
+   *
+   * Until the first RTCP candidate, the messages that matter (with a body; BYE, CANCEL) are only
+   * kept, the last BACKLOG of them, as they are (no copy: the views the capture reader made): a
+   * capture without RTCP never pays for reading SDP. The first candidate reads the backlog in order,
+   * and from then on every message is read as it comes.
    */
   sip(m: MediaMessage): void {
+    if (this.learning) return this.learn(m)
+    const info = m.sip
+    if (info !== undefined) {
+      const ends = info.kind === 'request' && (info.method === 'BYE' || info.method === 'CANCEL')
+      if (!ends && info.contentLength === 0) return
+    } else if (!endsCall(m.payload) && endsBlank(m.payload)) return
+    const i = this.backlogNext++ % BACKLOG
+    if (this.backlog[i] !== undefined) this.counts.backlogDropped++
+    this.backlog[i] = m
+  }
+
+  /** Reads the SIP messages kept so far, in order, and every one from now on. */
+  private startLearning(): void {
+    this.learning = true
+    const b = this.backlog
+    const n = this.backlogNext
+    for (let k = Math.max(0, n - BACKLOG); k < n; k++) this.learn(b[k % BACKLOG])
+    this.backlog = []
+  }
+
+  private learn(m: MediaMessage): void {
     const p = m.payload
-    let info = m.sip
-    if (info === undefined) {
-      const bye = endsCall(p)
-      if (!bye) {
-        const blank = p.indexOf(CRLFCRLF)
-        if (blank < 0 || blank + 4 >= p.length) return
-      } else if (this.table.size === 0) return
-      info = scanSip(p)
-      if (info === undefined) return
+    const info = m.sip
+    let callId: string | undefined
+    let ends: boolean
+    if (info !== undefined) {
+      callId = info.callId
+      ends = info.kind === 'request' && (info.method === 'BYE' || info.method === 'CANCEL')
+      if (callId === undefined || (!ends && info.contentLength === 0)) return
+      if (ends) return this.table.end(callId, timeMs(m))
+      if (info.headerLength <= 0 || info.headerLength >= p.length) return
+      return this.offer(callId, p.toString('latin1'), info.headerLength, info.contentLength, m)
     }
-    const callId = info.callId
-    if (callId === undefined) return
-    const t = timeMs(m)
-    if (info.kind === 'request' && (info.method === 'BYE' || info.method === 'CANCEL')) {
-      this.table.end(callId, t)
-      return
+    // no SIP scan yet (convert needs none): only a message with a body, a BYE or a CANCEL is read,
+    // as one latin1 string (searches in a JS string cost less than native Buffer searches)
+    ends = endsCall(p)
+    if (ends ? this.table.size === 0 : endsBlank(p)) return
+    const text = p.toString('latin1')
+    const blank = text.indexOf('\r\n\r\n')
+    if (blank < 0 || (!ends && blank + 4 >= text.length)) return
+    let headerLength = blank + 4
+    let contentLength: number | undefined
+    const at = text.indexOf('\r\nCall-ID:')
+    if (at >= 0 && at < blank) {
+      const e = text.indexOf('\r', at + 10)
+      callId = text.slice(at + 10, e).trim()
+      // Call-IDs are ASCII; anything else is decoded as the SIP scan decodes it (UTF-8)
+      if (!/^[\x21-\x7e]*$/.test(callId)) callId = p.toString('utf8', at + 10, e).trim()
+    } else {
+      const s = scanSip(p)
+      if (s === undefined) return
+      callId = s.callId
+      headerLength = s.headerLength
+      contentLength = s.contentLength
     }
-    if (info.headerLength <= 0 || info.headerLength >= p.length) return
-    const eps = messageEndpoints(p, info.headerLength, info.contentLength)
-    if (eps.length > 0) this.table.offer(callId, eps, t)
+    if (callId === undefined || callId === '') return
+    if (ends) return this.table.end(callId, timeMs(m))
+    this.offer(callId, text, headerLength, contentLength, m)
+  }
+
+  private offer(
+    callId: string,
+    text: string,
+    headerLength: number,
+    contentLength: number | undefined,
+    m: MediaMessage,
+  ): void {
+    const eps = textEndpoints(text, headerLength, contentLength)
+    if (eps.length > 0) this.table.offer(callId, eps, timeMs(m))
   }
 
   /** An RTCP candidate: its report and call, or why it is not one. Counted. */
   rtcp(m: MediaMessage): RtcpDecision {
+    if (!this.learning) this.startLearning()
     const t = timeMs(m)
     const c = this.counts
     const callId = this.table.lookup(m.dst, m.dstPort, t) ?? this.table.lookup(m.src, m.srcPort, t)

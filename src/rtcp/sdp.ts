@@ -28,15 +28,68 @@ export function normalIp(text: string): string | undefined {
     const b = parseIPv6(text)
     return b === undefined ? undefined : ipv6ToString(b, 0)
   }
+  if (canonicalIPv4(text)) return text
   const b = parseIPv4(text)
   return b === undefined ? undefined : `${b[0]}.${b[1]}.${b[2]}.${b[3]}`
 }
 
-/** "IN IP4 10.0.0.1/127" -> "10.0.0.1"; undefined for an unspecified (0.0.0.0, ::) or non-IP address. */
-function connectionIp(value: string): string | undefined {
-  const parts = value.trim().split(/\s+/)
-  if (parts.length < 3 || parts[0] !== 'IN') return undefined
-  const ip = normalIp(parts[2].split('/')[0])
+/** "10.0.0.1": four numbers 0..255 without leading zeros (what needs no rewriting). */
+function canonicalIPv4(t: string): boolean {
+  let parts = 0
+  let digits = 0
+  let value = 0
+  for (let i = 0; i <= t.length; i++) {
+    const c = i < t.length ? t.charCodeAt(i) : 46
+    if (c === 46) {
+      if (digits === 0 || value > 255 || ++parts > 4) return false
+      digits = value = 0
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return false
+      value = value * 10 + c - 48
+      if (++digits > 3) return false
+    } else return false
+  }
+  return parts === 4
+}
+
+/** The end of the token starting at `i` (the next space or tab, or `end`). */
+function tokenEnd(s: string, i: number, end: number): number {
+  while (i < end && s.charCodeAt(i) !== 32 && s.charCodeAt(i) !== 9) i++
+  return i
+}
+
+/** The start of the next token at or after `i`. */
+function skipSpace(s: string, i: number, end: number): number {
+  while (i < end && (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9)) i++
+  return i
+}
+
+/** A decimal number in s[i, j) (at most 5 digits); -1 if it is not one. */
+function port_(s: string, i: number, j: number): number {
+  if (j <= i || j - i > 5) return -1
+  let n = 0
+  for (let k = i; k < j; k++) {
+    const c = s.charCodeAt(k)
+    if (c < 48 || c > 57) return -1
+    n = n * 10 + c - 48
+  }
+  return n
+}
+
+/**
+ * "IN IP4 10.0.0.1/127" at s[i, end) -> "10.0.0.1"; undefined for an unspecified (0.0.0.0, ::) or
+ * non-IP address.
+ */
+function connectionIp(s: string, i: number, end: number): string | undefined {
+  i = skipSpace(s, i, end)
+  if (s.charCodeAt(i) !== 73 || s.charCodeAt(i + 1) !== 78) return undefined // "IN"
+  i = skipSpace(s, i + 2, end)
+  i = skipSpace(s, tokenEnd(s, i, end), end) // address type
+  let j = tokenEnd(s, i, end)
+  const slash = s.indexOf('/', i)
+  if (slash >= 0 && slash < j) j = slash
+  if (j <= i) return undefined
+  const ip = normalIp(s.slice(i, j))
   return ip === '0.0.0.0' || ip === '::' ? undefined : ip
 }
 
@@ -73,29 +126,31 @@ export function sdpEndpoints(sdp: string): MediaEndpoint[] {
         close()
         inMedia = true
         // m=<media> <port>[/<number of ports>] <proto> <fmt> ...
-        const f = sdp
-          .slice(pos + 2, end)
-          .trim()
-          .split(/\s+/)
-        port = /^\d{1,5}(\/\d+)?$/.test(f[1] ?? '') ? parseInt(f[1], 10) : 0
-        if (port > 65534) port = 0
-        rtp = (f[2] ?? '').toUpperCase().includes('RTP/')
+        let i = skipSpace(sdp, tokenEnd(sdp, skipSpace(sdp, pos + 2, end), end), end)
+        const pe = tokenEnd(sdp, i, end)
+        const slash = sdp.indexOf('/', i)
+        port = port_(sdp, i, slash >= 0 && slash < pe ? slash : pe)
+        if (port < 0 || port > 65534) port = 0
+        i = skipSpace(sdp, pe, end)
+        const proto = sdp.slice(i, tokenEnd(sdp, i, end))
+        rtp = proto.includes('RTP/') || proto.toUpperCase().includes('RTP/')
         mediaIp = rtcpIp = rtcpPort = undefined
         mux = false
       } else if (c0 === 99 /* c */) {
-        const ip = connectionIp(sdp.slice(pos + 2, end))
+        const ip = connectionIp(sdp, pos + 2, end)
         if (inMedia) mediaIp = ip
         else sessionIp = ip
       } else if (c0 === 97 /* a */ && inMedia && sdp.startsWith('rtcp', pos + 2)) {
-        const a = sdp.slice(pos + 6, end)
-        if (a === '-mux') mux = true
-        else if (a.charCodeAt(0) === 58 /* : */) {
+        const c6 = sdp.charCodeAt(pos + 6)
+        if (c6 === 45 /* - */ && end === pos + 10 && sdp.startsWith('-mux', pos + 6)) mux = true
+        else if (c6 === 58 /* : */) {
           // a=rtcp:<port> [IN IP4 <address>]
-          const m = /^:(\d{1,5})(?:\s+(.*))?$/.exec(a.trim())
-          if (m !== null) {
-            const n = parseInt(m[1], 10)
-            if (n > 0 && n <= 65535) rtcpPort = n
-            if (m[2] !== undefined) rtcpIp = connectionIp(m[2])
+          const i = skipSpace(sdp, pos + 7, end)
+          const pe = tokenEnd(sdp, i, end)
+          const n = port_(sdp, i, pe)
+          if (n > 0 && n <= 65535) {
+            rtcpPort = n
+            if (skipSpace(sdp, pe, end) < end) rtcpIp = connectionIp(sdp, pe, end)
           }
         }
       }
@@ -106,17 +161,31 @@ export function sdpEndpoints(sdp: string): MediaEndpoint[] {
   return out
 }
 
-/** The value of header `long` (or its compact form `short`) in the header bytes [0, end). */
-function header(b: Buffer, end: number, long: string, short: string): string | undefined {
+/**
+ * The value of the Content-Type header (or its compact form "c") in the header text [0, end). The
+ * usual spelling is found by one search; any other (case, compact form, LF line ends) by a pass
+ * over the lines.
+ */
+export function contentTypeOf(t: string, end: number): string | undefined {
+  const at = t.indexOf('\r\nContent-Type:')
+  if (at >= 0 && at < end) {
+    const v = at + 15
+    const e = t.indexOf('\n', v)
+    return t.slice(v, e < 0 || e > end ? end : e).trim()
+  }
   let pos = 0
   while (pos < end) {
-    let nl = b.indexOf(LF, pos)
-    if (nl < 0 || nl > end) nl = end
-    const colon = b.indexOf(58, pos)
-    if (colon > pos && colon < nl) {
-      const name = b.toString('latin1', pos, colon).trim().toLowerCase()
-      if (name === long || name === short) return b.toString('latin1', colon + 1, nl).trim()
+    if ((t.charCodeAt(pos) | 0x20) === 0x63 /* c */) {
+      const colon = t.indexOf(':', pos)
+      const nl = t.indexOf('\n', pos)
+      if (colon > pos && (nl < 0 || colon < nl)) {
+        const name = t.slice(pos, colon).trimEnd().toLowerCase()
+        if (name === 'c' || name === 'content-type')
+          return t.slice(colon + 1, nl < 0 || nl > end ? end : nl).trim()
+      }
     }
+    const nl = t.indexOf('\n', pos)
+    if (nl < 0 || nl >= end) break
     pos = nl + 1
   }
   return undefined
@@ -127,37 +196,36 @@ function boundaryOf(contentType: string): string | undefined {
   return m === null ? undefined : (m[1] ?? m[2])
 }
 
+const SDP_TYPE = /^application\/sdp\s*(;|$)/i
+const MULTIPART_TYPE = /^multipart\//i
+
 /** The SDP bodies of a body of this content type (multipart parts too, two levels deep). */
-function sdpOfBody(body: Buffer, contentType: string | undefined, depth: number, out: string[]): void {
-  const type = contentType?.split(';')[0].trim().toLowerCase()
-  if (
-    type === 'application/sdp' ||
-    (type === undefined && body.subarray(0, 3).toString('latin1') === 'v=0')
-  ) {
-    out.push(body.toString('utf8'))
+function sdpOfBody(body: string, contentType: string | undefined, depth: number, out: string[]): void {
+  if (contentType === undefined ? body.startsWith('v=0') : SDP_TYPE.test(contentType)) {
+    out.push(body)
     return
   }
-  if (type === undefined || !type.startsWith('multipart/') || depth > 1) return
-  const boundary = boundaryOf(contentType as string)
+  if (contentType === undefined || !MULTIPART_TYPE.test(contentType) || depth > 1) return
+  const boundary = boundaryOf(contentType)
   if (boundary === undefined) return
-  const delim = Buffer.from('--' + boundary)
+  const delim = '--' + boundary
   let at = body.indexOf(delim)
   while (at >= 0) {
     let start = at + delim.length
-    if (body[start] === 45 && body[start + 1] === 45) return // the closing delimiter
+    if (body.startsWith('--', start)) return // the closing delimiter
     const next = body.indexOf(delim, start)
     // the part: after the delimiter line, up to the CRLF before the next delimiter
-    start = body.indexOf(LF, start)
+    start = body.indexOf('\n', start)
     if (start < 0) return
     start++
     let stop = next < 0 ? body.length : next
-    if (stop > start && body[stop - 1] === LF) stop--
-    if (stop > start && body[stop - 1] === CR) stop--
-    const part = body.subarray(start, Math.max(start, stop))
+    if (stop > start && body.charCodeAt(stop - 1) === LF) stop--
+    if (stop > start && body.charCodeAt(stop - 1) === CR) stop--
+    const part = body.slice(start, Math.max(start, stop))
     // part headers end at the first empty line (a part may have none: its body starts at once)
     let hEnd = 0
     let bStart = 0
-    if (part[0] === LF || (part[0] === CR && part[1] === LF)) bStart = hEnd = part[0] === LF ? 1 : 2
+    if (part.startsWith('\n') || part.startsWith('\r\n')) bStart = hEnd = part.startsWith('\n') ? 1 : 2
     else {
       const e = part.indexOf('\r\n\r\n')
       const e2 = part.indexOf('\n\n')
@@ -169,34 +237,43 @@ function sdpOfBody(body: Buffer, contentType: string | undefined, depth: number,
         bStart = e2 + 2
       }
     }
-    const pType = bStart === 0 ? undefined : header(part, hEnd, 'content-type', 'c')
     // a part without a Content-Type is taken as SDP when it starts like one
-    sdpOfBody(part.subarray(bStart), pType, depth + 1, out)
+    const pType = bStart === 0 ? undefined : contentTypeOf(part, hEnd)
+    sdpOfBody(part.slice(bStart), pType, depth + 1, out)
     at = next
   }
 }
 
 /**
- * The SDP bodies of a SIP message whose headers end at `headerLength` (scanSip's), `contentLength`
- * bytes of body when it says so. Empty when the message has none.
+ * The SDP bodies of a SIP message (as latin1 text: one character per byte) whose headers end at
+ * `headerLength` (scanSip's), `contentLength` bytes of body when it says so. Empty without one.
  */
-export function sdpBodies(payload: Buffer, headerLength: number, contentLength?: number): string[] {
-  if (headerLength <= 0 || headerLength >= payload.length) return []
-  const end =
-    contentLength === undefined ? payload.length : Math.min(payload.length, headerLength + contentLength)
+export function sdpBodiesOfText(text: string, headerLength: number, contentLength?: number): string[] {
+  if (headerLength <= 0 || headerLength >= text.length) return []
+  const end = contentLength === undefined ? text.length : Math.min(text.length, headerLength + contentLength)
   const out: string[] = []
-  sdpOfBody(payload.subarray(headerLength, end), header(payload, headerLength, 'content-type', 'c'), 0, out)
+  sdpOfBody(text.slice(headerLength, end), contentTypeOf(text, headerLength), 0, out)
   return out
 }
 
-/** Every RTCP endpoint the SDP of this SIP message names (see sdpBodies). */
+/** sdpBodiesOfText of a message's bytes. */
+export function sdpBodies(payload: Buffer, headerLength: number, contentLength?: number): string[] {
+  return sdpBodiesOfText(payload.toString('latin1'), headerLength, contentLength)
+}
+
+/** Every RTCP endpoint the SDP of this SIP message (latin1 text) names (see sdpBodiesOfText). */
+export function textEndpoints(text: string, headerLength: number, contentLength?: number): MediaEndpoint[] {
+  const bodies = sdpBodiesOfText(text, headerLength, contentLength)
+  if (bodies.length === 0) return []
+  if (bodies.length === 1) return sdpEndpoints(bodies[0])
+  return bodies.flatMap(sdpEndpoints)
+}
+
+/** Every RTCP endpoint the SDP of this SIP message names. */
 export function messageEndpoints(
   payload: Buffer,
   headerLength: number,
   contentLength?: number,
 ): MediaEndpoint[] {
-  const bodies = sdpBodies(payload, headerLength, contentLength)
-  if (bodies.length === 0) return []
-  if (bodies.length === 1) return sdpEndpoints(bodies[0])
-  return bodies.flatMap(sdpEndpoints)
+  return textEndpoints(payload.toString('latin1'), headerLength, contentLength)
 }

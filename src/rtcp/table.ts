@@ -54,6 +54,8 @@ export class MediaTable {
   private readonly ending: Call[] = []
   private endingHead = 0
   private now = -Infinity
+  /** the idle sweep runs at most once per second of capture time */
+  private nextSweep = -Infinity
   private readonly maxCalls: number
   private readonly maxEndpoints: number
   private readonly graceMs: number
@@ -139,6 +141,8 @@ export class MediaTable {
       e.splice(0, this.endingHead)
       this.endingHead = 0
     }
+    if (t < this.nextSweep) return
+    this.nextSweep = t + 1000
     for (;;) {
       const first = this.calls.values().next().value as Call | undefined
       if (first === undefined || first.last + this.idleMs > t) break

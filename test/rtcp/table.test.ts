@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { CaptureItems } from '../../src/capture/items.js'
-import type { RtcpMode } from '../../src/rtcp/correlate.js'
+import { BACKLOG, type RtcpMode } from '../../src/rtcp/correlate.js'
 import type { MediaTableOptions } from '../../src/rtcp/table.js'
 import { MediaTable } from '../../src/rtcp/table.js'
 import { BLOCK_A, BYE, CANCEL, INVITE, OK, rr, rtp, sdp, writePcap, type Frame } from '../helpers/rtcp.js'
@@ -164,7 +164,14 @@ describe('the correlator over captures', () => {
     ]
     const r = await run(frames, 'correlated', { graceMs: 5000 })
     expect(rtcpItems(r.items)).toEqual([[7001, 'c1']])
-    expect(r.counts).toEqual({ found: 3, items: 1, itemsUncorrelated: 0, uncorrelated: 2, malformed: 0 })
+    expect(r.counts).toEqual({
+      found: 3,
+      items: 1,
+      itemsUncorrelated: 0,
+      uncorrelated: 2,
+      malformed: 0,
+      backlogDropped: 0,
+    })
     expect(r.skipped['RTCP uncorrelated']).toBe(2)
     // --rtcp all: the same three, the late ones without a correlation id
     const all = await run(frames, 'all', { graceMs: 5000 })
@@ -194,10 +201,31 @@ describe('the correlator over captures', () => {
       rtcpF(0.2, 7001, 9999, B, A, broken),
       rtcpF(0.3, 7001, 9999, B, A, rtp(66, 1, 160, 9, true)),
     ])
-    expect(r.counts).toEqual({ found: 2, items: 0, itemsUncorrelated: 0, uncorrelated: 0, malformed: 2 })
+    expect(r.counts).toEqual({
+      found: 2,
+      items: 0,
+      itemsUncorrelated: 0,
+      uncorrelated: 0,
+      malformed: 2,
+      backlogDropped: 0,
+    })
     expect(r.skipped['RTCP malformed']).toBe(2)
     // RTP with the marker bit and payload type 66 (second byte 194, in RFC 5761's range): RTP
     expect(r.skipped.RTP).toBe(1)
+  })
+
+  it('before the first RTCP, the last BACKLOG SDP messages are kept (no SDP read), the rest counted', async () => {
+    const frames: Frame[] = []
+    const n = BACKLOG + 8
+    for (let k = 0; k < n; k++) {
+      const ip = `10.1.${k >> 8}.${k & 255}`
+      frames.push(sipF(k / 1000, INVITE(`c${k}`, sdp(ip, [{ port: 4000 }])), ip, B))
+    }
+    frames.push(rtcpF(20, 7001, 4001, B, '10.1.0.0')) // the first call's: forgotten
+    frames.push(rtcpF(20.1, 7001, 4001, B, `10.1.${(n - 1) >> 8}.${(n - 1) & 255}`)) // the last one's
+    const r = await run(frames)
+    expect(rtcpItems(r.items)).toEqual([[7001, `c${n - 1}`]])
+    expect(r.counts).toMatchObject({ found: 2, items: 1, uncorrelated: 1, backlogDropped: 8 })
   })
 
   it('--rtcp off: no RTCP items, the old "RTCP" skip label', async () => {
