@@ -4,6 +4,8 @@
  */
 import { CaptureError } from '../errors.js'
 import { decodeDatagram, type DecodeOptions } from '../hep/codec.js'
+import { Ipv4Texts } from '../hep/ip.js'
+import type { StdinSource } from '../input/input.js'
 import type { HepPacket } from '../hep/packet.js'
 import { asHepError, makeItem, type CaptureFacts, type HepItem } from '../item/item.js'
 import { countSkip, tally } from '../item/skip.js'
@@ -31,6 +33,8 @@ export interface CaptureItemsOptions extends DecodeOptions {
   /** bounds and time limits of the media table that ties RTCP to calls */
   mediaTable?: MediaTableOptions
   extract?: Partial<ExtractOptions>
+  /** stdin, for a source of '-' */
+  stdin?: StdinSource
 }
 
 /** The HEP packet (v3, canonical chunk order) that carries a captured message. */
@@ -92,12 +96,15 @@ export class CaptureItems {
     private readonly name: string,
     private readonly opts: CaptureItemsOptions,
   ) {
+    // one capture, one decoding session: its addresses are formatted once
+    if (opts.addresses === undefined) this.opts = { ...opts, addresses: new Ipv4Texts() }
     this.mode = opts.mode === 'auto' ? undefined : opts.mode
     const rtcp = opts.rtcp ?? 'correlated'
     this.rtcp = opts.mode !== 'hep' && rtcp !== 'off' ? new RtcpCorrelator(rtcp, opts.mediaTable) : undefined
     this.extractor = new CaptureExtractor(source, {
       rtcp: this.rtcp !== undefined,
       ...opts.extract,
+      stdin: opts.stdin,
       want: opts.mode === 'auto' ? 'both' : opts.mode,
       portRanges: opts.portRanges,
     })

@@ -18,6 +18,7 @@ import {
   sniffStream,
   unknownFormat,
   type HepFormat,
+  type StdinSource,
 } from '../input/input.js'
 
 export interface ReadHepOptions extends HepSourceOptions {
@@ -36,6 +37,8 @@ export interface ReadHepOptions extends HepSourceOptions {
   rtcp?: RtcpMode
   /** handed the capture reader when the input is a capture (for statistics and progress) */
   onCapture?: (c: CaptureItems) => void
+  /** stdin, for a path of '-' (default: one of its own) */
+  stdin?: StdinSource
 }
 
 /** Packets from one input, one array per read. */
@@ -47,7 +50,7 @@ export async function* readHepBatches(path: string, opts: ReadHepOptions = {}): 
   checkInput(path) // a missing file or a directory is named, not an fs error
   if (path === '-' || !statSync(path).isFile()) {
     // stdin, a FIFO: sniff the stream and hand on every byte
-    const sniffed = await sniffStream(openInput(path), name)
+    const sniffed = await sniffStream(openInput(path, opts.stdin), name)
     if (sniffed.empty) return
     format ??= sniffed.format
     source = stream = sniffed.stream
@@ -71,7 +74,7 @@ export async function* readHepBatches(path: string, opts: ReadHepOptions = {}): 
     yield* items.batches()
     return
   }
-  yield* hepSourceBatches(format, stream ?? openInput(path), name, opts)
+  yield* hepSourceBatches(format, stream ?? openInput(path, opts.stdin), name, opts)
 }
 
 /** Packets from one input, one at a time. */
