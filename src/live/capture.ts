@@ -256,6 +256,9 @@ export class LiveCapture {
       if (slot.items) await this.consume(slot)
       const proc = slot.proc as EngineProcess
       await proc.exited
+      // a Ctrl-C on a terminal reaches the engines (our process group) as it reaches us: an engine
+      // that ended just before our own stop came is not taken for one that failed
+      await sleep(150, this.halt.signal)
       this.settle(slot)
       if (this.halt.signal.aborted) return
       const why = engineFailure(proc.engine, proc.stderr, proc.exitCode, slot.interfaces).message
