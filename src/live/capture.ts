@@ -222,7 +222,7 @@ export class LiveCapture {
           kind: 'fallback',
           from: engine.name,
           to: engines[k + 1].name,
-          reason: failed.message,
+          reason: failed.said,
         })
         continue
       }
@@ -259,9 +259,9 @@ export class LiveCapture {
       // a Ctrl-C on a terminal reaches the engines (our process group) as it reaches us: an engine
       // that ended just before our own stop came is not taken for one that failed
       await sleep(150, this.halt.signal)
+      const why = engineFailure(proc.engine, proc.stderr, proc.exitCode, slot.interfaces).message
       this.settle(slot)
       if (this.halt.signal.aborted) return
-      const why = engineFailure(proc.engine, proc.stderr, proc.exitCode, slot.interfaces).message
       this.opts.onEvent?.({
         kind: 'stopped',
         engine: proc.engine.name,

@@ -22,6 +22,8 @@ export class CaptureSetupError extends Error {
   constructor(
     readonly kind: 'missing' | 'permission' | 'interface' | 'filter' | 'failed',
     message: string,
+    /** what the engine said, when it said something */
+    readonly said = '',
   ) {
     super(message)
     this.name = 'CaptureSetupError'
@@ -128,24 +130,34 @@ export function engineFailure(
   interfaces: string[],
 ): CaptureSetupError {
   const text = stderr.trim()
-  const said = lastLines(text)
   const ifs = interfaces.join(', ')
-  if (/permission|Operation not permitted|not permitted/i.test(text))
+  if (/permission|Operation not permitted|not permitted/i.test(text)) {
+    const said = lineWith(text, /permission/i) ?? lastLines(text)
     return new CaptureSetupError(
       'permission',
       `${engine.name} may not capture on ${ifs}: ${said}; ${permissionHint(engine)}`,
+      said,
     )
+  }
+  const said = lastLines(text)
   if (/no (such )?device|There is no device named|doesn't exist|No such device exists|is not up/i.test(text))
     return new CaptureSetupError(
       'interface',
       `${engine.name} cannot capture on ${ifs}: ${said} (hep capture --list-interfaces shows what there is)`,
+      said,
     )
   if (/syntax error|filter|can't parse|parse error/i.test(text))
-    return new CaptureSetupError('filter', `the capture filter was refused: ${said}`)
+    return new CaptureSetupError('filter', `the capture filter was refused: ${said}`, said)
   return new CaptureSetupError(
     'failed',
     `${engine.name} stopped${code === null ? '' : ` with exit code ${code}`}${said ? `: ${said}` : ''}`,
+    said,
   )
+}
+
+function lineWith(text: string, re: RegExp): string | undefined {
+  const l = text.split('\n').find((x) => re.test(x))
+  return l?.trim().replace(/^(dumpcap|tcpdump): /, '')
 }
 
 function lastLines(text: string): string {
