@@ -196,11 +196,15 @@ export class Peer {
     // --foreground: a signal given to timeout reaches the peer once (without it, timeout also signals
     // its own process group, which holds the peer: a Ctrl-C test would see two)
     const fg = opts.foreground ? ['--foreground'] : []
-    this.child = spawn('timeout', [...fg, '--signal=TERM', '--kill-after=5', String(opts.limitSec), cmd, ...args], {
-      cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
+    this.child = spawn(
+      'timeout',
+      [...fg, '--signal=TERM', '--kill-after=5', String(opts.limitSec), cmd, ...args],
+      {
+        cwd: opts.cwd ?? ROOT,
+        env: { ...process.env, NO_COLOR: '1', ...opts.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    )
     this.child.stdin.end()
     const keep = (d: Buffer) => {
       if (this.bothBytes > 8_000_000) return
@@ -325,7 +329,11 @@ export class Peers {
     args: string[],
     opts: { limitSec?: number; env?: Record<string, string>; foreground?: boolean } = {},
   ) {
-    const p = new Peer(name, cmd, args, { limitSec: opts.limitSec ?? 40, env: opts.env, foreground: opts.foreground })
+    const p = new Peer(name, cmd, args, {
+      limitSec: opts.limitSec ?? 40,
+      env: opts.env,
+      foreground: opts.foreground,
+    })
     this.list.push(p)
     return p
   }

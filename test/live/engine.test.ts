@@ -184,7 +184,7 @@ describe('the capture filter', () => {
         expect(r.status, r.stderr).toBe(0)
         return r.stdout.split('\n').filter((l) => l.trim() !== '').length
       }
-      // sip-udp.pcap: 18 SIP datagrams between 127.0.0.1:5060 and 127.0.0.1:5061
+      // sip-udp.pcap: 18 SIP datagrams between 127.0.0.1:5070 and 127.0.0.1:5060
       expect(count('captures/sip-udp.pcap', buildFilter({}))).toBe(18)
       expect(count('captures/sip-udp.pcap', buildFilter({ portRanges: [[5060, 5061]] }))).toBe(18)
       expect(count('captures/sip-udp.pcap', buildFilter({ portRanges: [[6000, 6001]] }))).toBe(0)
