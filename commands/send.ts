@@ -169,6 +169,7 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
     return readHepBatches(file, {
       from: f.from as HepFormat | undefined,
       timeByteOrder: f['time-byte-order'],
+      stdin: this.stdin,
     })
   }
 

@@ -8,7 +8,7 @@ import type { HepError } from '../errors.js'
 import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import type { HepPacket } from '../hep/packet.js'
 import { msToMicros } from '../hep/time.js'
-import { inputName } from '../input/input.js'
+import { inputName, type StdinSource } from '../input/input.js'
 import { ItemEncoder } from '../item/encode.js'
 import type { HepItem } from '../item/item.js'
 import { countSkip, tallyAll } from '../item/skip.js'
@@ -18,6 +18,8 @@ import { Schedule, TimingStats, waitUntil, type ScheduleOptions } from './schedu
 
 export interface ReplayOptions extends HepEncodingOptions {
   files: string[]
+  /** stdin, for a file of '-' (default: one of its own) */
+  stdin?: StdinSource
   timing: ScheduleOptions
   /** times to play the captures (default 1; 0 = until stopped) */
   loop?: number
@@ -176,6 +178,7 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
           mode: 'sip',
           portRanges: opts.portRanges,
           captureId: opts.captureId ?? 1,
+          stdin: opts.stdin,
           // the SIP scan (Call-ID, method) only when something uses it
           extract: { sipDetails: needSip },
         }),

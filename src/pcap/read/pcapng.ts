@@ -4,10 +4,16 @@
  * (PB); interface statistics (ISB: received, dropped, delivered) are kept in `info.interfaceStats`. Every
  * other block (NRB, DSB, custom, unknown) is checked for its framing and skipped.
  */
-import type { CaptureInfo, CaptureRecord, InterfaceStats } from './types.js'
-import { u16, u32 } from './bytes.js'
+import {
+  u16,
+  u32,
+  type CaptureInfo,
+  type CaptureRecord,
+  type InterfaceStats,
+  type ParseState,
+  type RecordLayer,
+} from './types.js'
 import { BOM, PCAPNG_SHB } from './detect.js'
-import type { ParseState, RecordLayer } from './layer.js'
 import {
   splitTimestamp,
   timescale,
