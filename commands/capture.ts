@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core'
-import Table from 'cli-table3'
+import { Table } from './_lazy.js'
 import { parsePortRanges } from '../src/capture/extract.js'
 import { buildFilter, destinationEndpoints } from '../src/live/bpf.js'
 import { LiveCapture, type LiveStats } from '../src/live/capture.js'
