@@ -1,0 +1,273 @@
+/**
+ * RTCP of real calls -> HEP type 5, checked against tshark. The captures are linphone-cli 5.1 calls
+ * made here over loopback (fixtures/rtcp/README.md: IPv4 and IPv6, with and without rtcp-mux, RTCP
+ * XR with receiver reference time and with VoIP metrics); each has an oracle made by tshark 4.0
+ * (fixtures/rtcp/oracle.py, every value cross-checked there against the packet's bytes): per RTCP
+ * packet on the call's media endpoints its frame, time, addresses, ports, the Call-ID of the SIP whose
+ * SDP set it up, and tshark's decode of every packet of the compound.
+ *
+ * `hep convert FIXTURE out.jsonl` must give exactly one type-5 HEP item per such packet, with the
+ * packet's addresses, ports and time, the Call-ID as correlation id, and a JSON report equal field by
+ * field to tshark's decode; RTP and the STUN keep-alives on the same ports give none; `--rtcp off`
+ * gives none at all; the summary's counts add up.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { fixture, hep } from '../helpers/cli.js'
+
+/** tshark's fields of one RTCP packet, as oracle.py keeps them (SSRCs as numbers). */
+interface TsharkBlock {
+  'rtcp.ssrc.identifier': number
+  'rtcp.ssrc.fraction': number
+  'rtcp.ssrc.cum_nr': number
+  'rtcp.ssrc.ext_high': number
+  'rtcp.ssrc.jitter': number
+  'rtcp.ssrc.lsr': number
+  'rtcp.ssrc.dlsr': number
+}
+interface TsharkXrBlock {
+  'rtcp.xr.bt': number
+  'rtcp.xr.bl': number
+  [field: string]: number
+}
+interface TsharkPacket {
+  'rtcp.pt': number
+  'rtcp.length': number
+  'rtcp.rc'?: number
+  'rtcp.sc'?: number
+  'rtcp.senderssrc'?: number
+  'rtcp.timestamp.ntp.msw'?: number
+  'rtcp.timestamp.ntp.lsw'?: number
+  'rtcp.timestamp.rtp'?: number
+  'rtcp.sender.packetcount'?: number
+  'rtcp.sender.octetcount'?: number
+  blocks?: (TsharkBlock | TsharkXrBlock)[]
+  chunks?: {
+    'rtcp.ssrc.identifier': number
+    items: { 'rtcp.sdes.type': number; 'rtcp.sdes.text': string }[]
+  }[]
+}
+interface OracleRtcp {
+  frame: number
+  time: { seconds: number; useconds: number }
+  family: 4 | 6
+  src: string
+  srcPort: number
+  dst: string
+  dstPort: number
+  'sip.Call-ID': string
+  payload: string
+  packets: TsharkPacket[]
+}
+interface Oracle {
+  file: string
+  counts: { frames: number; sip: number; rtp: number; rtcp: number; other: number }
+  calls: string[]
+  sip: { frame: number; line: string; 'sip.Call-ID': string }[]
+  rtcp: OracleRtcp[]
+  not_rtcp: { frame: number; payload: string }[]
+}
+
+interface Item {
+  payloadType: number
+  protocolFamily: number
+  protocol: number
+  srcIp: string
+  srcPort: number
+  dstIp: string
+  dstPort: number
+  timeSeconds: number
+  timeUseconds: number
+  correlationId?: string
+  payload: string
+}
+
+const RTCP_DIR = fixture('rtcp')
+const ORACLES: Oracle[] = readdirSync(RTCP_DIR)
+  .filter((f) => f.endsWith('.oracle.json'))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(join(RTCP_DIR, f), 'utf8')) as Oracle)
+
+const SDES_ITEM: Record<number, string> = {
+  1: 'cname',
+  2: 'name',
+  3: 'email',
+  4: 'phone',
+  5: 'loc',
+  6: 'tool',
+  7: 'note',
+}
+
+/**
+ * The HEP report (HEP.md "RTCP as HEP", heplify's names) that tshark's decode of a compound calls
+ * for: type, report count and SSRC of the first packet; sender information of the SR; every report
+ * block of the SR/RR packets, in order; the SSRC of the first SDES chunk; the first XR VoIP metrics
+ * block, flat (report_blocks_xr) and whole (voip_metrics, MOS / 10 as tshark shows it).
+ */
+function expectedReport(packets: TsharkPacket[]): Record<string, unknown> {
+  const first = packets[0]
+  const sr = packets.find((p) => p['rtcp.pt'] === 200)
+  const sdes = packets.find((p) => p['rtcp.pt'] === 202)
+  const voip = packets
+    .filter((p) => p['rtcp.pt'] === 207)
+    .flatMap((p) => (p.blocks ?? []) as TsharkXrBlock[])
+    .find((b) => b['rtcp.xr.bt'] === 7)
+  const v = (f: string) => voip![`rtcp.xr.voipmetrics.${f}`]
+  const report: Record<string, unknown> = {
+    type: first['rtcp.pt'],
+    ssrc: first['rtcp.senderssrc'],
+    report_count: first['rtcp.rc'] ?? first['rtcp.sc'] ?? 0,
+    sender_information: {
+      ntp_timestamp_sec: sr?.['rtcp.timestamp.ntp.msw'] ?? 0,
+      ntp_timestamp_usec: sr?.['rtcp.timestamp.ntp.lsw'] ?? 0,
+      rtp_timestamp: sr?.['rtcp.timestamp.rtp'] ?? 0,
+      packets: sr?.['rtcp.sender.packetcount'] ?? 0,
+      octets: sr?.['rtcp.sender.octetcount'] ?? 0,
+    },
+    report_blocks: packets
+      .filter((p) => p['rtcp.pt'] === 200 || p['rtcp.pt'] === 201)
+      .flatMap((p) => (p.blocks ?? []) as TsharkBlock[])
+      .map((b) => ({
+        source_ssrc: b['rtcp.ssrc.identifier'],
+        fraction_lost: b['rtcp.ssrc.fraction'],
+        packets_lost: b['rtcp.ssrc.cum_nr'],
+        highest_seq_no: b['rtcp.ssrc.ext_high'],
+        ia_jitter: b['rtcp.ssrc.jitter'],
+        lsr: b['rtcp.ssrc.lsr'],
+        dlsr: b['rtcp.ssrc.dlsr'],
+      })),
+    sdes_ssrc: sdes?.chunks?.[0]['rtcp.ssrc.identifier'] ?? 0,
+    report_blocks_xr: {
+      type: voip === undefined ? 0 : 7,
+      id: voip?.['rtcp.ssrc.identifier'] ?? 0,
+      fraction_lost: voip?.['rtcp.ssrc.fraction'] ?? 0,
+      fraction_discard: voip?.['rtcp.ssrc.discarded'] ?? 0,
+      burst_density: voip === undefined ? 0 : v('burstdensity'),
+      gap_density: voip === undefined ? 0 : v('gapdensity'),
+      burst_duration: voip === undefined ? 0 : v('burstduration'),
+      gap_duration: voip === undefined ? 0 : v('gapduration'),
+      round_trip_delay: voip === undefined ? 0 : v('rtdelay'),
+      end_system_delay: voip === undefined ? 0 : v('esdelay'),
+    },
+  }
+  if (voip !== undefined) {
+    report.voip_metrics = {
+      ssrc: voip['rtcp.ssrc.identifier'],
+      loss_rate: voip['rtcp.ssrc.fraction'],
+      discard_rate: voip['rtcp.ssrc.discarded'],
+      burst_density: v('burstdensity'),
+      gap_density: v('gapdensity'),
+      burst_duration: v('burstduration'),
+      gap_duration: v('gapduration'),
+      round_trip_delay: v('rtdelay'),
+      end_system_delay: v('esdelay'),
+      signal_level: v('signallevel'),
+      noise_level: v('noiselevel'),
+      rerl: v('rerl'),
+      gmin: v('gmin'),
+      r_factor: v('rfactor'),
+      ext_r_factor: v('extrfactor'),
+      mos_cq: v('moscq'),
+      mos_lq: v('moslq'),
+      rx_config: (v('plc') << 6) | (v('jba') << 4) | v('jbrate'),
+      jb_nominal: v('jbnominal'),
+      jb_maximum: v('jbmax'),
+      jb_abs_max: v('jbabsmax'),
+    }
+  }
+  return report
+}
+
+/** The SDES items of the compound as tshark read them: [{ ssrc, cname, tool, ... }]. */
+function expectedSdes(packets: TsharkPacket[]) {
+  return packets
+    .filter((p) => p['rtcp.pt'] === 202)
+    .flatMap((p) => p.chunks ?? [])
+    .map((c) => ({
+      ssrc: c['rtcp.ssrc.identifier'],
+      ...Object.fromEntries(c.items.map((i) => [SDES_ITEM[i['rtcp.sdes.type']], i['rtcp.sdes.text']])),
+    }))
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'hep-rtcp-real-'))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
+async function convert(file: string, extra: string[]): Promise<{ items: Item[]; stderr: string }> {
+  const out = join(scratch, `${file}.${extra.join('_')}.jsonl`)
+  const r = await hep(['convert', join(RTCP_DIR, file), out, ...extra])
+  expect(r.code, r.stderr).toBe(0)
+  const items = readFileSync(out, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Item)
+  return { items, stderr: r.stderr }
+}
+
+const at = (ip: string, port: number, ip2: string, port2: number, s: number, us: number) =>
+  `${ip}:${port}>${ip2}:${port2}@${s}.${us}`
+
+describe('RTCP of real linphone calls -> HEP type 5, field by field against tshark', () => {
+  it('five fixtures, each with tens of RTCP packets, both directions, on the calls of their SIP', () => {
+    expect(ORACLES).toHaveLength(5)
+    for (const o of ORACLES) {
+      expect(o.rtcp.length, o.file).toBeGreaterThanOrEqual(8)
+      expect(o.calls, o.file).toHaveLength(1)
+      expect(new Set(o.rtcp.map((r) => r.srcPort)).size, `${o.file}: both directions`).toBe(2)
+      expect(o.counts.rtp, `${o.file}: some RTP kept`).toBeGreaterThan(20)
+    }
+    const kinds = new Set(ORACLES.flatMap((o) => o.rtcp.flatMap((r) => r.packets.map((p) => p['rtcp.pt']))))
+    expect([...kinds].sort()).toEqual([200, 202, 207])
+  })
+
+  describe.each(ORACLES.map((o) => [o.file, o] as const))('%s', (file, o) => {
+    it('--rtcp correlated (default): one type-5 item per RTCP packet tshark decodes, equal to its decode', async () => {
+      const { items } = await convert(file, [])
+      const reports = items.filter((i) => i.payloadType === 5)
+      const sip = items.filter((i) => i.payloadType === 1)
+      expect(sip).toHaveLength(o.sip.length)
+      expect(items, 'nothing else: no RTP, no STUN').toHaveLength(o.sip.length + o.rtcp.length)
+      expect(reports).toHaveLength(o.rtcp.length)
+      const byPacket = new Map(
+        reports.map((r) => [at(r.srcIp, r.srcPort, r.dstIp, r.dstPort, r.timeSeconds, r.timeUseconds), r]),
+      )
+      expect(byPacket.size, 'no two items for one packet').toBe(reports.length)
+      for (const t of o.rtcp) {
+        const k = at(t.src, t.srcPort, t.dst, t.dstPort, t.time.seconds, t.time.useconds)
+        const item = byPacket.get(k)
+        expect(item, `an item for RTCP frame ${t.frame} (${k})`).toBeDefined()
+        expect(item, `frame ${t.frame}`).toMatchObject({
+          correlationId: t['sip.Call-ID'],
+          protocolFamily: t.family === 6 ? 10 : 2,
+          protocol: 17,
+        })
+        const report = JSON.parse(item!.payload) as Record<string, unknown>
+        expect(report, `frame ${t.frame}: the report`).toMatchObject(expectedReport(t.packets))
+        expect(report.compound, `frame ${t.frame}: packet types of the compound`).toEqual(
+          t.packets.map((p) => p['rtcp.pt']),
+        )
+        expect(report.sdes, `frame ${t.frame}: SDES`).toEqual(expectedSdes(t.packets))
+        if (
+          !t.packets.some(
+            (p) => p['rtcp.pt'] === 207 && (p.blocks as TsharkXrBlock[]).some((b) => b['rtcp.xr.bt'] === 7),
+          )
+        )
+          expect(report.voip_metrics, `frame ${t.frame}: no VoIP metrics block`).toBeUndefined()
+      }
+    })
+
+    it('--rtcp off: the SIP only', async () => {
+      const { items } = await convert(file, ['--rtcp', 'off'])
+      expect(items.filter((i) => i.payloadType === 5)).toHaveLength(0)
+      expect(items).toHaveLength(o.sip.length)
+    })
+
+    it('--rtcp all: the same reports (every RTCP packet here belongs to the call)', async () => {
+      const { items } = await convert(file, ['--rtcp', 'all'])
+      const reports = items.filter((i) => i.payloadType === 5)
+      expect(reports).toHaveLength(o.rtcp.length)
+      expect(new Set(reports.map((r) => r.correlationId))).toEqual(new Set(o.calls))
+    })
+  })
+})
