@@ -1,7 +1,7 @@
 /**
  * `hep replay CAPTURE --rtcp correlated` -> a REAL HEP receiver: Kamailio 5.6 sipcapture, which
  * stores each RTCP report (HEP payload type 5) with the correlation id it carries. The captures are
- * real linphone calls (fixtures/rtcp/, see its README); the oracle is tshark's decode of them
+ * real linphone and baresip calls (fixtures/rtcp/, see its README); the oracle is tshark's decode of them
  * (fixtures/rtcp/*.oracle.json): every RTCP packet tshark decodes on a call's media endpoints must be
  * stored by Kamailio exactly once, under the call's Call-ID, with its addresses, ports and time.
  *
@@ -54,7 +54,7 @@ interface Oracle {
     dst: string
     dstPort: number
     'sip.Call-ID': string
-    packets: { 'rtcp.pt': number; 'rtcp.senderssrc'?: number }[]
+    packets: { 'rtcp.pt': number; 'rtcp.senderssrc'?: number; 'rtcp.ssrc.identifier'?: number | number[] }[]
   }[]
 }
 
@@ -176,7 +176,7 @@ describe.skipIf(!gate.ok)(
   'hep replay --rtcp correlated -> Kamailio sipcapture: every RTCP report stored under its Call-ID',
   { timeout: 60_000 },
   () => {
-    it('every report of the five linphone calls is stored once, with the Call-ID, addresses, ports and time', async () => {
+    it('every report of the seven real calls is stored once, with the Call-ID, addresses, ports and time', async () => {
       const from = peers.mark()
       onTestFailed(() => console.error(`\n=== peer logs\n${peers.report(from)}`))
       const rx = await startReceiver(peers.dir('rtcp'))
@@ -189,7 +189,7 @@ describe.skipIf(!gate.ok)(
       )
       for (const d of dry) expect(d.code, d.stderr).toBe(0)
       const sent = dry.flatMap((d) => jsonLines<Sent>(d.stdout))
-      // the five calls, and once more the first with --rtcp off: its SIP again, no reports
+      // the seven calls, and once more the first with --rtcp off: its SIP again, no reports
       const sends = await Promise.all([
         ...inputs.map((input) =>
           hep([
@@ -257,7 +257,9 @@ describe.skipIf(!gate.ok)(
         const s = sentBy.get(k)
         expect(s, `hep sent frame ${o.frame}`).toBeDefined()
         expect(JSON.parse(row!.msg)).toEqual(JSON.parse(s!.payload))
-        expect((JSON.parse(row!.msg) as { ssrc: number }).ssrc).toBe(o.packets[0]['rtcp.senderssrc'])
+        const first = o.packets[0]
+        const ssrc = first['rtcp.senderssrc'] ?? first['rtcp.ssrc.identifier']
+        expect((JSON.parse(row!.msg) as { ssrc: number }).ssrc).toBe(Array.isArray(ssrc) ? ssrc[0] : ssrc)
       }
       // report_capture(): the same reports under the same correlation ids
       const byCorr = (rows: { correlation_id: string; msg: string }[]) =>
