@@ -4,12 +4,13 @@
  * path for Ctrl-C, SIGTERM and a closed stdout pipe.
  */
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
-import { Chalk, type ChalkInstance } from 'chalk'
+import type { ChalkInstance } from 'chalk'
 import { HepError } from '../src/errors.js'
 import type { HepPacket } from '../src/hep/packet.js'
 import { StdinSource } from '../src/input/input.js'
 import { DEFAULT_MAX_BUFFER, OutputWriter, parseSize, type OutputError } from '../src/output/writer.js'
 import { chunkTable, summaryLine } from './_pretty.js'
+import { colors } from './_lazy.js'
 
 /** Exit codes (README "Exit codes"). */
 export const EXIT = {
@@ -95,8 +96,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== ''
     const want = (tty: boolean | undefined) =>
       this.flags.color === true ? true : this.flags.color === false || noColorEnv ? false : Boolean(tty)
-    this.c = new Chalk({ level: want(process.stdout.isTTY) ? 1 : 0 })
-    this.cErr = new Chalk({ level: want(process.stderr.isTTY) ? 1 : 0 })
+    this.c = await colors(want(process.stdout.isTTY))
+    this.cErr = await colors(want(process.stderr.isTTY))
     const ob = (this.flags as { 'output-buffer'?: string })['output-buffer']
     if (ob !== undefined) {
       const n = parseSize(ob)

@@ -1,7 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import Table from 'cli-table3'
 import { statSync } from 'node:fs'
-import { SingleBar } from 'cli-progress'
 import type { CaptureItems } from '../src/capture/items.js'
 import { parsePortRanges } from '../src/capture/extract.js'
 import { convertItems, type ConvertStats } from '../src/convert/convert.js'
@@ -13,6 +11,7 @@ import { callIdOf } from '../src/sip/call-id.js'
 import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 import { pathsUsable } from './_paths.js'
 import { encodingOptionsFrom, hepEncodingFlags, timeByteOrderFlag } from './_hep-flags.js'
+import { SingleBar, Table } from './_lazy.js'
 
 export default class Convert extends BaseCommand<typeof Convert> {
   static override summary = 'Convert between pcap, HEP (raw, hex, hep-pcap) and JSON lines'

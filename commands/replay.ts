@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core'
-import { SingleBar } from 'cli-progress'
-import Table from 'cli-table3'
 import { parsePortRanges } from '../src/capture/extract.js'
 import { toJsonLine } from '../src/hep/json.js'
 import { createSender } from '../src/net/sender.js'
+import { newRegistry, serveMetrics, type MetricsServer } from '../src/metrics/metrics.js'
+import { SendMetrics } from '../src/metrics/send-metrics.js'
 import { parseDestination } from '../src/net/address.js'
 import type { HepSender } from '../src/net/sender-types.js'
 import { skippedFor } from '../src/item/skip.js'
@@ -12,6 +12,7 @@ import type { TimingMode } from '../src/replay/scheduler.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { pathsUsable } from './_paths.js'
 import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
+import { SingleBar, Table } from './_lazy.js'
 
 export default class Replay extends BaseCommand<typeof Replay> {
   static override summary = 'Re-send the SIP of captures as HEP at their original timing'
@@ -72,6 +73,10 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
       description: 'only this method: requests by method, responses by their CSeq (repeatable)',
       multiple: true,
     }),
+    metrics: Flags.string({
+      description: 'serve Prometheus metrics on [HOST:]PORT/metrics while replaying (default host 127.0.0.1)',
+      helpValue: 'HOST:PORT',
+    }),
     'dry-run': Flags.boolean({
       description: 'print what would be sent, send nothing (with --json: the JSON form)',
       default: false,
@@ -114,6 +119,18 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
       })
       sender.on('error', () => {})
     }
+    let metrics: MetricsServer | undefined
+    let sm: SendMetrics | undefined
+    if (f.metrics !== undefined) {
+      const registry = newRegistry()
+      sm = new SendMetrics(registry, () => sender)
+      try {
+        metrics = await serveMetrics(f.metrics, registry)
+      } catch (e) {
+        this.error((e as Error).message, { exit: EXIT.NETWORK })
+      }
+      this.note(`metrics on http://${metrics.address.address}:${metrics.address.port}/metrics`)
+    }
     const bar = this.bar()
     const stats = await replay(
       {
@@ -132,13 +149,17 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
         stopFlushMs: STOP_FLUSH_MS,
         onSkip: (where, reason, e) => this.problem(`${where}: ${reason}${e ? ': ' + e.message : ''}`),
         onPacket: f['dry-run']
-          ? (p) =>
+          ? (p) => {
+              sm?.packet(p)
               this.out.line(
                 f.json
                   ? toJsonLine(p)
                   : `${p.version} ${p.srcIp}:${p.srcPort} → ${p.dstIp}:${p.dstPort} ${firstLine(p.payload)}`,
               )
-          : undefined,
+            }
+          : sm
+            ? (p) => sm.packet(p)
+            : undefined,
         onProgress: (pr) =>
           bar?.update(pr.packets, {
             elapsed: (pr.elapsedMs / 1000).toFixed(1),
@@ -147,6 +168,7 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
       },
       sender,
     ).finally(() => bar?.stop()) // the bar hides the cursor: shown again after an error too
+    await metrics?.close()
     await this.out.drained()
     this.summary(stats)
     if (stats.failed > 0 || stats.dropped > 0)

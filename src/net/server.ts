@@ -4,14 +4,12 @@
  * emits `packet`, `malformed`, `rejected`, `connection`, `listening` and `error`, and keeps statistics.
  * Nothing here writes to stdout or stderr; a socket error never crashes the process.
  */
-import { lookup } from 'node:dns/promises'
 import { EventEmitter } from 'node:events'
-import { isIP } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { HepError, InternalError } from '../errors.js'
 import { decodeDatagram } from '../hep/codec.js'
 import type { HepPacket } from '../hep/packet.js'
-import { formatHostPort, parseListenAddress } from './address.js'
+import { formatHostPort, parseListenAddress, resolveHost } from './address.js'
 import { authKeyProblem, cloneStats, emptyStats, inc } from './counters.js'
 import { resolveGuards, type Conn, type Counters, type Guards, type ListenerHost } from './conn.js'
 import { describeError, NetError, toNetError } from './errors.js'
@@ -95,17 +93,13 @@ export class HepServer extends EventEmitter<ServerEvents> {
     if (spec.host !== undefined) host = spec.host
     if (spec.port !== undefined) port = spec.port
     const guards: Guards = resolveGuards(this.options, spec)
-    let address = host
-    let family: 4 | 6 = isIP(host) === 6 ? 6 : 4
-    if (isIP(host) === 0) {
-      try {
-        const r = await lookup(host)
-        address = r.address
-        family = r.family === 6 ? 6 : 4
-      } catch (e) {
-        throw toNetError(e, `cannot listen on ${transport} ${formatHostPort(host, port)}`)
-      }
+    let resolved: { address: string; family: 4 | 6 }
+    try {
+      resolved = await resolveHost(host)
+    } catch (e) {
+      throw toNetError(e, `cannot listen on ${transport} ${formatHostPort(host, port)}`)
     }
+    const { address, family } = resolved
     const id = ++this.lastListenerId
     let listener: AnyListener
     if (transport === 'udp') {

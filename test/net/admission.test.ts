@@ -285,7 +285,7 @@ describe('out of file descriptors', () => {
     const { rec, port, listener } = await start()
     const emfile = (): void => {
       const e = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' })
-      ;(listener as unknown as { server: import('node:net').Server }).server.emit('error', e)
+      ;(listener as unknown as { listening: import('node:net').Server }).listening.emit('error', e)
     }
     emfile()
     emfile() // while paused: nothing more
