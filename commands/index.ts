@@ -5,6 +5,7 @@
  * of some 250. A new command is imported here and added to COMMANDS under its id.
  */
 import type { Command } from '@oclif/core'
+import Calls from './calls.js'
 import Convert from './convert.js'
 import Decode from './decode.js'
 import Listen from './listen.js'
@@ -14,6 +15,7 @@ import Send from './send.js'
 export { execute, settings } from '@oclif/core'
 
 export const COMMANDS: Record<string, Command.Class> = {
+  calls: Calls,
   convert: Convert,
   decode: Decode,
   listen: Listen,

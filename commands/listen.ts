@@ -15,6 +15,7 @@ import type {
   ReceiveMeta,
 } from '../src/net/types.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS, outputBufferFlag } from './_base.js'
+import { LiveCalls } from './_calls-live.js'
 import { timeByteOrderFlag } from './_hep-flags.js'
 import { pathsUsable } from './_paths.js'
 import { Table } from './_lazy.js'
@@ -69,6 +70,11 @@ closes that connection only, idle connections close after --idle-timeout seconds
     cert: Flags.string({ description: 'TLS certificate chain (PEM file)' }),
     key: Flags.string({ description: 'TLS private key (PEM file)' }),
     chunks: Flags.boolean({ description: 'add a table of every chunk of each packet', default: false }),
+    calls: Flags.boolean({
+      description:
+        'one row per call (as hep calls) instead of one line per packet: each call once it is over, the rest at stop; on a terminal a table redrawn every 2 s',
+      default: false,
+    }),
     events: Flags.boolean({
       description: 'with --json: connection events as JSON lines in the stream too',
       default: false,
@@ -164,6 +170,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
     }
     // with --to, --quiet also stops the packet lines: a quiet relay
     const show = !(f.quiet && relay)
+    const live = f.calls ? this.liveCalls() : undefined
     const session = await listen(specs, {
       server: {
         authKey: f['auth-key'],
@@ -187,7 +194,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
       relay,
       openSink: rotate ? rotatingOpenSink(rotate) : undefined,
       onReceived: lm ? (p, meta) => lm.received(p, meta) : undefined,
-      onPacket: show ? (p, meta) => this.show(p, meta) : undefined,
+      onPacket: live ? (p) => live.packet(p) : show ? (p, meta) => this.show(p, meta) : undefined,
       onListening: (l) => {
         const buf = l.getRecvBufferSize()
         this.note(
@@ -248,6 +255,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
       relayWithin: this.signalled ? STOP_FLUSH_MS : 5000,
     })
     await metrics?.close()
+    live?.end()
     // a stalled reader does not hold the stop: what it has not taken within a second is counted, not waited for
     await this.out.endWithin(1000)
     this.summary(result, session.outputs)
@@ -257,6 +265,19 @@ closes that connection only, idle connections close after --idle-timeout seconds
     if (lost && process.exitCode === undefined) process.exitCode = EXIT.PARTIAL
     // writes a stalled reader never takes would keep the process alive after the summary
     if (this.out.abandoned > 0) process.exit()
+  }
+
+  private liveCalls(): LiveCalls {
+    const o = process.stdout
+    return new LiveCalls({
+      json: this.flags.json,
+      tty: Boolean(o.isTTY),
+      // a terminal that does not say its size (0): 80 × 24
+      width: o.isTTY ? o.columns || 80 : undefined,
+      height: (o.isTTY && o.rows) || 24,
+      c: this.c,
+      line: (l) => this.out.line(l),
+    })
   }
 
   private makeRelay(o: NonNullable<ReturnType<typeof relayOptionsFrom>>): Relay {
