@@ -59,7 +59,7 @@ async function through(kind, secs, pps = 0) {
   await fwd.exited
   sink.child.kill('SIGTERM')
   await sink.exited
-  const got = Number(sink.out().trim().split('\n').pop())
+  const got = Number(sink.out().trim().split('\n').pop().split(' ')[0])
   return { offered: sent / secs, delivered: got / secs, sent, got }
 }
 

@@ -10,7 +10,7 @@ import { readHepBatches } from '../src/read/read-hep.js'
 import { callIdOf } from '../src/sip/call-id.js'
 import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 import { pathsUsable } from './_paths.js'
-import { encodingOptionsFrom, hepEncodingFlags, timeByteOrderFlag } from './_hep-flags.js'
+import { encodingOptionsFrom, hepEncodingFlags, rtcpFlag, timeByteOrderFlag } from './_hep-flags.js'
 import { SingleBar, Table } from './_lazy.js'
 
 export default class Convert extends BaseCommand<typeof Convert> {
@@ -19,7 +19,8 @@ export default class Convert extends BaseCommand<typeof Convert> {
 carried over UDP in a pcap), raw (back-to-back HEP packets), hex (one packet per line), jsonl (the JSON form).
 Without --into the output format follows the extension: .hep.pcap -> hep-pcap, .pcap -> pcap,
 .hep -> raw, .hex -> hex, .jsonl/.ndjson -> jsonl. "-" means stdin/stdout.
-HEP -> pcap writes the decapsulated messages with their original addresses, ports and timestamps.`
+HEP -> pcap writes the decapsulated messages with their original addresses, ports and timestamps.
+A capture's RTCP becomes HEP type 5 (a JSON report, the call's Call-ID as correlation id): --rtcp.`
 
   static override examples = [
     '<%= config.bin %> convert fixtures/hep/hep-v3.hex out.jsonl',
@@ -27,6 +28,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     '<%= config.bin %> convert fixtures/hep/hep-v2.hex sip.pcap',
     '<%= config.bin %> convert fixtures/captures/sip-udp.pcap calls.hep.pcap --capture-id 2002 --correlation-id auto',
     '<%= config.bin %> convert fixtures/hep/hep-v3.hex - --into jsonl | jq -r .srcIp',
+    "<%= config.bin %> convert fixtures/captures/sip-rtcp.pcap - --into jsonl | jq -c 'select(.payloadType == 5) | .payload | fromjson | .report_blocks'",
   ]
 
   static override args = {
@@ -54,6 +56,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     'port-range': Flags.string({
       description: 'capture input: only traffic to or from these ports, e.g. 5060 or 5060-5080,5090',
     }),
+    rtcp: rtcpFlag,
   }
 
   public async run(): Promise<void> {
@@ -79,6 +82,13 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     }
     let capture: CaptureItems | undefined
     const from = f.from as HepFormat | undefined
+    // a pcap written from a capture holds its messages as they were: RTCP reports are HEP only
+    let rtcp = f.rtcp
+    if (into === 'pcap' && rtcp !== 'off') {
+      if (this.argv.some((a) => a === '--rtcp' || a.startsWith('--rtcp=')))
+        this.note('warning: --rtcp: a pcap output holds SIP only; RTCP reports go into HEP outputs')
+      rtcp = 'off'
+    }
     const items = readHepBatches(args.input, {
       from,
       timeByteOrder: f['time-byte-order'],
@@ -86,6 +96,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       captureMode: from === 'pcap' || from === 'pcapng' ? 'sip' : 'auto',
       captureId: enc.captureId,
       sipDetails: enc.correlationId === 'auto',
+      rtcp,
       onCapture: (c) => (capture = c),
       stdin: this.stdin,
     })
@@ -151,11 +162,18 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     const t = new Table({ style: { head: [], border: [], compact: true } })
     if (capture) {
       t.push({ 'capture records': String(capture.stats.records) })
-      t.push({ [capture.mode === 'hep' ? 'HEP packets found' : 'SIP messages found']: String(s.in) })
+      const rtcp = capture.mode === 'hep' ? undefined : capture.rtcpCounts
+      t.push({
+        [capture.mode === 'hep' ? 'HEP packets found' : 'SIP messages found']: String(
+          s.in - (rtcp?.items ?? 0),
+        ),
+      })
+      if (rtcp) t.push({ 'RTCP packets found': String(rtcp.found) })
       if (capture.stats.fragmentsReassembled)
         t.push({ 'IP datagrams reassembled': String(capture.stats.fragmentsReassembled) })
     } else t.push({ in: String(s.in) })
     t.push({ [`out (${into})`]: String(s.out) })
+    if (capture?.rtcpCounts && capture.mode !== 'hep') t.push({ 'of which RTCP': String(s.outRtcp ?? 0) })
     for (const [reason, n] of Object.entries(s.skipped)) t.push({ [`skipped: ${reason}`]: String(n) })
     process.stderr.write(`${output === '-' ? 'stdout' : output}\n${t.toString()}\n`)
   }

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { parsePortRanges } from '../src/capture/extract.js'
 import { toJsonLine } from '../src/hep/json.js'
+import type { HepPacket } from '../src/hep/packet.js'
 import { createSender } from '../src/net/sender.js'
 import { newRegistry, serveMetrics, type MetricsServer } from '../src/metrics/metrics.js'
 import { SendMetrics } from '../src/metrics/send-metrics.js'
@@ -11,7 +12,8 @@ import { replay, type ReplayStats } from '../src/replay/replay.js'
 import type { TimingMode } from '../src/replay/scheduler.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { pathsUsable } from './_paths.js'
-import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
+import { encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
+import { rtcpLine } from './_pretty.js'
 import { SingleBar, Table } from './_lazy.js'
 
 export default class Replay extends BaseCommand<typeof Replay> {
@@ -68,7 +70,8 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
     'port-range': Flags.string({
       description: 'only traffic to or from these ports, e.g. 5060 or 5060-5080,5090',
     }),
-    'call-id': Flags.string({ description: 'only this call (repeatable)', multiple: true }),
+    rtcp: rtcpFlag,
+    'call-id': Flags.string({ description: 'only this call, its SIP and RTCP (repeatable)', multiple: true }),
     method: Flags.string({
       description: 'only this method: requests by method, responses by their CSeq (repeatable)',
       multiple: true,
@@ -143,6 +146,7 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
         limit: f.limit,
         timestamps: f.timestamps,
         portRanges,
+        rtcp: f.rtcp,
         callIds: f['call-id'],
         methods: f.method,
         signal: this.stop.signal,
@@ -154,7 +158,7 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
               this.out.line(
                 f.json
                   ? toJsonLine(p)
-                  : `${p.version} ${p.srcIp}:${p.srcPort} → ${p.dstIp}:${p.dstPort} ${firstLine(p.payload)}`,
+                  : `${p.version} ${p.srcIp}:${p.srcPort} → ${p.dstIp}:${p.dstPort} ${rtcpText(p) ?? firstLine(p.payload)}`,
               )
             }
           : sm
@@ -226,9 +230,18 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
         })
     }
     if (s.loops > 1) t.push({ loops: String(s.loops) })
+    if (s.rtcp) {
+      t.push({ 'RTCP packets found': String(s.rtcp.found) })
+      t.push({ [f['dry-run'] ? 'RTCP packets (dry run)' : 'RTCP packets sent']: String(s.rtcp.sent) })
+    }
     for (const [r, n] of Object.entries(s.skipped)) t.push({ [`skipped: ${r}`]: String(n) })
     process.stderr.write(t.toString() + '\n')
   }
+}
+
+function rtcpText(p: HepPacket): string | undefined {
+  const line = rtcpLine(p)
+  return line === undefined ? undefined : `RTCP ${line}`
 }
 
 function firstLine(b: Buffer | undefined): string {

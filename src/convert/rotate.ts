@@ -163,7 +163,7 @@ export class RotatingSink implements PacketSink {
 /** An openSink that rotates file outputs (streams are not rotated). */
 export function rotatingOpenSink(rotate: RotateOptions): typeof openSink {
   return (format, target, opts) =>
-    typeof target === 'string'
+    typeof target === 'string' && target !== '-'
       ? new RotatingSink(format, target, opts ?? {}, rotate)
       : openSink(format, target, opts)
 }

@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto'
 import type { HepPacket } from '../hep/packet.js'
 
-export const DEDUP_MAX_ENTRIES = 1_000_000
+/** about 40 MB of keys at most */
+export const DEDUP_MAX_ENTRIES = 250_000
 
 export class Deduplicator {
   /** packets dropped as duplicates */

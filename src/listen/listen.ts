@@ -116,7 +116,8 @@ export interface ListenSession {
   readonly done: Promise<'signal' | 'count' | 'duration'>
   /**
    * Stops taking packets, closes the server (waiting at most `within` ms, default 5000, for
-   * connections to close) and the outputs (flushed); never rejects on an output error.
+   * connections to close), the relay (its queues get `relayWithin` ms, default `within`, to flush;
+   * with a spool what is left goes there) and the outputs (flushed); never rejects on an output error.
    */
   stop(opts?: { within?: number; relayWithin?: number }): Promise<ListenResult>
 }

@@ -313,6 +313,19 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
     this.st.bytesSent += bytes
   }
 
+  /**
+   * After keepUnsent(): hands `bufs` (packets that may not have arrived) to its callback, no longer
+   * counted as submitted, and returns true; false when nobody keeps them (the caller fails them).
+   */
+  protected giveBack(bufs: Buffer[]): boolean {
+    if (this.unsentTo === undefined) return false
+    if (bufs.length > 0) {
+      this.st.submitted -= bufs.length
+      this.unsentTo(bufs)
+    }
+    return true
+  }
+
   protected fail(count: number, error: NetError): void {
     if (count <= 0) return
     this.st.failed += count

@@ -175,11 +175,13 @@ class Target {
       return
     }
     // what the memory queue still holds goes back to the disk, ahead of what is spooled
-    if (this.sender.connected) await this.sender.flush(Math.min(timeout, 200))
+    if (this.sender.connected) await this.sender.flush(timeout / 2)
     const taken = this.sender.takeQueued()
+    // what was written and is not confirmed when the connection ends goes back too (sent again
+    // after the restart: duplicates possible, nothing lost)
     const unsent: Buffer[] = []
     this.sender.keepUnsent((bufs) => unsent.push(...bufs))
-    await this.sender.close({ timeout: Math.min(timeout, 1000) })
+    await this.sender.close({ timeout: timeout / 2 })
     spool.prepend([...unsent, ...taken])
     if (unsent.length + taken.length === 0) this.settle()
     spool.close()

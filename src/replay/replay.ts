@@ -13,6 +13,7 @@ import { ItemEncoder } from '../item/encode.js'
 import type { HepItem } from '../item/item.js'
 import { countSkip, tallyAll } from '../item/skip.js'
 import type { HepSender } from '../net/sender-types.js'
+import type { RtcpMode } from '../rtcp/correlate.js'
 import { closeOrStop } from '../send/send.js'
 import { Schedule, TimingStats, waitUntil, type ScheduleOptions } from './scheduler.js'
 
@@ -28,6 +29,8 @@ export interface ReplayOptions extends HepEncodingOptions {
   /** HEP timestamps: the capture's (default) or shifted so the first packet is now */
   timestamps?: 'original' | 'now'
   portRanges?: [number, number][]
+  /** the captures' RTCP as HEP type 5: of their calls (default 'correlated'), 'all', or 'off' */
+  rtcp?: RtcpMode
   /** only these calls (Call-ID) */
   callIds?: string[]
   /** only these methods: requests by method, responses by their CSeq method */
@@ -66,6 +69,12 @@ export interface ReplayStats {
   timing: { median: number; p99: number; max: number; count: number }
   /** records read from the captures, per loop */
   records: number
+  /**
+   * RTCP, over all loops (absent with rtcp 'off'): packets found; sent (handed to the sender, or
+   * printed in a dry run); skipped as of no call in the captures, and as malformed. found = sent +
+   * uncorrelated + malformed + those the filters, the encoder or a stop left out.
+   */
+  rtcp?: { found: number; sent: number; uncorrelated: number; malformed: number }
 }
 
 const timeOf = (it: HepItem) => (it.capture ? it.capture.seconds + it.capture.nanos / 1e9 : 0)
@@ -117,6 +126,12 @@ export async function* mergeByTime(sources: AsyncIterable<HepItem[]>[]): AsyncGe
   }
 }
 
+/** The call of an item: its SIP's Call-ID, or the correlation id of an RTCP report. */
+function callOf(it: HepItem): string | undefined {
+  if (it.sip) return it.sip.callId
+  return it.packet?.payloadType === 5 ? it.packet.correlationId : undefined
+}
+
 function methodOf(it: HepItem): string | undefined {
   const s = it.sip
   if (!s) return undefined
@@ -149,6 +164,8 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
   const topspeed = opts.timing.mode.kind === 'topspeed'
   let packets = 0
   let records = 0
+  const rtcpMode = opts.rtcp ?? 'correlated'
+  const rtcp = rtcpMode === 'off' ? undefined : { found: 0, sent: 0, uncorrelated: 0, malformed: 0 }
   let loop = 0
   let firstCapture: number | undefined
   let wallStartMs = 0
@@ -178,6 +195,7 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
           mode: 'sip',
           portRanges: opts.portRanges,
           captureId: opts.captureId ?? 1,
+          rtcp: rtcpMode,
           stdin: opts.stdin,
           // the SIP scan (Call-ID, method) only when something uses it
           extract: { sipDetails: needSip },
@@ -187,9 +205,12 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
       for (const it of batch) {
         if (opts.signal?.aborted) break outer
         if (!encoder.readable(it)) continue
-        if (opts.callIds?.length && !(it.sip?.callId !== undefined && opts.callIds.includes(it.sip.callId))) {
-          countSkip(skipped, 'callIdFilter')
-          continue
+        if (opts.callIds?.length) {
+          const call = callOf(it)
+          if (call === undefined || !opts.callIds.includes(call)) {
+            countSkip(skipped, 'callIdFilter')
+            continue
+          }
         }
         if (methods?.length) {
           const m = methodOf(it)
@@ -231,6 +252,7 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
             await untilAborted(sender.ready(), opts.signal)
         }
         packets++
+        if (rtcp !== undefined && p.payloadType === 5) rtcp.sent++
         opts.onPacket?.(p, bytes)
         if ((packets & 63) === 0) {
           opts.onProgress?.({
@@ -242,6 +264,15 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
         if (opts.limit !== undefined && packets >= opts.limit) break outer
       }
     records += captures.reduce((n, c) => n + c.stats.records, 0)
+    if (rtcp !== undefined) {
+      for (const c of captures) {
+        const k = c.rtcpCounts
+        if (k === undefined) continue
+        rtcp.found += k.found
+        rtcp.uncorrelated += k.uncorrelated
+        rtcp.malformed += k.malformed
+      }
+    }
     // what the captures held besides SIP (RTP, ...), once: the same in every loop
     if (loop === 0) {
       for (const c of captures) {
@@ -271,6 +302,7 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
     rate: elapsedMs > 0 ? (packets / elapsedMs) * 1000 : 0,
     timing: timing.summary(),
     records,
+    rtcp,
   }
 }
 

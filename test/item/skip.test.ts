@@ -30,6 +30,8 @@ describe('skip reasons', () => {
       callIdFilter: 'call-id filter',
       methodFilter: 'method filter',
       sipInHepCapture: 'SIP (capture carries HEP)',
+      rtcpUncorrelated: 'RTCP uncorrelated',
+      rtcpMalformed: 'RTCP malformed',
     })
   })
 

@@ -291,6 +291,49 @@ describe('hep listen --to --spool', () => {
     expect(readdirSync(spoolDir).filter((f) => f.endsWith('.spool'))).toEqual([])
   })
 
+  it('Ctrl-C while connected to a peer that does not read: what was written but not confirmed, and the memory queue, go to the spool and out after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hep-spool-'))
+    const tp = await freePort()
+    // a destination that accepts and never reads
+    const socks: import('node:net').Socket[] = []
+    const stuck = createServer((c) => {
+      c.pause()
+      socks.push(c)
+    })
+    await new Promise<void>((r) => stuck.listen(tp, '127.0.0.1', () => r()))
+    const args = [
+      'listen',
+      '--udp',
+      '127.0.0.1:0',
+      '--to',
+      `tcp://127.0.0.1:${tp}`,
+      '--spool',
+      join(dir, 'spool'),
+      '--queue-limit',
+      '50',
+    ]
+    const r1 = start(args)
+    const rp = await port(r1, 'udp')
+    await r1.waitFor(/relaying to tcp:/)
+    const all = packets(1000)
+    await sendUdp(rp, all)
+    await sleep(300)
+    expect(await stop(r1)).toBe(0)
+    expect(r1.stderr()).toMatch(/1000 packets: 0 sent, 0 failed, 0 dropped, 1000 left in the spool/)
+    for (const c of socks) c.destroy()
+    await new Promise((r) => stuck.close(r))
+    const rx = start(['listen', '--tcp', `127.0.0.1:${tp}`, '--write-hep', join(dir, 'rx.raw')])
+    await port(rx, 'tcp')
+    const r2 = start(args)
+    await port(r2, 'udp')
+    for (let i = 0; i < 50 && rawPackets(join(dir, 'rx.raw')).length < 1000; i++) await sleep(100)
+    expect(await stop(r2)).toBe(0)
+    await stop(rx)
+    const got = rawPackets(join(dir, 'rx.raw'))
+    expect(got.length).toBe(1000)
+    expect(got.every((b, i) => b.equals(all[i]))).toBe(true)
+  })
+
   it('past --spool-limit packets are dropped and counted; what was kept goes out, oldest first, after a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hep-spool-'))
     const tp = await freePort()
