@@ -7,7 +7,7 @@ import { CaptureSetupError, enginesToTry, listInterfaces } from '../src/live/eng
 import { parseDestination } from '../src/net/address.js'
 import { createSender } from '../src/net/sender.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
-import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
+import { encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
 
 export default class Capture extends BaseCommand<typeof Capture> {
   static override summary = 'Capture SIP live from network interfaces and send it as HEP (the capture agent)'
@@ -50,6 +50,7 @@ packets the kernel dropped.`
     'port-range': Flags.string({
       description: 'only traffic to or from these ports, e.g. 5060 or 5060-5080,5090',
     }),
+    rtcp: rtcpFlag,
     'call-id': Flags.string({ description: 'only this call (repeatable)', multiple: true }),
     method: Flags.string({
       description: 'only this method: requests by method, responses by their CSeq (repeatable)',
@@ -126,6 +127,7 @@ packets the kernel dropped.`
         engine: f.engine,
         bufferMiB: f.buffer,
         portRanges,
+        rtcp: f.rtcp,
         callIds: f['call-id'],
         methods: f.method,
         needCallId: f.balance === 'call-id',
@@ -191,7 +193,7 @@ packets the kernel dropped.`
     t.push(
       { 'frames captured': String(s.captured) },
       { 'SIP messages': String(s.sip) },
-      { 'RTCP reports': String(s.rtcp) },
+      { 'RTCP reports': `${s.rtcp} (of ${s.rtcpFound} RTCP packets found)` },
       { sent: String(s.sent) },
       { failed: String(s.failed) },
       { dropped: String(s.dropped) },

@@ -11,6 +11,7 @@ import { CaptureItems } from '../capture/items.js'
 import type { HepError } from '../errors.js'
 import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import { ItemEncoder } from '../item/encode.js'
+import type { RtcpMode } from '../rtcp/correlate.js'
 import type { HepItem } from '../item/item.js'
 import { countSkip, tallyAll, type Counts } from '../item/skip.js'
 import type { HepSender } from '../net/sender-types.js'
@@ -31,6 +32,8 @@ export interface LiveCaptureOptions extends HepEncodingOptions {
   /** kernel capture buffer, MiB */
   bufferMiB?: number
   portRanges?: [number, number][]
+  /** RTCP as HEP type 5: of the captured calls only (default), all, or off */
+  rtcp?: RtcpMode
   /** only these calls (Call-ID) */
   callIds?: string[]
   /** only these methods: requests by method, responses by their CSeq method */
@@ -65,8 +68,10 @@ export interface LiveStats {
   captured: number
   /** SIP messages found (complete ones: over TCP, a message of several segments is one) */
   sip: number
-  /** RTCP reports found */
+  /** RTCP reports made into HEP (type 5) */
   rtcp: number
+  /** RTCP packets found (made into HEP, or skipped: of no captured call, malformed) */
+  rtcpFound: number
   /** messages handed to the sender */
   packets: number
   sent: number
@@ -109,6 +114,7 @@ export class LiveCapture {
   private frameSkips: Counts = {}
   private sip = 0
   private rtcp = 0
+  private rtcpFound = 0
   private packets = 0
   private kernelDrops = 0
   private engineDrops = 0
@@ -137,7 +143,11 @@ export class LiveCapture {
   /** The counts so far (the periodic stats). */
   stats(): LiveStats {
     let captured = this.captured
-    for (const s of this.slots) captured += s.items?.stats.records ?? 0
+    let rtcpFound = this.rtcpFound
+    for (const s of this.slots) {
+      captured += s.items?.stats.records ?? 0
+      rtcpFound += s.items?.rtcpCounts?.found ?? 0
+    }
     const skipped: Counts = { ...this.encoder.skipped }
     tallyAll(skipped, this.frameSkips)
     for (const s of this.slots) if (s.items) tallyAll(skipped, s.items.stats.skipped)
@@ -147,6 +157,7 @@ export class LiveCapture {
       captured,
       sip: this.sip,
       rtcp: this.rtcp,
+      rtcpFound,
       packets: this.packets,
       sent: st.sent,
       failed: st.failed,
@@ -241,6 +252,7 @@ export class LiveCapture {
         mode: 'sip',
         portRanges: this.opts.portRanges,
         captureId: this.opts.captureId ?? 1,
+        rtcp: this.opts.rtcp,
         extract: { sipDetails: this.needSip },
       })
       return undefined
@@ -297,6 +309,7 @@ export class LiveCapture {
     slot.items = undefined
     if (items) {
       this.captured += items.stats.records
+      this.rtcpFound += items.rtcpCounts?.found ?? 0
       tallyAll(this.frameSkips, items.stats.skipped)
     }
     const proc = slot.proc
