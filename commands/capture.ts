@@ -72,7 +72,7 @@ packets the kernel dropped.`
       default: 'auto' as const,
       description: 'capture engine: auto (tcpdump, else dumpcap), tcpdump or dumpcap',
     })(),
-    buffer: Flags.integer({ description: 'kernel capture buffer, MiB', min: 1 }),
+    buffer: Flags.integer({ description: 'kernel capture buffer per interface, MiB (default 64)', min: 1 }),
     'queue-limit': Flags.integer({
       description: 'packets queued per destination while it is slow or away',
       default: 10000,

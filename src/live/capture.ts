@@ -29,8 +29,10 @@ export interface LiveCaptureOptions extends HepEncodingOptions {
   engine?: EngineChoice
   /** PATH the engines are looked up in (default process.env.PATH) */
   pathEnv?: string
-  /** kernel capture buffer, MiB */
+  /** kernel capture buffer, MiB (default 64) */
   bufferMiB?: number
+  /** bytes kept of each packet (default engine.ts DEFAULT_SNAPLEN) */
+  snaplen?: number
   portRanges?: [number, number][]
   /** RTCP as HEP type 5: of the captured calls only (default), all, or off */
   rtcp?: RtcpMode
@@ -209,7 +211,8 @@ export class LiveCapture {
       const lists = engineArgs(engine.name, {
         interfaces: this.opts.interfaces,
         filter: this.opts.filter,
-        bufferMiB: this.opts.bufferMiB,
+        bufferMiB: this.opts.bufferMiB ?? 64,
+        snaplen: this.opts.snaplen,
       })
       this.slots = lists.map((args, i) => ({
         args,
