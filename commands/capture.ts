@@ -6,6 +6,8 @@ import { LiveCapture, type LiveStats } from '../src/live/capture.js'
 import { CaptureSetupError, enginesToTry, listInterfaces } from '../src/live/engine.js'
 import { parseDestination } from '../src/net/address.js'
 import { createSender } from '../src/net/sender.js'
+import { counterFrom, newRegistry, serveMetrics, type MetricsServer } from '../src/metrics/metrics.js'
+import { SendMetrics } from '../src/metrics/send-metrics.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
 
@@ -79,6 +81,10 @@ packets the kernel dropped.`
       min: 1,
     }),
     insecure: Flags.boolean({ description: 'tls/wss: accept any server certificate', default: false }),
+    metrics: Flags.string({
+      description: 'serve Prometheus metrics on [HOST:]PORT/metrics while capturing (default host 127.0.0.1)',
+      helpValue: 'HOST:PORT',
+    }),
   }
 
   public async run(): Promise<void> {
@@ -119,7 +125,38 @@ packets the kernel dropped.`
       said.clear()
     })
     sender.on('error', () => {})
-    const cap = new LiveCapture(
+    let metrics: MetricsServer | undefined
+    let sm: SendMetrics | undefined
+    // eslint-disable-next-line prefer-const -- read by the metrics callbacks, set just below
+    let cap: LiveCapture | undefined
+    if (f.metrics !== undefined) {
+      const registry = newRegistry()
+      sm = new SendMetrics(registry, () => sender)
+      const live = (name: string, help: string, read: (s: LiveStats) => number) =>
+        counterFrom(registry, name, help, [], () => (cap ? [[{}, read(cap.stats())]] : []))
+      live('hep_capture_frames_total', 'frames the capture engine delivered', (s) => s.captured)
+      live('hep_capture_sip_total', 'SIP messages found', (s) => s.sip)
+      live('hep_capture_rtcp_total', 'RTCP reports found', (s) => s.rtcp)
+      live(
+        'hep_capture_kernel_drops_total',
+        'packets the kernel dropped (as the engine reported them)',
+        (s) => s.kernelDrops,
+      )
+      live('hep_capture_engine_drops_total', 'packets the engine dropped', (s) => s.engineDrops)
+      live(
+        'hep_capture_restarts_total',
+        'times the engine stopped by itself and was started again',
+        (s) => s.restarts,
+      )
+      try {
+        metrics = await serveMetrics(f.metrics, registry)
+      } catch (e) {
+        this.error((e as Error).message, { exit: EXIT.NETWORK })
+      }
+      this.note(`metrics on http://${metrics.address.address}:${metrics.address.port}/metrics`)
+    }
+    const captureId = enc.captureId
+    cap = new LiveCapture(
       {
         ...enc,
         interfaces: f.interface,
@@ -137,6 +174,7 @@ packets the kernel dropped.`
         signal: this.stop.signal,
         stopFlushMs: STOP_FLUSH_MS,
         onSkip: (where, reason, e) => this.problem(`${where}: ${reason}${e ? ': ' + e.message : ''}`),
+        onPacket: sm ? (it) => sm.kind(captureId ?? it.packet?.captureId, it.packet?.payloadType) : undefined,
         onEvent: (e) => {
           const ifs = e.kind === 'fallback' ? '' : e.interfaces.join(', ')
           if (e.kind === 'started')
@@ -167,6 +205,7 @@ packets the kernel dropped.`
       throw e
     } finally {
       if (ticker) clearInterval(ticker)
+      await metrics?.close()
     }
     await this.out.drained()
     this.summaryOut(stats, () => this.summary(stats))
