@@ -181,7 +181,13 @@ export class CaptureExtractor {
             } else if (isSipStart(payload)) kind = 'sip'
           }
           if (kind === undefined) {
-            this.skip(want === 'hep' && scanSip(payload) !== undefined ? 'SIP (not HEP)' : nonSipReason(res))
+            this.skip(
+              want === 'hep' && scanSip(payload) !== undefined
+                ? 'SIP (not HEP)'
+                : want === 'sip' && looksLikeHep(payload)
+                  ? 'HEP (not SIP)'
+                  : nonSipReason(res),
+            )
             continue
           }
           if (kind === 'sip') st.sip++
