@@ -161,7 +161,7 @@ export class CaptureExtractor {
             !inRanges(res.srcPort, portRanges) &&
             !inRanges(res.dstPort, portRanges)
           ) {
-            this.skip('port filter')
+            this.skip('filtered out') // the label of every filter (item/skip.ts)
             continue
           }
           if (res.kind !== 'udp') {

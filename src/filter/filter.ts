@@ -234,9 +234,14 @@ export class PacketFilter {
   }
 }
 
-/** "no packet matched --call-id 1-18356 (39 read)", or undefined when the filter is empty or something passed. */
-export function matchedNothing(f: PacketFilter): string | undefined {
+/**
+ * "no packet matched --call-id 1-18356 (39 read)", or undefined when the filter is empty or something
+ * passed. `read`: how many were looked at, when more than the filter tested (a port filter applied
+ * where the capture is read).
+ */
+export function matchedNothing(f: PacketFilter, read = f.tested): string | undefined {
   if (f.empty || f.passed > 0) return undefined
-  const partial = f.opts.callIds?.length && !f.opts.callIdPrefixes?.length ? '; for part of a Call-ID use --call-id-prefix' : ''
-  return `no packet matched ${f.described} (${f.tested} read)${partial}`
+  const partial =
+    f.opts.callIds?.length && !f.opts.callIdPrefixes?.length ? '; for part of a Call-ID use --call-id-prefix' : ''
+  return `no packet matched ${f.described} (${read} read)${partial}`
 }

@@ -26,7 +26,7 @@ import type {
   ServerOptions,
   ServerStats,
 } from '../net/types.js'
-import { filterIsEmpty, matches, type PacketFilter } from './filter.js'
+import type { PacketFilter } from '../filter/filter.js'
 import { ListenStats } from './stats.js'
 
 export interface ListenHandlers {
@@ -147,7 +147,7 @@ class Session implements ListenSession {
   constructor(private readonly opts: ListenSessionOptions) {
     this.done = new Promise((resolve) => (this.finish = resolve))
     this.watch = opts.watch ?? []
-    this.filter = opts.filter && !filterIsEmpty(opts.filter) ? opts.filter : undefined
+    this.filter = opts.filter && !opts.filter.empty ? opts.filter : undefined
     const output = { maxBuffer: opts.maxBuffer, onError: opts.onOutputError }
     if (opts.write !== undefined) this.pcapSink = this.open('pcap', opts.write, output)
     if (opts.writeHep !== undefined) {
@@ -186,7 +186,7 @@ class Session implements ListenSession {
     if (this.halted || this.opts.signal?.aborted) return
     const stats = this.stats
     stats.packet(p)
-    if (this.filter !== undefined && !matches(p, this.filter)) {
+    if (this.filter !== undefined && !this.filter.matches(p)) {
       stats.filtered++
       return
     }

@@ -8,6 +8,7 @@ import type { HepError } from '../errors.js'
 import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import type { HepPacket } from '../hep/packet.js'
 import { msToMicros } from '../hep/time.js'
+import type { PacketFilter } from '../filter/filter.js'
 import { inputName } from '../input/input.js'
 import { ItemEncoder } from '../item/encode.js'
 import type { HepItem } from '../item/item.js'
@@ -25,11 +26,8 @@ export interface ReplayOptions extends HepEncodingOptions {
   limit?: number
   /** HEP timestamps: the capture's (default) or shifted so the first packet is now */
   timestamps?: 'original' | 'now'
-  portRanges?: [number, number][]
-  /** only these calls (Call-ID) */
-  callIds?: string[]
-  /** only these methods: requests by method, responses by their CSeq method */
-  methods?: string[]
+  /** only the messages that pass (filter/filter.ts); those that do not are counted as 'filtered out' */
+  filter?: PacketFilter
   signal?: AbortSignal
   /** the sender balances by call: give it each message's Call-ID */
   needCallId?: boolean
@@ -37,6 +35,7 @@ export interface ReplayOptions extends HepEncodingOptions {
   onPacket?: (p: HepPacket, bytes: Buffer) => void
   /** called for every item that cannot be replayed */
   onSkip?: (where: string, reason: string, error?: HepError) => void
+  /** called after every packet (one object, updated in place: read it, do not keep it) */
   onProgress?: (s: ReplayProgress) => void
   /** ms the sender may still flush after `signal` stopped the replay (default 400) */
   stopFlushMs?: number
@@ -115,12 +114,6 @@ export async function* mergeByTime(sources: AsyncIterable<HepItem[]>[]): AsyncGe
   }
 }
 
-function methodOf(it: HepItem): string | undefined {
-  const s = it.sip
-  if (!s) return undefined
-  return s.kind === 'request' ? s.method : s.cseq?.method
-}
-
 export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStats> {
   try {
     return await play(opts, sender)
@@ -137,11 +130,9 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
   const skipped = encoder.skipped
   const schedule = new Schedule(opts.timing)
   const timing = new TimingStats()
-  const methods = opts.methods?.map((m) => m.toUpperCase())
-  const needSip =
-    Boolean(opts.callIds?.length || methods?.length) ||
-    opts.correlationId === 'auto' ||
-    opts.needCallId === true
+  const filter = opts.filter?.empty === false ? opts.filter : undefined
+  const needSip = filter?.needsSip === true || opts.correlationId === 'auto' || opts.needCallId === true
+  const progress: ReplayProgress = { packets: 0, elapsedMs: 0, captureMs: 0 }
   const loops = opts.loop ?? 1
   const dry = sender === undefined
   const topspeed = opts.timing.mode.kind === 'topspeed'
@@ -174,7 +165,8 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
       (f) =>
         new CaptureItems(f, inputName(f), {
           mode: 'sip',
-          portRanges: opts.portRanges,
+          // the port filter already where the capture is read: other ports' TCP is never reassembled
+          portRanges: filter?.opts.ports,
           captureId: opts.captureId ?? 1,
           // the SIP scan (Call-ID, method) only when something uses it
           extract: { sipDetails: needSip },
@@ -184,16 +176,9 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
       for (const it of batch) {
         if (opts.signal?.aborted) break outer
         if (!encoder.readable(it)) continue
-        if (opts.callIds?.length && !(it.sip?.callId !== undefined && opts.callIds.includes(it.sip.callId))) {
-          countSkip(skipped, 'callIdFilter')
+        if (filter && !filter.matches(it.packet as HepPacket, it.sip)) {
+          countSkip(skipped, 'filtered')
           continue
-        }
-        if (methods?.length) {
-          const m = methodOf(it)
-          if (m === undefined || !methods.includes(m)) {
-            countSkip(skipped, 'methodFilter')
-            continue
-          }
         }
         const t = timeOf(it)
         const offset = schedule.at(t)
@@ -229,12 +214,11 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
         }
         packets++
         opts.onPacket?.(p, bytes)
-        if ((packets & 63) === 0) {
-          opts.onProgress?.({
-            packets,
-            elapsedMs: performance.now() - start,
-            captureMs: (t - (firstCapture ?? t)) * 1000,
-          })
+        if (opts.onProgress) {
+          progress.packets = packets
+          progress.elapsedMs = performance.now() - start
+          progress.captureMs = (t - (firstCapture ?? t)) * 1000
+          opts.onProgress(progress)
         }
         if (opts.limit !== undefined && packets >= opts.limit) break outer
       }

@@ -82,7 +82,7 @@ describe('capture -> HEP -> capture round trip', () => {
     ])
     expect(r.code).toBe(0)
     expect(readFileSync(join(d, 'x.jsonl'), 'utf8')).toBe('')
-    expect(r.stderr).toMatch(/port filter\s+│ 6 /)
+    expect(r.stderr).toMatch(/filtered out\s+│ 6 /)
   })
 
   it('a truncated capture converts every record before the cut and exits 1 naming record 18', async () => {

@@ -27,8 +27,7 @@ describe('skip reasons', () => {
       malformed: 'malformed',
       notEncodable: 'not encodable',
       outputFailed: 'output failed',
-      callIdFilter: 'call-id filter',
-      methodFilter: 'method filter',
+      filtered: 'filtered out',
       sipInHepCapture: 'SIP (capture carries HEP)',
     })
   })
