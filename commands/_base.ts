@@ -274,7 +274,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.endProgress()
     if ((err as { parse?: unknown }).parse !== undefined && err instanceof Errors.CLIError) {
       // a flag or argument oclif could not parse: one short line and where to look, not the whole help
-      process.stderr.write(`hep ${this.id ?? ''}: ${this.parseProblem(err)}; see hep ${this.id ?? ''} --help\n`)
+      process.stderr.write(
+        `hep ${this.id ?? ''}: ${this.parseProblem(err)}; see hep ${this.id ?? ''} --help\n`,
+      )
       process.exitCode = EXIT.USAGE
       return
     }
@@ -319,9 +321,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const msg = err.message.replace(/\nSee more help with --help$/, '')
     const flags = (err as { flags?: string[] }).flags
     if (flags?.length) {
-      const known = Object.entries({ ...this.ctor.flags, ...(this.ctor as typeof BaseCommand).baseFlags }).flatMap(
-        ([name, def]) => [name, ...((def as { aliases?: string[] }).aliases ?? [])],
-      )
+      const known = Object.entries({
+        ...this.ctor.flags,
+        ...(this.ctor as typeof BaseCommand).baseFlags,
+      }).flatMap(([name, def]) => [name, ...((def as { aliases?: string[] }).aliases ?? [])])
       return flags
         .map((given) => {
           const m = closest(given.replace(/^-+/, '').replace(/=.*$/, ''), known)

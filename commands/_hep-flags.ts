@@ -21,7 +21,8 @@ export const hepEncodingFlags = {
   }),
   compress: Flags.option({
     options: COMPRESSION_METHODS,
-    description: 'send the payload compressed (chunk 0x0010, as captagent does): gzip, zlib or deflate (raw); HEP v3',
+    description:
+      'send the payload compressed (chunk 0x0010, as captagent does): gzip, zlib or deflate (raw); HEP v3',
   })(),
 }
 

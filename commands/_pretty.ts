@@ -109,8 +109,9 @@ function hexPreview(b: Buffer): string {
  */
 export function fittedTable(rows: string[][], width?: number, head?: string[]): string {
   const n = head?.length ?? rows[0]?.length ?? 0
-  const need = Array.from({ length: n }, (_, i) =>
-    Math.max(visibleWidth(head?.[i] ?? ''), ...rows.map((r) => visibleWidth(r[i] ?? ''))) + 2,
+  const need = Array.from(
+    { length: n },
+    (_, i) => Math.max(visibleWidth(head?.[i] ?? ''), ...rows.map((r) => visibleWidth(r[i] ?? ''))) + 2,
   )
   const total = need.reduce((a, b) => a + b, 0) + n + 1
   let colWidths: number[] | undefined
@@ -186,7 +187,10 @@ export function fullPayload(p: HepPacket, c: ChalkInstance = plain): string {
     const z = inflate(p.compressedPayload)
     if (z) {
       body = z.payload
-      note = c.dim(`  (${z.method}-compressed: ${p.compressedPayload.length} bytes, ${z.payload.length} inflated)`) + '\n'
+      note =
+        c.dim(
+          `  (${z.method}-compressed: ${p.compressedPayload.length} bytes, ${z.payload.length} inflated)`,
+        ) + '\n'
     } else body = p.compressedPayload
   }
   if (body === undefined || body.length === 0) return c.dim('  (no payload)') + '\n'

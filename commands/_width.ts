@@ -20,7 +20,7 @@ export function fit(s: string, width: number): string {
   let out = ''
   let seen = 0
   let coloured = false
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     if (s.charCodeAt(i) === 0x1b) {
       ANSI.lastIndex = i
       const m = ANSI.exec(s)

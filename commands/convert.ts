@@ -96,7 +96,8 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     let progress: ConvertStats | undefined
     await this.startProgress(() => {
       const read = capture?.extractor.bytesRead
-      const pct = size > 0 && read !== undefined ? ` (${Math.min(100, Math.floor((read / size) * 100))} %)` : ''
+      const pct =
+        size > 0 && read !== undefined ? ` (${Math.min(100, Math.floor((read / size) * 100))} %)` : ''
       return `convert: ${plural(progress?.in ?? 0, 'packet')} in, ${progress?.out ?? 0} out${read !== undefined ? `, ${(read / 1048576).toFixed(1)} MB read${pct}` : ''}`
     })
     const problems = new Map<string, number>()

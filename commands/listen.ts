@@ -35,8 +35,8 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     '<%= config.bin %> listen --udp 9060 --tcp 9060 --json | jq --unbuffered -c .payload',
     "<%= config.bin %> listen --udp '[::]:9060' --write calls.pcap --count 100",
     '<%= config.bin %> listen --tls 9061 --cert server.crt --key server.key --ws 9062 --events --json',
-    "<%= config.bin %> listen --udp 9060 --method INVITE --not-method OPTIONS --duration 60 --full",
-    "<%= config.bin %> listen --udp 9060 --json | jq --unbuffered -c 'select(.payload | test(\"^INVITE\"))' | <%= config.bin %> send --to tcp://127.0.0.1:9061",
+    '<%= config.bin %> listen --udp 9060 --method INVITE --not-method OPTIONS --duration 60 --full',
+    '<%= config.bin %> listen --udp 9060 --json | jq --unbuffered -c \'select(.payload | test("^INVITE"))\' | <%= config.bin %> send --to tcp://127.0.0.1:9061',
   ]
 
   static override flags = {
@@ -317,7 +317,9 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       malformed: st.total.malformed,
       rejected: rejectedBy,
       ...(udp ? { dropped: { output: dropped.output, kernel: dropped.kernel ?? null } } : {}),
-      kinds: s.kinds().map((k) => ({ captureId: k.captureId, type: payloadTypeName(k.payloadType), packets: k.packets })),
+      kinds: s
+        .kinds()
+        .map((k) => ({ captureId: k.captureId, type: payloadTypeName(k.payloadType), packets: k.packets })),
       ...(conns.accepted > 0 ? { connections: { accepted: conns.accepted, closed: conns.closed } } : {}),
     }
     this.summaryOut(json, () => this.humanSummary({ stats: s, server: st, udp }, outputs, secs), onStdout)
@@ -335,7 +337,11 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     )
   }
 
-  private humanSummary({ stats: s, server: st, udp }: ListenResult, outputs: readonly SavedOutput[], secs: number): void {
+  private humanSummary(
+    { stats: s, server: st, udp }: ListenResult,
+    outputs: readonly SavedOutput[],
+    secs: number,
+  ): void {
     const rejectedBy = st.total.rejectedBy as Record<string, number>
     const rejected = Object.values(rejectedBy).reduce((a, b) => a + b, 0)
     const dropped = st.dropped

@@ -66,7 +66,8 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
     limit: Flags.integer({ description: 'stop after this many packets', min: 1 }),
     ...filterFlags,
     'dry-run': Flags.boolean({
-      description: 'print what would be sent, as decode prints it, and send nothing (with --json: the JSON form)',
+      description:
+        'print what would be sent, as decode prints it, and send nothing (with --json: the JSON form)',
       default: false,
     }),
     'queue-limit': Flags.integer({
@@ -137,7 +138,13 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
     await this.out.drained()
     const nothing = matchedNothing(filter, stats.packets + (stats.skipped['filtered out'] ?? 0))
     if (nothing) this.note(nothing)
-    for (const h of captureHints('replay', files.length === 1 ? files[0] : files.join(' '), stats.skipped, stats.packets, f.to?.[0]))
+    for (const h of captureHints(
+      'replay',
+      files.length === 1 ? files[0] : files.join(' '),
+      stats.skipped,
+      stats.packets,
+      f.to?.[0],
+    ))
       this.note(h)
     this.summary(stats)
     if (stats.failed > 0 || stats.dropped > 0)
@@ -171,11 +178,18 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
       const ms = (x: number) => `${x.toFixed(3)} ms`
       if (dry) rows.push(['packets (dry run)', String(s.packets)])
       else {
-        rows.push(['packets', String(s.packets)])
-        rows.push(['sent', String(s.sent)], ['failed', String(s.failed)], ['dropped', String(s.dropped)])
+        // packets sent, failed and dropped add up to the packets handed to the sender
+        rows.push(
+          ['packets sent', String(s.sent)],
+          ['failed', String(s.failed)],
+          ['dropped', String(s.dropped)],
+        )
         // a rate only for what went out
         if (s.sent > 0)
-          rows.push(['achieved rate', `${s.rate.toFixed(1)} packets/s in ${(s.elapsedMs / 1000).toFixed(3)} s`])
+          rows.push([
+            'achieved rate',
+            `${s.rate.toFixed(1)} packets/s in ${(s.elapsedMs / 1000).toFixed(3)} s`,
+          ])
         if (s.timing.count > 0 && s.sent > 0)
           rows.push([
             'timing error',

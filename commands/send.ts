@@ -156,7 +156,8 @@ The summary counts sent, failed and dropped; they add up to the total. Over tcp/
       const skipped = Object.entries(cap.stats.skipped).map(([r, n]) => `${n} ${r}`)
       if (skipped.length > 0)
         this.note(`${args.file}: ${plural(cap.stats.records, 'record')}; skipped: ${skipped.join(', ')}`)
-      for (const h of captureHints('send', args.file ?? '-', cap.stats.skipped, stats.in, f.to[0])) this.note(h)
+      for (const h of captureHints('send', args.file ?? '-', cap.stats.skipped, stats.in, f.to[0]))
+        this.note(h)
     }
     this.summary(stats)
     // the destination's failures first (3: nothing got through, 4: some did not), then what could

@@ -63,7 +63,8 @@ export function parsePortList(text: string): [number, number][] | undefined {
   return out
 }
 
-const bad = (flag: string, value: string, why: string) => new HepError('HEP_ENCODE', `${flag} ${value}: ${why}`)
+const bad = (flag: string, value: string, why: string) =>
+  new HepError('HEP_ENCODE', `${flag} ${value}: ${why}`)
 
 function regex(flag: string, text: string): RegExp {
   try {
@@ -97,7 +98,8 @@ export function filterOptionsFrom(t: FilterTexts): FilterOptions {
   })
   const methods = (flag: string, list?: string[]) =>
     list?.map((m) => {
-      if (!/^[A-Za-z][A-Za-z0-9_.!%*+`'~-]*$/.test(m)) throw bad(flag, m, 'expected a SIP method such as INVITE')
+      if (!/^[A-Za-z][A-Za-z0-9_.!%*+`'~-]*$/.test(m))
+        throw bad(flag, m, 'expected a SIP method such as INVITE')
       return m.toUpperCase()
     })
   return {
@@ -200,7 +202,8 @@ export class PacketFilter {
 
   private test(p: HepPacket, sipGiven?: SipInfo): boolean {
     const o = this.opts
-    if (o.captureIds?.length && (p.captureId === undefined || !o.captureIds.includes(p.captureId))) return false
+    if (o.captureIds?.length && (p.captureId === undefined || !o.captureIds.includes(p.captureId)))
+      return false
     if (o.payloadTypes?.length && !o.payloadTypes.includes(p.payloadType ?? 1)) return false
     if (o.ports && !inRanges(p.srcPort, o.ports) && !inRanges(p.dstPort, o.ports)) return false
     if (this.ips && !inBlock(this.ips, p.srcIp) && !inBlock(this.ips, p.dstIp)) return false
@@ -242,6 +245,8 @@ export class PacketFilter {
 export function matchedNothing(f: PacketFilter, read = f.tested): string | undefined {
   if (f.empty || f.passed > 0) return undefined
   const partial =
-    f.opts.callIds?.length && !f.opts.callIdPrefixes?.length ? '; for part of a Call-ID use --call-id-prefix' : ''
+    f.opts.callIds?.length && !f.opts.callIdPrefixes?.length
+      ? '; for part of a Call-ID use --call-id-prefix'
+      : ''
   return `no packet matched ${f.described} (${read} read)${partial}`
 }

@@ -69,7 +69,10 @@ export function compress(b: Buffer, method: CompressionMethod): Buffer {
 export function compressPacket(p: HepPacket, method: CompressionMethod): HepPacket {
   if (p.payload === undefined) return p
   if (p.version !== 3)
-    throw new HepError('HEP_ENCODE', `--compress needs HEP version 3 (v${p.version} has no compressed payload chunk)`)
+    throw new HepError(
+      'HEP_ENCODE',
+      `--compress needs HEP version 3 (v${p.version} has no compressed payload chunk)`,
+    )
   const q: HepPacket = { ...p, compressedPayload: compress(p.payload, method), payload: undefined }
   if (p.chunks !== undefined)
     q.chunks = p.chunks.includes(0x0010)

@@ -219,7 +219,8 @@ export async function* jsonlBatches(stream: Readable, name: string): AsyncGenera
       if (
         obj !== null &&
         typeof obj === 'object' &&
-        (typeof (obj as { event?: unknown }).event === 'string' || (obj as { summary?: unknown }).summary === true)
+        (typeof (obj as { event?: unknown }).event === 'string' ||
+          (obj as { summary?: unknown }).summary === true)
       )
         continue
       index++

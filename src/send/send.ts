@@ -63,10 +63,7 @@ export async function sendItems(
       stats.in++
       if (!encoder.next(item)) continue
       const p = encoder.packet
-      const key =
-        opts.needCallId === true
-          ? (p.correlationId ?? callIdOfPacket(p))
-          : undefined
+      const key = opts.needCallId === true ? (p.correlationId ?? callIdOfPacket(p)) : undefined
       if (!sender.send(encoder.bytes, key)) await Promise.race([sender.ready(), aborted(opts.signal)])
     }
   }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaptureExtractor, type CapturedMessage } from '../../src/capture/extract.js'
-import { fixture, haveTool, hep } from '../helpers/cli.js'
+import { fixture, haveTool, hep, packetLines } from '../helpers/cli.js'
 
 async function messages(path: string): Promise<CapturedMessage[]> {
   const out: CapturedMessage[] = []
@@ -44,10 +44,9 @@ describe('capture -> HEP -> capture round trip', () => {
     const back = await messages(join(d, 'back.pcap'))
     expect(back.map(key)).toEqual(orig.map(key))
     // the HEP in between carries the options
-    const json = (await hep(['decode', join(d, 'x.hep.pcap'), '--json'])).stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l))
+    const json = packetLines((await hep(['decode', join(d, 'x.hep.pcap'), '--json'])).stdout).map((l) =>
+      JSON.parse(l),
+    )
     expect(json).toHaveLength(orig.length)
     expect(json.every((j, i) => j.captureId === 2002 && j.correlationId === orig[i].sip?.callId)).toBe(true)
     if (haveTool('tshark')) {
