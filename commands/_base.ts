@@ -60,7 +60,8 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
     json: Flags.boolean({
-      description: 'one compact JSON object per line on stdout, nothing else',
+      description:
+        'one compact JSON object per line on stdout, nothing else: the packets, then a {"summary":true,…} line',
       default: false,
     }),
     quiet: Flags.boolean({

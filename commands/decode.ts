@@ -21,7 +21,7 @@ A malformed packet is reported with its position and reason; decoding goes on an
     '<%= config.bin %> decode fixtures/hep/hep-v3.hex',
     '<%= config.bin %> decode fixtures/hep/hep-v2-sngrep.hex --chunks',
     '<%= config.bin %> decode fixtures/captures/hep-v3.pcap --method INVITE --full',
-    'tshark -r fixtures/captures/hep-v3.pcap -T fields -e udp.payload | <%= config.bin %> decode --from hex --json',
+    '$ tshark -r fixtures/captures/hep-v3.pcap -T fields -e udp.payload | <%= config.bin %> decode --from hex --json',
     "<%= config.bin %> decode fixtures/captures/hep-v3.pcap --json | jq -r 'select(.summary | not) | .srcIp' | head -3",
   ]
 

@@ -34,9 +34,9 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     '<%= config.bin %> listen --udp 9060',
     '<%= config.bin %> listen --udp 9060 --tcp 9060 --json | jq --unbuffered -c .payload',
     "<%= config.bin %> listen --udp '[::]:9060' --write calls.pcap --count 100",
-    '<%= config.bin %> listen --tls 9061 --cert server.crt --key server.key --ws 9062 --events --json',
+    '<%= config.bin %> listen --tcp 9061 --ws 9062 --events --json',
     '<%= config.bin %> listen --udp 9060 --method INVITE --not-method OPTIONS --duration 60 --full',
-    '<%= config.bin %> listen --udp 9060 --json | jq --unbuffered -c \'select(.payload | test("^INVITE"))\' | <%= config.bin %> send --to tcp://127.0.0.1:9061',
+    "<%= config.bin %> listen --udp 9060 --json | jq --unbuffered -c 'select(.srcPort == 5060)' | <%= config.bin %> send --to tcp://127.0.0.1:9061",
   ]
 
   static override flags = {

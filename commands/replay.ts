@@ -24,7 +24,7 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
   static override examples = [
     '<%= config.bin %> replay fixtures/captures/sip-udp.pcap --to 127.0.0.1:9060 --version 3 --capture-id 2002',
     '<%= config.bin %> replay fixtures/captures/sip-tcp.pcap --to tcp://127.0.0.1:9060 --speed 10',
-    '<%= config.bin %> replay fixtures/captures/sip-rtp.pcap --to 127.0.0.1:9060 --max-gap 1 --loop 3',
+    '<%= config.bin %> replay fixtures/captures/sip-rtp.pcap --to 127.0.0.1:9060 --max-gap 1 --loop 2',
     '<%= config.bin %> replay fixtures/captures/sip-udp.pcapng --dry-run --method INVITE --not-method ACK',
     '<%= config.bin %> replay - --to 127.0.0.1:9060 < fixtures/captures/sip-udp.pcap',
   ]

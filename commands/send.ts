@@ -53,7 +53,7 @@ The summary counts sent, failed and dropped; they add up to the total. Over tcp/
         'several --to: every destination gets every packet (all), or each call goes to one (call-id)',
     })(),
     from: Flags.option({ options: HEP_FORMATS, description: 'input format (default: detected)' })(),
-    payload: Flags.string({ description: 'the message to send (text)', exclusive: ['payload-file', 'file'] }),
+    payload: Flags.string({ description: 'the message to send (text)', exclusive: ['payload-file'] }),
     'payload-file': Flags.string({ description: 'the message to send, from a file (bytes as they are)' }),
     src: Flags.string({ description: 'source IP:PORT of the message', default: '127.0.0.1:5060' }),
     dst: Flags.string({ description: 'destination IP:PORT of the message', default: '127.0.0.1:5060' }),
@@ -101,6 +101,10 @@ The summary counts sent, failed and dropped; they add up to the total. Over tcp/
     const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     for (const d of f.to) this.usage(() => parseDestination(d)) // bad text fails here (exit 2), before anything is sent
     this.usage(() => checkTlsFiles({ ca: f.ca }))
+    if (args.file !== undefined && (f.payload !== undefined || f['payload-file'] !== undefined))
+      this.error('send either FILE or one message from --payload/--payload-file, not both', {
+        exit: EXIT.USAGE,
+      })
     const fromFlags = args.file === undefined && (f.payload !== undefined || f['payload-file'] !== undefined)
     const inputs = fromFlags
       ? f['payload-file'] !== undefined
