@@ -47,7 +47,8 @@ export const filterFlags = {
     helpGroup: group,
   }),
   port: Flags.string({
-    description: 'only traffic from or to these ports: 5060, 5060-5080,5090 (repeatable)',
+    description:
+      'only traffic from or to these ports: 5060, 5060-5080,5090 (repeatable; --port-range is the same)',
     multiple: true,
     aliases: ['port-range'],
     helpGroup: group,
