@@ -60,6 +60,20 @@ export default tseslint.config(
           selector: 'ImportExpression[source.value=/^(@oclif\\/|chalk$|cli-table3$|cli-progress$)/]',
           message: 'CLI only: flags, colour, tables and progress bars belong in commands/',
         },
+        // no mutable module-level state: what a session keeps lives in an instance it owns
+        {
+          selector: 'Program > VariableDeclaration[kind=/^(let|var)$/]',
+          message: 'no mutable module-level state in src/: keep it in an instance (a session, a server)',
+        },
+        {
+          selector: 'Program > ExportNamedDeclaration > VariableDeclaration[kind=/^(let|var)$/]',
+          message: 'no mutable module-level state in src/: keep it in an instance (a session, a server)',
+        },
+        {
+          selector:
+            ':matches(Program, Program > ExportNamedDeclaration) > VariableDeclaration > VariableDeclarator > NewExpression[callee.name=/^(Map|WeakMap|DescriptorBudget)$/]',
+          message: 'no mutable module-level state in src/: keep caches and budgets in an instance',
+        },
       ],
     },
   },

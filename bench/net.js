@@ -63,7 +63,7 @@ export async function offer(receiver, pps, seconds) {
   await r.exited
   const received =
     receiver === 'plain'
-      ? Number(r.out().trim().split('\n').pop())
+      ? Number(r.out().trim().split('\n').pop()?.split(' ')[0])
       : Number(/(\d+) packets \(/.exec(r.err())?.[1] ?? 0)
   return { sent, received }
 }

@@ -1,4 +1,5 @@
 // npm run bench: every benchmark, side by side with its peer in the same run, with the ratios.
+// node bench/run.js [codec|capture|net|replay|wait [startup,decode,convert,listen,replay]]
 import { run as codec } from './codec.js'
 import { run as capture } from './capture.js'
 
@@ -18,10 +19,29 @@ if (!only || only === 'net') {
   )
   console.log((await net()).join('\n'))
 }
+if (!only || only === 'relay') {
+  const { run: relay } = await import('./relay.js')
+  console.log('== relay: hep listen --to udp:// vs a plain Node UDP-to-UDP forwarder (loopback, same run) ==')
+  console.log((await relay()).join('\n'))
+}
 if (!only || only === 'replay') {
   const { run: rep } = await import('./replay.js')
   console.log(
     '== replay: timing measured by tcpdump on loopback, against tcpreplay; topspeed; memory; idle CPU ==',
   )
   console.log((await rep()).join('\n'))
+}
+if (!only || only === 'wait') {
+  const { run: wait } = await import('./wait.js')
+  console.log(
+    '== where users wait: start-up vs a bare oclif CLI, decode vs hep-js, convert vs tshark, listen vs the hep-js listener, replay vs sngrep ==',
+  )
+  console.log((await wait(process.argv[3])).join('\n'))
+}
+if (!only || only === 'calls') {
+  const { run: calls } = await import('./calls.js')
+  console.log(
+    '== calls: hep calls of an 84,000-message capture vs tshark on the same fields; memory on 5× that ==',
+  )
+  console.log((await calls()).join('\n'))
 }

@@ -1,10 +1,13 @@
 // Helper processes for the network benchmarks.
 //   node bench/udp-tools.js count PORT            plain UDP socket that only counts; prints the count on SIGTERM
+//                                                 ("COUNT FIRST_MS LAST_MS": arrival times, hrtime ms)
 //   node bench/udp-tools.js blast PORT HEXFILE PPS SECONDS   paced sender (PPS 0 = as fast as possible)
 //   node bench/udp-tools.js tcp PORT HEXFILE N    writes N HEP3 frames over one TCP connection
+//   node bench/udp-tools.js forward PORT - DESTPORT   plain UDP-to-UDP forwarder (the relay's peer); prints its count on SIGTERM
 import dgram from 'node:dgram'
 import net from 'node:net'
 import { readFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
 
 const [mode, portText, file, a, b] = process.argv.slice(2)
 const port = Number(portText)
@@ -17,10 +20,15 @@ const packets = () =>
 if (mode === 'count') {
   const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 })
   let n = 0
-  s.on('message', () => n++)
+  let first = 0
+  let last = 0
+  s.on('message', () => {
+    last = performance.now()
+    if (n++ === 0) first = last
+  })
   s.bind(port, '127.0.0.1', () => process.stdout.write('ready\n'))
   process.on('SIGTERM', () => {
-    process.stdout.write(`${n}\n`)
+    process.stdout.write(`${n} ${first} ${last}\n`)
     process.exit(0)
   })
 } else if (mode === 'blast') {
@@ -71,6 +79,23 @@ if (mode === 'count') {
       c.end()
     }
     pump()
+  })
+}
+
+if (mode === 'forward') {
+  const out = dgram.createSocket('udp4')
+  const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 })
+  let n = 0
+  out.connect(Number(a), '127.0.0.1', () => {
+    s.on('message', (m) => {
+      n++
+      out.send(m)
+    })
+    s.bind(port, '127.0.0.1', () => process.stdout.write('ready\n'))
+  })
+  process.on('SIGTERM', () => {
+    process.stdout.write(`${n}\n`)
+    process.exit(0)
   })
 }
 

@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core'
+import { execute, settings } from '../dist/hep.js'
+
+// dist/hep.js is the built bundle (commands/index.ts and all it imports): never look for TypeScript
+// sources to run instead, whatever NODE_ENV says (bin/dev.js runs the sources)
+settings.enableAutoTranspile = false
 
 // No top-level await: were the command's promise never to settle, Node would end with its own exit
 // code 13 ("unsettled top-level await"), which is not one of ours. We map that, and anything

@@ -4,15 +4,16 @@
  * path for Ctrl-C, SIGTERM and a closed stdout pipe.
  */
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
-import { Chalk, type ChalkInstance } from 'chalk'
+import type { ChalkInstance } from 'chalk'
 import { HepError } from '../src/errors.js'
 import type { HepPacket } from '../src/hep/packet.js'
-import { endStdin, onStdinOpened } from '../src/input/input.js'
+import { StdinSource } from '../src/input/input.js'
 import { DEFAULT_MAX_BUFFER, OutputWriter, parseSize, type OutputError } from '../src/output/writer.js'
 import { chunkTable, fullPayload, summaryLine } from './_pretty.js'
 import { ProgressLine } from './_progress.js'
 import { closest } from './_suggest.js'
 import { columnsOf, fit } from './_width.js'
+import { colors } from './_lazy.js'
 
 /** Exit codes (README "Exit codes"). */
 export const EXIT = {
@@ -99,8 +100,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== ''
     const want = (tty: boolean | undefined) =>
       this.flags.color === true ? true : this.flags.color === false || noColorEnv ? false : Boolean(tty)
-    this.c = new Chalk({ level: want(process.stdout.isTTY) ? 1 : 0 })
-    this.cErr = new Chalk({ level: want(process.stderr.isTTY) ? 1 : 0 })
+    this.c = await colors(want(process.stdout.isTTY))
+    this.cErr = await colors(want(process.stderr.isTTY))
     const ob = (this.flags as { 'output-buffer'?: string })['output-buffer']
     if (ob !== undefined) {
       const n = parseSize(ob)
@@ -124,13 +125,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     ;(globalThis as Record<symbol, unknown>)[Symbol.for('hep.signals')] = true // bin/run.js: ours now
     process.on('SIGINT', this.onSignal)
     process.on('SIGTERM', this.onSignal)
-    onStdinOpened((what) => {
-      if (process.stdin.isTTY) this.note(`reading ${what} from stdin; Ctrl-D ends`)
-    })
   }
 
   private signals = 0
   protected stderrGone = false
+  /** the command's stdin, handed to its readers: a hint when it is a terminal; a stop ends it */
+  protected readonly stdin = new StdinSource(undefined, (what) => {
+    if (process.stdin.isTTY) this.note(`reading ${what} from stdin; Ctrl-D ends`)
+  })
   /** a Ctrl-C or SIGTERM came (not only a stop by --count, --duration or a closed pipe) */
   protected get signalled(): boolean {
     return this.signals > 0
@@ -166,7 +168,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.stopReason = reason
     this.stop.abort()
     // a read of stdin that waits for a terminal or a quiet pipe ends now (as with Ctrl-D)
-    endStdin()
+    this.stdin.end()
   }
 
   /** Runs a check of flags or arguments; a HepError it throws becomes a usage error (exit code 2). */

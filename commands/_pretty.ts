@@ -1,15 +1,15 @@
 /** Human rendering of packets: one summary line, and a chunk table for --chunks. Rendering only. */
 import { isUtf8 } from 'node:buffer'
-import { Chalk, type ChalkInstance } from 'chalk'
-import Table from 'cli-table3'
+import type { ChalkInstance } from 'chalk'
 import { CHUNK_BY_ID, CHUNK_DEFS, chunkIdHex } from '../src/hep/chunks.js'
 import { inflate } from '../src/hep/compress.js'
 import { IP_PROTOCOL_NAMES, VENDORS, payloadTypeName } from '../src/hep/constants.js'
 import { isoTime } from '../src/hep/json.js'
 import type { ChunkRef, HepPacket } from '../src/hep/packet.js'
 import { visibleWidth } from './_width.js'
+import { plain, Table } from './_lazy.js'
 
-export const plain: ChalkInstance = new Chalk({ level: 0 })
+export { plain }
 
 export function endpoint(ip: string | undefined, port: number | undefined): string {
   if (ip === undefined) return '?'

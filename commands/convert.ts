@@ -84,6 +84,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       captureId: enc.captureId,
       sipDetails: enc.correlationId === 'auto' || filter.needsSip,
       onCapture: (c) => (capture = c),
+      stdin: this.stdin,
     })
     const filtered: Record<string, number> = {}
     const items = filter.empty ? read : filterBatches(read, (p, sip) => filter.matches(p, sip), filtered)

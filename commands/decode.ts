@@ -67,6 +67,7 @@ A malformed packet is reported with its position and reason; decoding goes on an
         from: f.from as HepFormat | undefined,
         timeByteOrder: f['time-byte-order'],
         onCapture: (c) => (capture = c),
+        stdin: this.stdin,
       })
       for await (const items of batches) {
         if (this.stopped) break

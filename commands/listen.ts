@@ -16,11 +16,23 @@ import type {
 } from '../src/net/types.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS, outputBufferFlag } from './_base.js'
 import { captureIdFilterFlag, filterFlags, filterFrom } from './_filter-flags.js'
+import { LiveCalls } from './_calls-live.js'
 import { timeByteOrderFlag } from './_hep-flags.js'
 import { plural } from './_hints.js'
 import { pathsUsable } from './_paths.js'
+import { Relay, relayFlags, relayOptionsFrom, relaySummary, rotateFrom } from './_relay.js'
+import { rotatingOpenSink } from '../src/convert/rotate.js'
+import { ListenMetrics } from '../src/metrics/listen-metrics.js'
+import { newRegistry, serveMetrics, type MetricsServer } from '../src/metrics/metrics.js'
 
 const addr = (e: Endpoint) => endpoint(e.address, e.port)
+
+/**
+ * The UDP receive buffer asked for by default: 8 MiB holds ~3,500 datagrams of 1 kB (the kernel's
+ * default 208 KiB holds ~90, and a 50,000 packets/s stream lost about 1 % with it). Linux caps the
+ * request at net.core.rmem_max and reports twice what it keeps.
+ */
+const DEFAULT_RECV_BUFFER = 8 * 1024 * 1024
 
 export default class Listen extends BaseCommand<typeof Listen> {
   static override summary = 'Receive HEP on UDP, TCP, TLS and WebSocket and show it'
@@ -37,6 +49,8 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     '<%= config.bin %> listen --tcp 9061 --ws 9062 --events --json',
     '<%= config.bin %> listen --udp 9060 --method INVITE --not-method OPTIONS --duration 60 --full',
     "<%= config.bin %> listen --udp 9060 --json | jq --unbuffered -c 'select(.srcPort == 5060)' | <%= config.bin %> send --to tcp://127.0.0.1:9061",
+    '<%= config.bin %> listen --udp 9060 --to tcp://127.0.0.1:9061 --spool /tmp/hep-spool --quiet',
+    '<%= config.bin %> listen --udp 9060 --dedup 500 --write calls.pcap --rotate-seconds 3600 --rotate-keep 24 --metrics 127.0.0.1:9100',
   ]
 
   static override flags = {
@@ -56,6 +70,11 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     chunks: Flags.boolean({ description: 'add a table of every chunk of each packet', default: false }),
     full: Flags.boolean({
       description: 'add the whole payload: SIP with its headers and body, JSON pretty-printed',
+      default: false,
+    }),
+    calls: Flags.boolean({
+      description:
+        'one row per call (as hep calls) instead of one line per packet: each call once it is over, the rest at stop; on a terminal a table redrawn every 2 s',
       default: false,
     }),
     events: Flags.boolean({
@@ -101,11 +120,14 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       min: 0,
     }),
     'recv-buffer': Flags.integer({
-      description: 'UDP receive buffer size in bytes (the effective size is reported)',
+      description:
+        'UDP receive buffer size in bytes (the kernel caps it at twice net.core.rmem_max; the size got is reported)',
       min: 1,
+      default: DEFAULT_RECV_BUFFER,
     }),
     'output-buffer': outputBufferFlag,
     'time-byte-order': timeByteOrderFlag(),
+    ...relayFlags,
   }
 
   private session?: ListenSession
@@ -116,6 +138,30 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     const filter = this.filter()
     const outputs = [f.write, f['write-hep']].filter((o): o is string => o !== undefined)
     if (!pathsUsable('listen', [], outputs)) return
+    const rotate = this.usage(() => rotateFrom(f, outputs.length > 0))
+    const relayOpts = this.usage(() => relayOptionsFrom(f, (m) => this.note(`warning: ${m}`)))
+    const relay = relayOpts ? this.usage(() => this.makeRelay(relayOpts)) : undefined
+    let metrics: MetricsServer | undefined
+    const registry = f.metrics !== undefined ? newRegistry() : undefined
+    const lm = registry
+      ? new ListenMetrics(registry, {
+          stats: () => this.session?.stats,
+          server: () => this.session?.server.stats(),
+          relay: () => relay?.stats(),
+        })
+      : undefined
+    if (registry && f.metrics !== undefined) {
+      try {
+        metrics = await serveMetrics(f.metrics, registry)
+      } catch (e) {
+        await relay?.close(0)
+        this.error((e as Error).message, { exit: EXIT.NETWORK })
+      }
+      this.note(`metrics on http://${endpoint(metrics.address.address, metrics.address.port)}/metrics`)
+    }
+    // with --to, --quiet also stops the packet lines: a quiet relay
+    const show = !(f.quiet && relay)
+    const live = f.calls ? this.liveCalls() : undefined
     const session = await listen(specs, {
       server: {
         authKey: f['auth-key'],
@@ -135,12 +181,22 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       writeHep: f['write-hep'],
       maxBuffer: this.maxBuffer,
       watch: [this.out],
-      onPacket: (p, meta) => this.show(p, meta),
+      dedup: f.dedup,
+      relay,
+      openSink: rotate ? rotatingOpenSink(rotate) : undefined,
+      onReceived: lm ? (p, meta) => lm.received(p, meta) : undefined,
+      onPacket: live ? (p) => live.packet(p) : show ? (p, meta) => this.show(p, meta) : undefined,
       onListening: (l) => {
         const buf = l.getRecvBufferSize()
         this.note(
           `listening on ${l.transport} ${addr(l.local)}${buf !== undefined ? ` (receive buffer ${buf} bytes)` : ''}`,
         )
+        const asked = f['recv-buffer']
+        if (l.transport === 'udp' && buf !== undefined && buf < asked)
+          this.note(
+            `udp ${addr(l.local)}: asked for a receive buffer of ${asked} bytes, the kernel gave ${buf}; ` +
+              `bursts may be dropped: raise its cap with \`sysctl -w net.core.rmem_max=${asked}\``,
+          )
       },
       onError: (e, server) => {
         const r = (e as { reason?: string }).reason
@@ -185,7 +241,12 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     ])
     if (!this.stopped) this.requestStop('signal') // --count or --duration: stop as Ctrl-C does
     // bounded (shortly after Ctrl-C): a peer that never finishes its handshake must not hold the summary back
-    const result = await session.stop({ within: this.signalled ? STOP_FLUSH_MS : 5000 })
+    const result = await session.stop({
+      within: this.signalled ? STOP_FLUSH_MS : 5000,
+      relayWithin: this.signalled ? STOP_FLUSH_MS : 5000,
+    })
+    await metrics?.close()
+    live?.end()
     // a stalled reader does not hold the stop: what it has not taken within a second is counted, not waited for
     // under --json the summary is stdout's last line: written before stdout ends
     const onStdout = f.json && this.stopReason !== 'pipe' && !this.out.error
@@ -196,8 +257,53 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       this.note(`not printed: ${this.out.abandoned} (stdout did not take them within 1 s of the stop)`)
     if (process.exitCode !== EXIT.OUTPUT && result.server.total.malformed > 0 && result.stats.shown === 0)
       process.exitCode = EXIT.INPUT
+    const lost = result.relay?.destinations.some((d) => d.failed > 0 || d.dropped > 0)
+    if (lost && process.exitCode === undefined) process.exitCode = EXIT.PARTIAL
     // writes a stalled reader never takes would keep the process alive after the summary
     if (this.out.abandoned > 0) process.exit()
+  }
+
+  private liveCalls(): LiveCalls {
+    const o = process.stdout
+    return new LiveCalls({
+      json: this.flags.json,
+      tty: Boolean(o.isTTY),
+      // a terminal that does not say its size (0): 80 × 24
+      width: o.isTTY ? o.columns || 80 : undefined,
+      height: (o.isTTY && o.rows) || 24,
+      c: this.c,
+      line: (l) => this.out.line(l),
+    })
+  }
+
+  private makeRelay(o: NonNullable<ReturnType<typeof relayOptionsFrom>>): Relay {
+    const told = new Set<string>()
+    const once = (k: string, say: () => void) => {
+      if (!told.has(k)) say()
+      told.add(k)
+    }
+    return new Relay({
+      ...o,
+      onConnect: (d) => {
+        told.clear() // a later failure is told again
+        this.note(this.cErr.dim(`relaying to ${d}`))
+      },
+      onDisconnect: (ev) => {
+        if (ev.error)
+          once(`d ${ev.destination}`, () =>
+            this.note(
+              this.cErr.yellow(
+                `${ev.destination}: ${ev.error!.message}; ${o.spool ? 'spooling to ' + o.spool.dir : 'queueing in memory'} and retrying`,
+              ),
+            ),
+          )
+      },
+      onFailed: (ev) =>
+        once(`f ${ev.destination} ${ev.error.message}`, () =>
+          this.problem(`${ev.destination}: ${ev.error.message}`),
+        ),
+      onNotEncodable: (e) => once(`e ${e.message}`, () => this.problem(`not relayed: ${e.message}`)),
+    })
   }
 
   private listenSpecs(): ListenOptions[] {
@@ -298,11 +404,12 @@ Guards with capture-server defaults protect honest senders from the others: a TC
   }
 
   private summary(
-    { stats: s, server: st, udp }: ListenResult,
+    result: ListenResult,
     outputs: readonly SavedOutput[],
     filter: PacketFilter,
     onStdout: boolean,
   ): void {
+    const { stats: s, server: st, udp } = result
     const secs = (Date.now() - s.startedAt) / 1000
     const rejectedBy = st.total.rejectedBy as Record<string, number>
     const dropped = st.dropped
@@ -314,6 +421,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       received: s.received,
       shown: s.shown,
       filtered: s.filtered,
+      ...(this.flags.dedup ? { deduplicated: s.deduplicated } : {}),
       malformed: st.total.malformed,
       rejected: rejectedBy,
       ...(udp ? { dropped: { output: dropped.output, kernel: dropped.kernel ?? null } } : {}),
@@ -321,8 +429,9 @@ Guards with capture-server defaults protect honest senders from the others: a TC
         .kinds()
         .map((k) => ({ captureId: k.captureId, type: payloadTypeName(k.payloadType), packets: k.packets })),
       ...(conns.accepted > 0 ? { connections: { accepted: conns.accepted, closed: conns.closed } } : {}),
+      ...(result.relay ? { relay: result.relay } : {}),
     }
-    this.summaryOut(json, () => this.humanSummary({ stats: s, server: st, udp }, outputs, secs), onStdout)
+    this.summaryOut(json, () => this.humanSummary(result, outputs, secs), onStdout)
     if (onStdout) {
       // the JSON line is stdout's; what went wrong with the outputs is still said on stderr
       for (const { sink, what } of outputs) if (sink.error) this.outputNote(sink, what)
@@ -337,19 +446,17 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     )
   }
 
-  private humanSummary(
-    { stats: s, server: st, udp }: ListenResult,
-    outputs: readonly SavedOutput[],
-    secs: number,
-  ): void {
+  private humanSummary(result: ListenResult, outputs: readonly SavedOutput[], secs: number): void {
+    const { stats: s, server: st, udp } = result
     const rejectedBy = st.total.rejectedBy as Record<string, number>
     const rejected = Object.values(rejectedBy).reduce((a, b) => a + b, 0)
     const dropped = st.dropped
     const kernel = dropped.kernel === undefined ? 'unknown' : String(dropped.kernel)
     process.stderr.write(
-      `listened ${secs.toFixed(1)} s: ${plural(s.received, 'packet')} (${s.shown} shown, ${s.filtered} filtered out), ${st.total.malformed} malformed, ${rejected} rejected\n` +
+      `listened ${secs.toFixed(1)} s: ${plural(s.received, 'packet')} (${s.shown} shown, ${s.filtered} filtered out${this.flags.dedup ? `, ${s.deduplicated} duplicates` : ''}), ${st.total.malformed} malformed, ${rejected} rejected\n` +
         (udp ? `dropped: ${dropped.output} by us (output full), ${kernel} by the kernel\n` : ''),
     )
+    if (result.relay) process.stderr.write(relaySummary(result.relay))
     if (this.out.abandoned > 0)
       process.stderr.write(
         `not printed: ${this.out.abandoned} (stdout did not take them within 1 s of the stop)\n`,

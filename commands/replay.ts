@@ -1,6 +1,8 @@
 import { Args, Flags } from '@oclif/core'
 import { matchedNothing } from '../src/filter/filter.js'
 import { createSender } from '../src/net/sender.js'
+import { newRegistry, serveMetrics, type MetricsServer } from '../src/metrics/metrics.js'
+import { SendMetrics } from '../src/metrics/send-metrics.js'
 import { parseDestination } from '../src/net/address.js'
 import type { HepSender } from '../src/net/sender-types.js'
 import { skippedFor } from '../src/item/skip.js'
@@ -65,6 +67,10 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
     }),
     limit: Flags.integer({ description: 'stop after this many packets', min: 1 }),
     ...filterFlags,
+    metrics: Flags.string({
+      description: 'serve Prometheus metrics on [HOST:]PORT/metrics while replaying (default host 127.0.0.1)',
+      helpValue: 'HOST:PORT',
+    }),
     'dry-run': Flags.boolean({
       description:
         'print what would be sent, as decode prints it, and send nothing (with --json: the JSON form)',
@@ -103,6 +109,18 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
       })
       sender.on('error', () => {})
     }
+    let metrics: MetricsServer | undefined
+    let sm: SendMetrics | undefined
+    if (f.metrics !== undefined) {
+      const registry = newRegistry()
+      sm = new SendMetrics(registry, () => sender)
+      try {
+        metrics = await serveMetrics(f.metrics, registry)
+      } catch (e) {
+        this.error((e as Error).message, { exit: EXIT.NETWORK })
+      }
+      this.note(`metrics on http://${metrics.address.address}:${metrics.address.port}/metrics`)
+    }
     const live = { packets: 0, elapsedMs: 0, captureMs: 0 }
     if (!f['dry-run'])
       await this.startProgress(
@@ -117,6 +135,7 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
       {
         ...enc,
         files,
+        stdin: this.stdin,
         timing: { mode, maxGap },
         loop: f.loop,
         needCallId: f.balance === 'call-id',
@@ -126,7 +145,14 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
         signal: this.stop.signal,
         stopFlushMs: STOP_FLUSH_MS,
         onSkip: (where, reason, e) => this.problem(`${where}: ${reason}${e ? ': ' + e.message : ''}`),
-        onPacket: f['dry-run'] ? (p) => this.packetOut(p, f.json ? '' : `#${++dry}`) : undefined,
+        onPacket: f['dry-run']
+          ? (p) => {
+              sm?.packet(p)
+              this.packetOut(p, f.json ? '' : `#${++dry}`)
+            }
+          : sm
+            ? (p) => sm.packet(p)
+            : undefined,
         onProgress: (pr) => {
           live.packets = pr.packets
           live.captureMs = pr.captureMs
@@ -135,6 +161,7 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
       sender,
     ).finally(() => this.endProgress()) // the line hides the cursor: shown again after an error too
     clearInterval(tick)
+    await metrics?.close()
     await this.out.drained()
     const nothing = matchedNothing(filter, stats.packets + (stats.skipped['filtered out'] ?? 0))
     if (nothing) this.note(nothing)

@@ -178,6 +178,7 @@ The summary counts sent, failed and dropped; they add up to the total. Over tcp/
       from: f.from as HepFormat | undefined,
       timeByteOrder: f['time-byte-order'],
       onCapture,
+      stdin: this.stdin,
     })
   }
 

@@ -6,7 +6,7 @@
  * messages per read.
  */
 import { CaptureError } from '../errors.js'
-import { stdinStream } from '../input/input.js'
+import { StdinSource } from '../input/input.js'
 import { CaptureReader, type CaptureInfo } from '../pcap/read/index.js'
 import { PacketDecoder, type PacketDecoderOptions } from '../pcap/decoder.js'
 import type { TransportResult } from '../pcap/result.js'
@@ -28,6 +28,8 @@ export interface ExtractOptions extends PacketDecoderOptions, StreamOptions {
   /** only traffic with a source or destination port in these ranges ([lo, hi], inclusive) */
   portRanges?: [number, number][]
   readSize?: number
+  /** stdin, for a source of '-' (default: one of its own) */
+  stdin?: StdinSource
 }
 
 /** "5060", "5060-5080", "5060,5070-5080" -> ranges; undefined when the text is not one. */
@@ -78,9 +80,12 @@ export class CaptureExtractor {
     private readonly opts: ExtractOptions,
   ) {
     // stdin through our view of it: a hint on a terminal, and Ctrl-C ends it as Ctrl-D would
-    this.reader = new CaptureReader(source === '-' ? stdinStream('a capture') : source, {
-      readSize: opts.readSize,
-    })
+    this.reader = new CaptureReader(
+      source === '-' ? (opts.stdin ?? new StdinSource()).stream('a capture') : source,
+      {
+        readSize: opts.readSize,
+      },
+    )
     this.decoder = new PacketDecoder(opts)
     this.streams = new CaptureStreams(opts.want, this.stats, opts)
   }

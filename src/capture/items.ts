@@ -4,6 +4,8 @@
  */
 import { CaptureError } from '../errors.js'
 import { decodeDatagram, type DecodeOptions } from '../hep/codec.js'
+import { Ipv4Texts } from '../hep/ip.js'
+import type { StdinSource } from '../input/input.js'
 import type { HepPacket } from '../hep/packet.js'
 import { asHepError, makeItem, type CaptureFacts, type HepItem } from '../item/item.js'
 import { countSkip } from '../item/skip.js'
@@ -21,6 +23,8 @@ export interface CaptureItemsOptions extends DecodeOptions {
   /** told once the mode is known ('auto') */
   onMode?: (mode: 'hep' | 'sip') => void
   extract?: Partial<ExtractOptions>
+  /** stdin, for a source of '-' */
+  stdin?: StdinSource
 }
 
 /** The HEP packet (v3, canonical chunk order) that carries a captured message. */
@@ -62,9 +66,12 @@ export class CaptureItems {
     private readonly name: string,
     private readonly opts: CaptureItemsOptions,
   ) {
+    // one capture, one decoding session: its addresses are formatted once
+    if (opts.addresses === undefined) this.opts = { ...opts, addresses: new Ipv4Texts() }
     this.mode = opts.mode === 'auto' ? undefined : opts.mode
     this.extractor = new CaptureExtractor(source, {
       ...opts.extract,
+      stdin: opts.stdin,
       want: opts.mode === 'auto' ? 'both' : opts.mode,
       portRanges: opts.portRanges,
     })

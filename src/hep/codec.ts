@@ -5,13 +5,17 @@
 import { DecodeError, HepError } from '../errors.js'
 import type { HepPacket } from './packet.js'
 import { decodeV1V2, encodeV1V2, encodingLengthV1V2, type ByteOrder } from './v1v2.js'
+import type { Ipv4Texts } from './ip.js'
 import { decodeV3, encodeV3, encodingLengthV3 } from './v3.js'
 
-export interface DecodeOptions {
+export interface EncodeOptions {
   /** byte order of the HEPv2 time header: 'le' (default, what Kamailio sends) or 'be' (heplify-server) */
   timeByteOrder?: ByteOrder
 }
-export type EncodeOptions = DecodeOptions
+export interface DecodeOptions extends EncodeOptions {
+  /** IPv4 texts kept by a decoding session (a listener, an input): each address is formatted once */
+  addresses?: Ipv4Texts
+}
 
 /** 1, 2 or 3 from the first bytes at `offset`, or undefined if they are no HEP. */
 export function detectVersion(buf: Uint8Array, offset = 0): 1 | 2 | 3 | undefined {
@@ -54,7 +58,7 @@ export const decode: DecodeFn = Object.assign(
     const v = buf[offset] === 0x48 ? 3 : detectVersion(buf, offset)
     let p: HepPacket
     if (v === 3) {
-      p = decodeV3(buf, offset, end)
+      p = decodeV3(buf, offset, end, options?.addresses)
       decode.bytes = (buf[offset + 4] << 8) | buf[offset + 5]
     } else if (v === 1 || v === 2) {
       p = decodeV1V2(buf, offset, end, options?.timeByteOrder)

@@ -1,7 +1,7 @@
 /**
  * Compressed payloads (chunk 0x0010, as captagent and Asterisk send them): the method detected from
- * the first bytes (gzip, zlib, else raw deflate), inflated with Node's zlib, bounded, and memoised
- * per buffer so display, filters and correlation inflate a packet once, and only when they need it.
+ * the first bytes (gzip, zlib, else raw deflate), inflated with Node's zlib, bounded, and only where
+ * a payload is looked at (display, filters, correlation, decapsulation): decoding never inflates.
  */
 import { deflateRawSync, deflateSync, gzipSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib'
 import { HepError } from '../errors.js'
@@ -25,8 +25,6 @@ export interface Inflated {
   method: CompressionMethod
 }
 
-const cache = new WeakMap<Uint8Array, Inflated | null>()
-
 function tryInflate(b: Buffer, method: CompressionMethod): Buffer | undefined {
   const o = { maxOutputLength: MAX_INFLATED }
   try {
@@ -38,8 +36,6 @@ function tryInflate(b: Buffer, method: CompressionMethod): Buffer | undefined {
 
 /** The inflated bytes and the method, or undefined when `b` is none of the three (or inflates too big). */
 export function inflate(b: Buffer): Inflated | undefined {
-  const hit = cache.get(b)
-  if (hit !== undefined) return hit ?? undefined
   const first = compressionOf(b)
   let r: Inflated | undefined
   const out = tryInflate(b, first)
@@ -49,7 +45,6 @@ export function inflate(b: Buffer): Inflated | undefined {
     const raw = tryInflate(b, 'deflate')
     if (raw !== undefined) r = { payload: raw, method: 'deflate' }
   }
-  cache.set(b, r ?? null)
   return r
 }
 

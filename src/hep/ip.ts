@@ -127,3 +127,27 @@ export function ipVersionOf(s: string): 0 | 4 | 6 {
 export function parseIPv6Text(s: string): Uint8Array | undefined {
   return parseIPv6(s.length > 1 && s[0] === '[' && s[s.length - 1] === ']' ? s.slice(1, -1) : s)
 }
+
+/**
+ * Dotted IPv4 texts of the addresses a decoder meets, formatted once each: a sender has few addresses,
+ * and formatting them is a fifth of decoding a packet. Bounded: cleared when it holds 4,096. One per
+ * decoding session (a listener, an input), given to the codec in `DecodeOptions.addresses`.
+ */
+export class Ipv4Texts {
+  private readonly texts = new Map<number, string>()
+
+  text(buf: Uint8Array, off: number): string {
+    const key = ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0
+    let s = this.texts.get(key)
+    if (s === undefined) {
+      if (this.texts.size >= 4096) this.texts.clear()
+      s = ipv4ToString(buf, off)
+      this.texts.set(key, s)
+    }
+    return s
+  }
+
+  get size(): number {
+    return this.texts.size
+  }
+}

@@ -4,23 +4,10 @@ import { DecodeError, HepError } from '../errors.js'
 import { CANONICAL_ORDER } from './canonical-order.js'
 import { CHUNK_BY_ID, chunkIdHex, type ChunkDef, type ChunkKind, type KindValue } from './chunks.js'
 import { CHUNK_HEADER_LENGTH, HEP3_HEADER_LENGTH, HEP3_MAX_LENGTH } from './constants.js'
-import { ipv4ToString, ipv6ToString, parseIPv6Text as parseIPv6, writeIPv4 } from './ip.js'
+import { ipv4ToString, ipv6ToString, parseIPv6Text as parseIPv6, writeIPv4, type Ipv4Texts } from './ip.js'
 import { encodeCanonicalGenerated } from './codegen.js'
 import { macToString, writeMac } from './mac.js'
 import type { ChunkRef, HepField, HepPacket, RawChunk } from './packet.js'
-
-const IPV4_CACHE = new Map<number, string>()
-/** Dotted IPv4 text; a sender's few addresses are formatted once (the cache is bounded). */
-function ipv4Cached(buf: Buffer, off: number): string {
-  const key = ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0
-  let s = IPV4_CACHE.get(key)
-  if (s === undefined) {
-    if (IPV4_CACHE.size >= 4096) IPV4_CACHE.clear()
-    s = ipv4ToString(buf, off)
-    IPV4_CACHE.set(key, s)
-  }
-  return s
-}
 
 function badWidth(pos: number, type: number, len: number): never {
   const d = CHUNK_BY_ID[type] as ChunkDef
@@ -33,7 +20,13 @@ function badWidth(pos: number, type: number, len: number): never {
 }
 
 /** The value of a generic chunk at buf[v..v+len); undefined keeps the chunk as bytes. */
-function readValue(d: ChunkDef, buf: Buffer, v: number, len: number): KindValue[ChunkKind] | undefined {
+function readValue(
+  d: ChunkDef,
+  buf: Buffer,
+  v: number,
+  len: number,
+  texts: Ipv4Texts | undefined,
+): KindValue[ChunkKind] | undefined {
   switch (d.kind) {
     case 'u8':
       return buf[v]
@@ -44,7 +37,7 @@ function readValue(d: ChunkDef, buf: Buffer, v: number, len: number): KindValue[
     case 'u64':
       return macToString(buf, v)
     case 'inet4':
-      return ipv4Cached(buf, v)
+      return texts === undefined ? ipv4ToString(buf, v) : texts.text(buf, v)
     case 'inet6':
       return ipv6ToString(buf, v)
     case 'text': {
@@ -56,8 +49,11 @@ function readValue(d: ChunkDef, buf: Buffer, v: number, len: number): KindValue[
   }
 }
 
-/** Decodes the HEP3 packet at buf[offset..]; `end` bounds what may be read. Returns the packet. */
-export function decodeV3(buf: Buffer, offset: number, end: number): HepPacket {
+/**
+ * Decodes the HEP3 packet at buf[offset..]; `end` bounds what may be read. Returns the packet.
+ * `texts`: the session's IPv4 texts (formatted once per address), if it keeps them.
+ */
+export function decodeV3(buf: Buffer, offset: number, end: number, texts?: Ipv4Texts): HepPacket {
   if (end - offset < HEP3_HEADER_LENGTH) {
     throw new DecodeError(
       'HEP_TRUNCATED',
@@ -137,7 +133,7 @@ export function decodeV3(buf: Buffer, offset: number, end: number): HepPacket {
       // a field is set at most once: a repeated chunk is kept as bytes (`seen`: fields set so far)
       const bit = 1 << d.slot
       if ((seen & bit) === 0) {
-        const x = readValue(d, buf, v, vlen)
+        const x = readValue(d, buf, v, vlen, texts)
         if (x !== undefined) {
           d.set(p, x)
           seen |= bit

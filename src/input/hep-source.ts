@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream'
 import { DecodeError, HepError } from '../errors.js'
 import { decode, decodeDatagram, detectVersion, encodingLength, type DecodeOptions } from '../hep/codec.js'
 import { Hep3Framer } from '../hep/framer.js'
+import { Ipv4Texts } from '../hep/ip.js'
 import { fromJson } from '../hep/json.js'
 import type { HepPacket } from '../hep/packet.js'
 import { asHepError, makeItem, type HepItem, type Origin } from '../item/item.js'
@@ -352,11 +353,13 @@ export function hepSourceBatches(
   name: string,
   opts: HepSourceOptions = {},
 ): AsyncGenerator<HepItem[]> {
+  // one input, one decoding session: its addresses are formatted once
+  const session: HepSourceOptions = { ...opts, addresses: opts.addresses ?? new Ipv4Texts() }
   switch (format) {
     case 'raw':
-      return rawBatches(stream, name, opts)
+      return rawBatches(stream, name, session)
     case 'hex':
-      return hexBatches(stream, name, opts)
+      return hexBatches(stream, name, session)
     case 'jsonl':
       return jsonlBatches(stream, name)
     default:

@@ -16,42 +16,49 @@ export function inputName(path: string): string {
   return path === '-' ? 'stdin' : path
 }
 
-let stdinView: PassThrough | undefined
-let stdinOpened: ((what: string) => void) | undefined
-
 /**
- * process.stdin behind a stream that `endStdin` can end on purpose (Ctrl-C while a terminal or a
- * quiet pipe gives nothing): its readers then see a clean end of input, as after Ctrl-D.
- * `what` names the input for the hint on a terminal ("HEP", "a capture").
+ * A process's stdin as an input: process.stdin behind a stream that `end()` can end on purpose
+ * (Ctrl-C while a terminal or a quiet pipe gives nothing), so its readers see a clean end of input,
+ * as after Ctrl-D. The CLI makes one per command and hands it to the readers (`stdin` options);
+ * a reader given none makes its own.
  */
-export function stdinStream(what = 'HEP'): Readable {
-  if (stdinView === undefined) {
-    const view = new PassThrough({ highWaterMark: READ_SIZE })
-    stdinView = view
-    process.stdin.on('error', (e) => view.destroy(e))
-    process.stdin.pipe(view)
-    stdinOpened?.(what)
+export class StdinSource {
+  private view: PassThrough | undefined
+  private input: NodeJS.ReadStream | undefined
+
+  constructor(
+    /** the stream read (default process.stdin, which is touched only when first read) */
+    private readonly source: () => NodeJS.ReadStream = () => process.stdin,
+    /** called once, when stdin is first read (the CLI prints a hint on a terminal); `what` names the input */
+    private readonly onOpened?: (what: string) => void,
+  ) {}
+
+  /** The stream of stdin (the same one each call). `what` names the input for the hint ("HEP", "a capture"). */
+  stream(what = 'HEP'): Readable {
+    if (this.view === undefined) {
+      const view = new PassThrough({ highWaterMark: READ_SIZE })
+      const input = (this.input = this.source())
+      this.view = view
+      input.on('error', (e) => view.destroy(e))
+      input.pipe(view)
+      this.onOpened?.(what)
+    }
+    return this.view
   }
-  return stdinView
+
+  /** Stops reading stdin: what was read is still delivered, then the end. */
+  end(): void {
+    const { view, input } = this
+    if (view === undefined || input === undefined || view.writableEnded) return
+    input.unpipe(view)
+    input.on('error', () => {})
+    input.destroy()
+    view.end()
+  }
 }
 
-/** Called once when stdin is first read (the CLI prints a hint on a terminal). */
-export function onStdinOpened(fn: ((what: string) => void) | undefined): void {
-  stdinOpened = fn
-}
-
-/** Stops reading stdin: what was read is still delivered, then the end. */
-export function endStdin(): void {
-  const view = stdinView
-  if (view === undefined || view.writableEnded) return
-  process.stdin.unpipe(view)
-  process.stdin.on('error', () => {})
-  process.stdin.destroy()
-  view.end()
-}
-
-export function openInput(path: string): Readable {
-  if (path === '-') return stdinStream()
+export function openInput(path: string, stdin?: StdinSource): Readable {
+  if (path === '-') return (stdin ?? new StdinSource()).stream()
   return createReadStream(path, { highWaterMark: READ_SIZE })
 }
 

@@ -27,9 +27,20 @@ import type {
   ServerStats,
 } from '../net/types.js'
 import type { PacketFilter } from '../filter/filter.js'
+import type { RelayStats } from '../relay/relay.js'
+import { Deduplicator } from './dedup.js'
 import { ListenStats } from './stats.js'
 
+/** Where accepted packets are relayed (src/relay/relay.ts: `hep listen --to`). */
+export interface PacketRelay {
+  /** `owned`: `raw` is the packet's own buffer (a UDP datagram), not a view of a larger one */
+  packet(p: HepPacket, raw: Buffer, owned: boolean): void
+  close(timeout?: number): Promise<RelayStats>
+}
+
 export interface ListenHandlers {
+  /** every packet received, before --dedup and the filter (metrics) */
+  onReceived?: (p: HepPacket, meta: ReceiveMeta) => void
   /** a packet that passed the filter (called before it is saved) */
   onPacket?: (p: HepPacket, meta: ReceiveMeta, raw: Buffer) => void
   /** a listener is bound */
@@ -71,6 +82,12 @@ export interface ListenSessionOptions extends ListenHandlers {
   maxBuffer?: number
   /** more outputs whose bound pauses the inputs (the caller's stdout) */
   watch?: OutputWriter[]
+  /** drop a packet equal to one seen within this many ms (dedup.ts) */
+  dedup?: number
+  /** relay every accepted packet (after --dedup and the filter) here; closed by stop() */
+  relay?: PacketRelay
+  /** makes the --write / --write-hep sinks (default openSink; rotate.ts makes rotating ones) */
+  openSink?: typeof openSink
 }
 
 /** The statistics at the end: the server's (connections closed by reason included) and ours. */
@@ -80,6 +97,8 @@ export interface ListenResult {
   server: ServerStats
   /** one of the listeners was UDP (drops apply) */
   udp: boolean
+  /** the relay's counts after its close (--to) */
+  relay?: RelayStats
 }
 
 export interface SavedOutput {
@@ -97,9 +116,10 @@ export interface ListenSession {
   readonly done: Promise<'signal' | 'count' | 'duration'>
   /**
    * Stops taking packets, closes the server (waiting at most `within` ms, default 5000, for
-   * connections to close) and the outputs (flushed); never rejects on an output error.
+   * connections to close), the relay (its queues get `relayWithin` ms, default `within`, to flush;
+   * with a spool what is left goes there) and the outputs (flushed); never rejects on an output error.
    */
-  stop(opts?: { within?: number }): Promise<ListenResult>
+  stop(opts?: { within?: number; relayWithin?: number }): Promise<ListenResult>
 }
 
 /** --write-hep's format from the file name. */
@@ -120,6 +140,7 @@ export async function listen(
     }
   } catch (e) {
     await s.server.close()
+    await opts.relay?.close(0)
     await s.closeOutputs()
     throw e
   }
@@ -143,11 +164,13 @@ class Session implements ListenSession {
   private saidFull = false
   private readonly watch: OutputWriter[]
   private readonly filter: PacketFilter | undefined
+  readonly dedup: Deduplicator | undefined
 
   constructor(private readonly opts: ListenSessionOptions) {
     this.done = new Promise((resolve) => (this.finish = resolve))
     this.watch = opts.watch ?? []
     this.filter = opts.filter && !opts.filter.empty ? opts.filter : undefined
+    this.dedup = opts.dedup !== undefined ? new Deduplicator(opts.dedup) : undefined
     const output = { maxBuffer: opts.maxBuffer, onError: opts.onOutputError }
     if (opts.write !== undefined) this.pcapSink = this.open('pcap', opts.write, output)
     if (opts.writeHep !== undefined) {
@@ -177,7 +200,7 @@ class Session implements ListenSession {
   }
 
   private open(format: OutputFormat, target: string | Writable, output: WriterOptions): PacketSink {
-    const sink = openSink(format, target, { warn: this.opts.onWarning, output })
+    const sink = (this.opts.openSink ?? openSink)(format, target, { warn: this.opts.onWarning, output })
     this.outputs.push({ sink, what: typeof target === 'string' ? target : sink.out.name })
     return sink
   }
@@ -186,12 +209,18 @@ class Session implements ListenSession {
     if (this.halted || this.opts.signal?.aborted) return
     const stats = this.stats
     stats.packet(p)
+    this.opts.onReceived?.(p, meta)
+    if (this.dedup?.duplicate(p, meta.receivedAt)) {
+      stats.deduplicated++
+      return
+    }
     if (this.filter !== undefined && !this.filter.matches(p)) {
       stats.filtered++
       return
     }
     stats.shown++
     this.opts.onPacket?.(p, meta, raw)
+    this.opts.relay?.packet(p, raw, meta.transport === 'udp')
     if (this.outputs.length > 0) this.save(p, meta, raw)
     this.checkBound()
     if (this.opts.count !== undefined && stats.shown >= this.opts.count) this.end('count')
@@ -262,16 +291,17 @@ class Session implements ListenSession {
 
   private stopping: Promise<ListenResult> | undefined
 
-  stop(opts: { within?: number } = {}): Promise<ListenResult> {
+  stop(opts: { within?: number; relayWithin?: number } = {}): Promise<ListenResult> {
     this.end('signal')
     this.stopping ??= (async () => {
       const dropped = this.server.stats().dropped // the kernel's count is read before the sockets close
       // bounded: a peer that never finishes its handshake must not hold the stop back
       const within = opts.within ?? 5000
       await Promise.race([this.server.close(), new Promise((r) => setTimeout(r, within).unref())])
+      const relay = await this.opts.relay?.close(opts.relayWithin ?? within)
       await this.closeOutputs()
       const udp = this.server.getListeners().some((l) => l.transport === 'udp')
-      return { stats: this.stats, server: { ...this.server.stats(), dropped }, udp }
+      return { stats: this.stats, server: { ...this.server.stats(), dropped }, udp, relay }
     })()
     return this.stopping
   }

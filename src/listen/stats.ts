@@ -10,6 +10,8 @@ export class ListenStats {
   received = 0
   shown = 0
   filtered = 0
+  /** dropped by --dedup as repeats */
+  deduplicated = 0
   /** capture id (-1: none) -> payload type -> packets */
   private byKind = new Map<number, Map<number, number>>()
 

@@ -4,6 +4,7 @@
  *   brackets (`[::1]:9060`), default port 9060, ws(s) path default `/`;
  * - listen addresses: `[HOST:]PORT`, default host 0.0.0.0 (`[::]:9060` listens on IPv6 and IPv4).
  */
+import { lookup } from 'node:dns/promises'
 import { isIP, isIPv4, isIPv6 } from 'node:net'
 import { HepError } from '../errors.js'
 
@@ -173,4 +174,12 @@ export function parseListenAddress(text: string | number, defaultHost = '0.0.0.0
     fail(kind, text, 'expected [HOST:]PORT without a scheme (the flag chooses the transport)')
   const hp = hostPort(t, kind, text, true)
   return { host: hp.host, port: hp.port ?? DEFAULT_PORT }
+}
+
+/** The address and IP version of `host`, looked up when it is a name (rejects as the lookup does). */
+export async function resolveHost(host: string): Promise<{ address: string; family: 4 | 6 }> {
+  const v = isIP(host)
+  if (v !== 0) return { address: host, family: v === 6 ? 6 : 4 }
+  const r = await lookup(host)
+  return { address: r.address, family: r.family === 6 ? 6 : 4 }
 }

@@ -7,7 +7,14 @@
 import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { NetError } from './errors.js'
-import type { DisconnectEvent, HepSender, SenderEvents, SenderOptions, SenderStats } from './sender-types.js'
+import {
+  emptySenderStats,
+  type DisconnectEvent,
+  type HepSender,
+  type SenderEvents,
+  type SenderOptions,
+  type SenderStats,
+} from './sender-types.js'
 
 export interface ResolvedSenderOptions {
   queueLimit: number
@@ -83,18 +90,7 @@ export function resolveSenderOptions(o: SenderOptions): ResolvedSenderOptions {
 export abstract class BaseSender extends EventEmitter<SenderEvents> implements HepSender {
   readonly destination: string
   protected readonly opts: ResolvedSenderOptions
-  protected readonly st: SenderStats = {
-    submitted: 0,
-    sent: 0,
-    failed: 0,
-    dropped: 0,
-    queued: 0,
-    inFlight: 0,
-    bytesSent: 0,
-    connects: 0,
-    disconnects: 0,
-    resent: 0,
-  }
+  protected readonly st: SenderStats = emptySenderStats()
   /** 'closing' from close() until the sockets are closed */
   protected phase: 'open' | 'closing' | 'closed' = 'open'
   private queue: Buffer[] = []
@@ -105,6 +101,8 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
   private readyWaiters: Array<() => void> = []
   private flushWaiters: Array<() => void> = []
   private closePromise: Promise<SenderStats> | undefined
+  /** set by keepUnsent(): what would be failed as unsent goes here instead */
+  private unsentTo: ((bufs: Buffer[]) => void) | undefined
 
   constructor(destination: string, options: SenderOptions) {
     super()
@@ -248,6 +246,29 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
     return { ...this.st, queued: this.queued }
   }
 
+  /**
+   * Takes back every queued packet (not yet written), in order: they are no longer counted as
+   * submitted (a relay puts them in its disk spool before it stops).
+   */
+  takeQueued(): Buffer[] {
+    const bufs = this.queue.slice(this.head)
+    this.queue = []
+    this.head = 0
+    this.resendLeft = 0
+    this.st.submitted -= bufs.length
+    this.progress()
+    return bufs
+  }
+
+  /**
+   * From now on, packets that would be failed as unsent (still queued at the close deadline, or put
+   * back after their connection failed during the close) are handed to `to` instead, in order, and
+   * no longer counted as submitted.
+   */
+  keepUnsent(to: (bufs: Buffer[]) => void): void {
+    this.unsentTo = to
+  }
+
   // ------------------------------------------------------------------ for subclasses
 
   protected get closing(): boolean {
@@ -292,6 +313,19 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
     this.st.bytesSent += bytes
   }
 
+  /**
+   * After keepUnsent(): hands `bufs` (packets that may not have arrived) to its callback, no longer
+   * counted as submitted, and returns true; false when nobody keeps them (the caller fails them).
+   */
+  protected giveBack(bufs: Buffer[]): boolean {
+    if (this.unsentTo === undefined) return false
+    if (bufs.length > 0) {
+      this.st.submitted -= bufs.length
+      this.unsentTo(bufs)
+    }
+    return true
+  }
+
   protected fail(count: number, error: NetError): void {
     if (count <= 0) return
     this.st.failed += count
@@ -301,6 +335,10 @@ export abstract class BaseSender extends EventEmitter<SenderEvents> implements H
 
   /** Fails every queued packet (no reconnect, close deadline, DNS failure). */
   protected failQueued(error: NetError): void {
+    if (this.unsentTo !== undefined) {
+      if (this.queued > 0) this.unsentTo(this.takeQueued())
+      return
+    }
     const n = this.queued
     this.queue = []
     this.head = 0

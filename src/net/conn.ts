@@ -4,6 +4,8 @@
  */
 import { performance } from 'node:perf_hooks'
 import type { DecodeOptions } from '../hep/codec.js'
+import { Ipv4Texts } from '../hep/ip.js'
+import type { DescriptorBudget } from './fds.js'
 import { HEP3_MAX_LENGTH } from '../hep/constants.js'
 import type {
   CloseReason,
@@ -25,7 +27,7 @@ export interface Guards {
   maxLifetime: number
   keepalive: number
   wsPingInterval: number
-  decode: DecodeOptions | undefined
+  decode: DecodeOptions
 }
 
 export const GUARD_DEFAULTS: Omit<Guards, 'authKey' | 'decode'> = {
@@ -63,7 +65,8 @@ export function resolveGuards(...layers: GuardOptions[]): Guards {
     maxLifetime: nonNegative('maxLifetime', o.maxLifetime, d.maxLifetime),
     keepalive: nonNegative('keepalive', o.keepalive, d.keepalive),
     wsPingInterval: nonNegative('wsPingInterval', o.wsPingInterval, d.wsPingInterval),
-    decode: o.decode,
+    // one server, one decoding session: its senders' addresses are formatted once
+    decode: { ...o.decode, addresses: o.decode?.addresses ?? new Ipv4Texts() },
   }
 }
 
@@ -78,6 +81,8 @@ export interface Counters {
 /** What a HepServer offers its listeners. */
 export interface ListenerHost {
   readonly closeTimeout: number
+  /** the descriptors the listeners' sockets are counted against */
+  readonly descriptors: DescriptorBudget
   nextConnectionId(): number
   /** bytes arrived (good or bad) */
   countBytes(transport: ListenTransport, n: number): void

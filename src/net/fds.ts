@@ -1,6 +1,6 @@
 /**
- * File descriptors, process-wide. Node (libuv) meets EMFILE on accept by accepting and closing the
- * pending connections with a reserve descriptor, silently: no event, no count. So the listeners do not
+ * File descriptors: a process-wide resource, of which each HepServer keeps a budget (its own, unless
+ * given one). Node (libuv) meets EMFILE on accept by accepting and closing the pending connections with a reserve descriptor, silently: no event, no count. So the listeners do not
  * wait for EMFILE: they count the sockets they hold, and on Linux compare that, plus what else the
  * process holds (counted in /proc/self/fd when near the limit), with the soft limit (`ulimit -n`, from
  * /proc/self/limits), keeping a reserve free. At that point a new connection is admitted only by
@@ -76,6 +76,3 @@ export class DescriptorBudget {
     }
   }
 }
-
-/** The process's budget, shared by every listener of every HepServer. */
-export const descriptors = new DescriptorBudget()

@@ -78,6 +78,35 @@ export interface SenderStats {
   disconnects: number
 }
 
+/** The counters of SenderStats, in the order they are listed. */
+export const SENDER_COUNTERS = [
+  'submitted',
+  'sent',
+  'failed',
+  'dropped',
+  'queued',
+  'inFlight',
+  'bytesSent',
+  'connects',
+  'disconnects',
+  'resent',
+] as const satisfies readonly (keyof SenderStats)[]
+
+export function emptySenderStats(): SenderStats {
+  return {
+    submitted: 0,
+    sent: 0,
+    failed: 0,
+    dropped: 0,
+    queued: 0,
+    inFlight: 0,
+    bytesSent: 0,
+    connects: 0,
+    disconnects: 0,
+    resent: 0,
+  }
+}
+
 export interface ConnectEvent {
   destination: string
   local?: Endpoint

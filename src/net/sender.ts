@@ -6,7 +6,14 @@
 import { EventEmitter } from 'node:events'
 import { parseDestination, type Destination } from './address.js'
 import { NetError } from './errors.js'
-import type { HepSender, SenderEvents, SenderOptions, SenderStats } from './sender-types.js'
+import {
+  emptySenderStats,
+  SENDER_COUNTERS,
+  type HepSender,
+  type SenderEvents,
+  type SenderOptions,
+  type SenderStats,
+} from './sender-types.js'
 import { tcpLinkFactory } from './links/tcp.js'
 import { wsLinkFactory } from './links/ws.js'
 import { StreamSender } from './stream-sender.js'
@@ -165,32 +172,8 @@ export class MultiSender extends EventEmitter<SenderEvents> implements HepSender
 
   stats(): MultiSenderStats {
     const destinations = this.senders.map((s) => ({ destination: s.destination, ...s.stats() }))
-    const total: MultiSenderStats = {
-      packets: this.packets,
-      submitted: 0,
-      sent: 0,
-      failed: 0,
-      dropped: 0,
-      queued: 0,
-      inFlight: 0,
-      bytesSent: 0,
-      connects: 0,
-      disconnects: 0,
-      resent: 0,
-      destinations,
-    }
-    for (const d of destinations) {
-      total.submitted += d.submitted
-      total.sent += d.sent
-      total.failed += d.failed
-      total.dropped += d.dropped
-      total.queued += d.queued
-      total.inFlight += d.inFlight
-      total.bytesSent += d.bytesSent
-      total.connects += d.connects
-      total.disconnects += d.disconnects
-      total.resent += d.resent
-    }
+    const total: MultiSenderStats = { packets: this.packets, ...emptySenderStats(), destinations }
+    for (const d of destinations) for (const k of SENDER_COUNTERS) total[k] += d[k]
     return total
   }
 }

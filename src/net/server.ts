@@ -4,18 +4,16 @@
  * emits `packet`, `malformed`, `rejected`, `connection`, `listening` and `error`, and keeps statistics.
  * Nothing here writes to stdout or stderr; a socket error never crashes the process.
  */
-import { lookup } from 'node:dns/promises'
 import { EventEmitter } from 'node:events'
-import { isIP } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { HepError, InternalError } from '../errors.js'
 import { decodeDatagram } from '../hep/codec.js'
 import type { HepPacket } from '../hep/packet.js'
-import { formatHostPort, parseListenAddress } from './address.js'
+import { formatHostPort, parseListenAddress, resolveHost } from './address.js'
 import { authKeyProblem, cloneStats, emptyStats, inc } from './counters.js'
 import { resolveGuards, type Conn, type Counters, type Guards, type ListenerHost } from './conn.js'
 import { describeError, NetError, toNetError } from './errors.js'
-import { descriptors } from './fds.js'
+import { DescriptorBudget } from './fds.js'
 import { StreamListener } from './stream-listener.js'
 import type {
   ConnectionInfo,
@@ -39,6 +37,7 @@ type AnyListener = UdpListener | StreamListener | WsListener
 export class HepServer extends EventEmitter<ServerEvents> {
   readonly options: ServerOptions
   readonly closeTimeout: number
+  readonly descriptors: DescriptorBudget
   private readonly running: AnyListener[] = []
   private readonly open = new Map<number, Conn>()
   private readonly perTransport: Partial<Record<ListenTransport, TransportStats>> = {}
@@ -57,8 +56,10 @@ export class HepServer extends EventEmitter<ServerEvents> {
     this.options = options
     resolveGuards(options) // validates
     this.closeTimeout = options.closeTimeout ?? 2000
+    this.descriptors = options.descriptors ?? new DescriptorBudget()
     this.host = {
       closeTimeout: this.closeTimeout,
+      descriptors: this.descriptors,
       nextConnectionId: () => ++this.lastConnectionId,
       countBytes: (t, n) => {
         this.stat(t).bytes += n
@@ -92,17 +93,13 @@ export class HepServer extends EventEmitter<ServerEvents> {
     if (spec.host !== undefined) host = spec.host
     if (spec.port !== undefined) port = spec.port
     const guards: Guards = resolveGuards(this.options, spec)
-    let address = host
-    let family: 4 | 6 = isIP(host) === 6 ? 6 : 4
-    if (isIP(host) === 0) {
-      try {
-        const r = await lookup(host)
-        address = r.address
-        family = r.family === 6 ? 6 : 4
-      } catch (e) {
-        throw toNetError(e, `cannot listen on ${transport} ${formatHostPort(host, port)}`)
-      }
+    let resolved: { address: string; family: 4 | 6 }
+    try {
+      resolved = await resolveHost(host)
+    } catch (e) {
+      throw toNetError(e, `cannot listen on ${transport} ${formatHostPort(host, port)}`)
     }
+    const { address, family } = resolved
     const id = ++this.lastListenerId
     let listener: AnyListener
     if (transport === 'udp') {
@@ -153,7 +150,7 @@ export class HepServer extends EventEmitter<ServerEvents> {
       const k = l.kernelDrops()
       if (k !== undefined) kernel = (kernel ?? 0) + k
     }
-    const limit = descriptors.limit
+    const limit = this.descriptors.limit
     return {
       total: clone(this.total),
       transports,
@@ -352,8 +349,8 @@ export class HepServer extends EventEmitter<ServerEvents> {
   private reportDescriptors(code: string): void {
     if (this.fdReported) return
     this.fdReported = true
-    const limit = descriptors.limit
-    const use = limit !== undefined ? `: ${descriptors.inUse} of the limit of ${limit} in use` : ''
+    const limit = this.descriptors.limit
+    const use = limit !== undefined ? `: ${this.descriptors.inUse} of the limit of ${limit} in use` : ''
     this.reportError(
       new NetError(
         `out of file descriptors (${code})${use}; the connections that have gone longest without a packet are evicted to admit new ones (accepting pauses briefly when there is none)`,

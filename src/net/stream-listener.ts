@@ -8,17 +8,15 @@
  * packet is evicted; the handshake timer closes connections that deliver no packet soon after
  * connecting; when descriptors run out (see fds.ts) the server evicts one, or accepting pauses.
  */
-import { createServer, type Server, type Socket } from 'node:net'
+import { createServer, type Socket } from 'node:net'
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls'
 import { DecodeError } from '../errors.js'
 import { Hep3Framer } from '../hep/framer.js'
-import { formatHostPort } from './address.js'
-import { AcceptPause, ConnectionTable } from './admission.js'
 import { Conn, endpoint, now, type Guards, type ListenerHost } from './conn.js'
+import { ConnListener } from './conn-listener.js'
 import { describeError, errorCode, toNetError } from './errors.js'
-import { descriptors } from './fds.js'
 import { loadPem, loadPemList } from './pem.js'
-import type { Endpoint, Listener, TlsServerOptions } from './types.js'
+import type { Endpoint, TlsServerOptions } from './types.js'
 
 const noop = (): void => {}
 
@@ -44,28 +42,18 @@ class StreamConn extends Conn {
   }
 }
 
-export class StreamListener implements Listener {
-  private server: Server | undefined
-  /** open connections in eviction order (admission.ts) */
-  private readonly conns = new ConnectionTable<StreamConn>()
-  /** accepting paused (out of descriptors) */
-  private readonly acceptPause = new AcceptPause()
+export class StreamListener extends ConnListener<StreamConn, 'tcp' | 'tls'> {
   private secureContext: SecureContext | undefined
   private requestCert = false
-  private bound: Endpoint = endpoint('', 0)
-  private closing: Promise<void> | undefined
-  /** set by close(): called as connections finish */
-  private drained: (() => void) | undefined
-  /** reading is paused (the output is over its bound): see HepServer.pauseInput */
-  private paused = false
 
   constructor(
-    private readonly host: ListenerHost,
-    readonly id: number,
-    readonly transport: 'tcp' | 'tls',
-    private readonly guards: Guards,
+    host: ListenerHost,
+    id: number,
+    transport: 'tcp' | 'tls',
+    guards: Guards,
     tls?: TlsServerOptions,
   ) {
+    super(host, id, transport, guards)
     if (transport === 'tls') {
       if (!tls) throw toNetError(new Error('a tls listener needs a certificate and a key (cert, key)'), 'tls')
       this.secureContext = createSecureContext({
@@ -78,53 +66,21 @@ export class StreamListener implements Listener {
     }
   }
 
-  get local(): Endpoint {
-    return this.bound
-  }
-
-  get connectionCount(): number {
-    return this.conns.size
-  }
-
-  getRecvBufferSize(): number | undefined {
-    return undefined
-  }
-
-  /** Stops (or restarts) reading every connection, new ones included: senders feel the backpressure. */
-  setPaused(paused: boolean): void {
-    this.paused = paused
-    for (const c of this.conns.open.values()) {
-      if (paused) c.socket?.pause()
-      else c.socket?.resume()
-    }
+  protected pauseConn(c: StreamConn, paused: boolean): void {
+    if (paused) c.socket?.pause()
+    else c.socket?.resume()
   }
 
   async start(address: string, port: number): Promise<void> {
     const server = createServer({ allowHalfOpen: false })
-    this.server = server
-    const where = `${this.transport} ${formatHostPort(address, port)}`
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => reject(toNetError(e, `cannot listen on ${where}`, where))
-      server.once('error', onError)
-      server.listen({ host: address, port, exclusive: true }, () => {
-        server.off('error', onError)
-        resolve()
-      })
-    })
-    const a = server.address()
-    if (a !== null && typeof a === 'object') this.bound = endpoint(a.address, a.port, a.family)
-    server.on('error', (e) => {
-      const code = errorCode(e)
-      if (code === 'EMFILE' || code === 'ENFILE') this.pauseAccepting(code)
-      else this.host.reportError(toNetError(e, `${this.transport} listener ${where}`))
-    })
+    await this.listenOn(server, address, port)
     server.on('connection', (socket) => this.accept(socket))
   }
 
   private accept(raw: Socket): void {
     raw.on('error', noop) // errors are handled on the (TLS) socket below; never crash
-    descriptors.opened()
-    raw.once('close', () => descriptors.closed())
+    this.host.descriptors.opened()
+    raw.once('close', () => this.host.descriptors.closed())
     if (this.closing || raw.remoteAddress === undefined) {
       raw.destroy()
       return
@@ -141,7 +97,7 @@ export class StreamListener implements Listener {
       g.maxPacketLength,
     )
     this.host.accepted(conn)
-    if (descriptors.exhausted() && !this.host.outOfDescriptors(conn)) {
+    if (this.host.descriptors.exhausted() && !this.host.outOfDescriptors(conn)) {
       conn.setReason('max-connections', 'out of file descriptors, and no connection to evict')
       raw.destroy()
       this.host.closed(conn)
@@ -274,37 +230,5 @@ export class StreamListener implements Listener {
     this.conns.remove(conn)
     this.host.closed(conn)
     this.drained?.()
-  }
-
-  /** Out of file descriptors with nothing to evict: accepting pauses (see AcceptPause). */
-  private pauseAccepting(code: string): void {
-    const server = this.server
-    if (this.acceptPause.active || this.closing || !server) return
-    this.host.acceptPaused(code)
-    this.acceptPause.start(
-      server,
-      () => this.bound,
-      () => this.closing !== undefined,
-    )
-  }
-
-  close(): Promise<void> {
-    if (this.closing) return this.closing
-    const server = this.server
-    this.acceptPause.clear()
-    this.closing = new Promise<void>((resolve) => {
-      if (!server) return resolve()
-      let serverClosed = false
-      const check = (): void => {
-        if (serverClosed && this.conns.empty) resolve()
-      }
-      this.drained = check
-      server.close(() => {
-        serverClosed = true
-        check()
-      })
-      for (const c of [...this.conns.open.values()]) c.kill('shutdown', 'the listener is closing')
-    })
-    return this.closing
   }
 }

@@ -170,7 +170,9 @@ export class StreamSender extends BaseSender {
     const canRetry = this.opts.reconnect && timeLeft > 0 && this.phase !== 'closed'
     if (unconfirmed.length > 0) {
       if (this.opts.resend && canRetry) this.requeue(unconfirmed)
-      else {
+      else if (this.giveBack(unconfirmed)) {
+        // kept by the caller (a relay's spool) to be sent again later
+      } else {
         const n = unconfirmed.length
         const message = finishing
           ? `${n} packets to ${this.destination} not confirmed at close: ${error.message}`

@@ -3,6 +3,7 @@
  * statistics a HepServer returns.
  */
 import type { DecodeOptions } from '../hep/codec.js'
+import type { DescriptorBudget } from './fds.js'
 import type { HepPacket } from '../hep/packet.js'
 import type { HepError } from '../errors.js'
 
@@ -171,6 +172,11 @@ export interface GuardOptions {
 export interface ServerOptions extends GuardOptions {
   /** ms a WebSocket close handshake may take before the socket is destroyed (default 2000) */
   closeTimeout?: number
+  /**
+   * the descriptor budget its listeners count against (default: the server's own; servers of one
+   * process may share one, though each also sees the others' sockets in its counts of /proc/self/fd)
+   */
+  descriptors?: DescriptorBudget
 }
 
 export interface TlsServerOptions {

@@ -4,9 +4,8 @@
  * from the socket) fails with a NetError that says to use tcp://.
  */
 import { createSocket, type Socket } from 'node:dgram'
-import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
-import { formatDestination, formatHostPort, type Destination } from './address.js'
+import { formatDestination, formatHostPort, resolveHost, type Destination } from './address.js'
 import { BaseSender } from './base-sender.js'
 import { endpoint } from './conn.js'
 import { errorCode, NetError, toNetError } from './errors.js'
@@ -72,23 +71,19 @@ export class UdpSender extends BaseSender {
   private async setup(): Promise<void> {
     this.resolving = true
     const host = this.target.host
-    let address = host
-    let family: 4 | 6 = isIP(host) === 6 ? 6 : 4
-    if (isIP(host) === 0) {
-      try {
-        const r = await lookup(host)
-        address = r.address
-        family = r.family === 6 ? 6 : 4
-      } catch (e) {
-        this.resolving = false
-        const error = toNetError(e, `cannot resolve ${host} for ${this.destination}`, this.destination)
-        this.st.disconnects++
-        this.emit('disconnect', { destination: this.destination, error, wasConnected: false })
-        this.reportError(error)
-        this.failQueued(error)
-        return
-      }
+    let resolved: { address: string; family: 4 | 6 }
+    try {
+      resolved = await resolveHost(host)
+    } catch (e) {
+      this.resolving = false
+      const error = toNetError(e, `cannot resolve ${host} for ${this.destination}`, this.destination)
+      this.st.disconnects++
+      this.emit('disconnect', { destination: this.destination, error, wasConnected: false })
+      this.reportError(error)
+      this.failQueued(error)
+      return
     }
+    const { address, family } = resolved
     if (this.phase === 'closed') {
       this.resolving = false
       return

@@ -14,16 +14,18 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
-import { WebSocketServer, type RawData, type WebSocket } from 'ws'
+import { createRequire } from 'node:module'
+import type { RawData, WebSocket, WebSocketServer } from 'ws'
 import { HepError } from '../errors.js'
 import { HEP3_MAX_LENGTH } from '../hep/constants.js'
-import { formatHostPort } from './address.js'
 import { Conn, endpoint, type Guards, type ListenerHost } from './conn.js'
+import { ConnListener } from './conn-listener.js'
 import { describeError, errorCode, toNetError } from './errors.js'
-import { descriptors } from './fds.js'
 import { loadPem, loadPemList } from './pem.js'
-import { AcceptPause, ConnectionTable } from './admission.js'
-import type { CloseReason, Endpoint, Listener, TlsServerOptions } from './types.js'
+import type { CloseReason, TlsServerOptions } from './types.js'
+
+/** ws (~35 ms to load) only when a WebSocket listener is made */
+const load = createRequire(import.meta.url)
 
 const noop = (): void => {}
 
@@ -48,33 +50,25 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data)
 }
 
-export class WsListener implements Listener {
-  private http: HttpServer | undefined
+export class WsListener extends ConnListener<WsConn, 'ws' | 'wss'> {
   private readonly wss: WebSocketServer
-  /** open connections in eviction order (admission.ts) */
-  private readonly conns = new ConnectionTable<WsConn>()
   /** sockets not upgraded yet: when they connected (performance.now()) and their handshake timer */
   private readonly pending = new Map<Socket, { at: number; timer: NodeJS.Timeout | undefined }>()
-  private readonly acceptPause = new AcceptPause()
-  private bound: Endpoint = endpoint('', 0)
-  private closing: Promise<void> | undefined
-  /** set by close(): called as connections finish */
-  private drained: (() => void) | undefined
   private pinger: NodeJS.Timeout | undefined
-  /** reading is paused (the output is over its bound): see HepServer.pauseInput */
-  private paused = false
 
   constructor(
-    private readonly host: ListenerHost,
-    readonly id: number,
-    readonly transport: 'ws' | 'wss',
-    private readonly guards: Guards,
+    host: ListenerHost,
+    id: number,
+    transport: 'ws' | 'wss',
+    guards: Guards,
     private readonly tls?: TlsServerOptions,
   ) {
+    super(host, id, transport, guards)
     if (transport === 'wss' && !tls) {
       throw toNetError(new Error('a wss listener needs a certificate and a key (cert, key)'), 'wss')
     }
-    this.wss = new WebSocketServer({
+    const { WebSocketServer: Server } = load('ws') as typeof import('ws')
+    this.wss = new Server({
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,
@@ -82,26 +76,10 @@ export class WsListener implements Listener {
     })
   }
 
-  get local(): Endpoint {
-    return this.bound
-  }
-
-  get connectionCount(): number {
-    return this.conns.size
-  }
-
-  getRecvBufferSize(): number | undefined {
-    return undefined
-  }
-
-  /** Stops (or restarts) reading every connection, new ones included: senders feel the backpressure. */
-  setPaused(paused: boolean): void {
-    this.paused = paused
-    for (const c of this.conns.open.values()) {
-      if (c.ws === undefined || c.ws.readyState !== c.ws.OPEN) continue
-      if (paused) c.ws.pause()
-      else c.ws.resume()
-    }
+  protected pauseConn(c: WsConn, paused: boolean): void {
+    if (c.ws === undefined || c.ws.readyState !== c.ws.OPEN) return
+    if (paused) c.ws.pause()
+    else c.ws.resume()
   }
 
   async start(address: string, port: number): Promise<void> {
@@ -117,27 +95,11 @@ export class WsListener implements Listener {
             rejectUnauthorized: tls.requestCert === true,
           })
         : createHttpServer()
-    this.http = http
     http.headersTimeout = 10_000
     http.requestTimeout = 15_000
     // a backstop: connections and sockets waiting to upgrade are each kept to maxConnections (see onSocket)
     if (this.guards.maxConnections > 0) http.maxConnections = 2 * this.guards.maxConnections + 64
-    const where = `${this.transport} ${formatHostPort(address, port)}`
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => reject(toNetError(e, `cannot listen on ${where}`, where))
-      http.once('error', onError)
-      http.listen({ host: address, port, exclusive: true }, () => {
-        http.off('error', onError)
-        resolve()
-      })
-    })
-    const a = http.address()
-    if (a !== null && typeof a === 'object') this.bound = endpoint(a.address, a.port, a.family)
-    http.on('error', (e) => {
-      const code = errorCode(e)
-      if (code === 'EMFILE' || code === 'ENFILE') this.pauseAccepting(code)
-      else this.host.reportError(toNetError(e, `${this.transport} listener ${where}`))
-    })
+    await this.listenOn(http, address, port)
     http.on('connection', (socket: Socket) => this.onSocket(socket))
     http.on('clientError', (_e, socket: Duplex) => socket.destroy())
     http.on('request', (_req, res) => {
@@ -158,12 +120,12 @@ export class WsListener implements Listener {
 
   /** A TCP connection (before any HTTP): descriptor checks, the handshake deadline. */
   private onSocket(socket: Socket): void {
-    descriptors.opened()
+    this.host.descriptors.opened()
     socket.once('close', () => {
-      descriptors.closed()
+      this.host.descriptors.closed()
       this.settle(socket)
     })
-    if (descriptors.exhausted() && !this.host.outOfDescriptors(undefined)) {
+    if (this.host.descriptors.exhausted() && !this.host.outOfDescriptors(undefined)) {
       socket.destroy()
       this.pauseAccepting('EMFILE')
       return
@@ -270,18 +232,6 @@ export class WsListener implements Listener {
     })
   }
 
-  /** Out of file descriptors with nothing to evict: accepting pauses (see AcceptPause). */
-  private pauseAccepting(code: string): void {
-    const http = this.http
-    if (this.acceptPause.active || this.closing || !http) return
-    this.host.acceptPaused(code)
-    this.acceptPause.start(
-      http,
-      () => this.bound,
-      () => this.closing !== undefined,
-    )
-  }
-
   private pingAll(): void {
     if (this.paused) return // pongs are not read while paused
     for (const c of this.conns.open.values()) {
@@ -296,29 +246,12 @@ export class WsListener implements Listener {
     }
   }
 
-  close(): Promise<void> {
-    if (this.closing) return this.closing
-    const http = this.http
+  protected override beforeClose(): void {
     if (this.pinger) clearInterval(this.pinger)
-    this.acceptPause.clear()
-    this.closing = new Promise<void>((resolve) => {
-      if (!http) return resolve()
-      let serverClosed = false
-      const check = (): void => {
-        if (serverClosed && this.conns.empty) resolve()
-      }
-      this.drained = check
-      http.close(() => {
-        serverClosed = true
-        check()
-      })
-      http.closeIdleConnections()
-      for (const socket of [...this.pending.keys()]) {
-        this.settle(socket)
-        socket.destroy()
-      }
-      for (const c of [...this.conns.open.values()]) c.kill('shutdown', 'the listener is closing')
-    })
-    return this.closing
+    ;(this.listening as HttpServer | undefined)?.closeIdleConnections()
+    for (const socket of [...this.pending.keys()]) {
+      this.settle(socket)
+      socket.destroy()
+    }
   }
 }

@@ -17,6 +17,7 @@ import {
   sniffStream,
   unknownFormat,
   type HepFormat,
+  type StdinSource,
 } from '../input/input.js'
 
 export interface ReadHepOptions extends HepSourceOptions {
@@ -33,6 +34,8 @@ export interface ReadHepOptions extends HepSourceOptions {
   sipDetails?: boolean
   /** handed the capture reader when the input is a capture (for statistics and progress) */
   onCapture?: (c: CaptureItems) => void
+  /** stdin, for a path of '-' (default: one of its own) */
+  stdin?: StdinSource
 }
 
 /** Packets from one input, one array per read. */
@@ -45,7 +48,7 @@ export async function* readHepBatches(path: string, opts: ReadHepOptions = {}): 
   checkInput(path) // a missing file or a directory is named, not an fs error
   if (path === '-' || !statSync(path).isFile()) {
     // stdin, a FIFO: sniff the stream and hand on every byte
-    const sniffed = await sniffStream(openInput(path), name)
+    const sniffed = await sniffStream(openInput(path, opts.stdin), name)
     if (sniffed.empty) return
     format ??= sniffed.format
     source = stream = sniffed.stream
@@ -69,7 +72,7 @@ export async function* readHepBatches(path: string, opts: ReadHepOptions = {}): 
     yield* items.batches()
     return
   }
-  yield* hepSourceBatches(format, stream ?? openInput(path), name, opts)
+  yield* hepSourceBatches(format, stream ?? openInput(path, opts.stdin), name, opts)
 }
 
 /** Packets from one input, one at a time. */

@@ -9,7 +9,7 @@ import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import type { HepPacket } from '../hep/packet.js'
 import { msToMicros } from '../hep/time.js'
 import type { PacketFilter } from '../filter/filter.js'
-import { inputName } from '../input/input.js'
+import { inputName, type StdinSource } from '../input/input.js'
 import { ItemEncoder } from '../item/encode.js'
 import type { HepItem } from '../item/item.js'
 import { countSkip, tallyAll } from '../item/skip.js'
@@ -19,6 +19,8 @@ import { Schedule, TimingStats, waitUntil, type ScheduleOptions } from './schedu
 
 export interface ReplayOptions extends HepEncodingOptions {
   files: string[]
+  /** stdin, for a file of '-' (default: one of its own) */
+  stdin?: StdinSource
   timing: ScheduleOptions
   /** times to play the captures (default 1; 0 = until stopped) */
   loop?: number
@@ -168,6 +170,7 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
           // the port filter already where the capture is read: other ports' TCP is never reassembled
           portRanges: filter?.opts.ports,
           captureId: opts.captureId ?? 1,
+          stdin: opts.stdin,
           // the SIP scan (Call-ID, method) only when something uses it
           extract: { sipDetails: needSip },
         }),

@@ -11,7 +11,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { HepServer, type ServerOptions } from '../../src/net/index.js'
-import { DescriptorBudget, descriptors, FD_RESERVE, readFdLimit } from '../../src/net/fds.js'
+import { DescriptorBudget, FD_RESERVE, readFdLimit } from '../../src/net/fds.js'
 import { ACCEPT_PAUSE_MS } from '../../src/net/admission.js'
 import type { ListenTransport } from '../../src/net/types.js'
 import {
@@ -31,14 +31,13 @@ let cert: TestCert
 let server: HepServer | undefined
 let sockets: Socket[] = []
 let wss: WebSocket[] = []
-const realLimit = descriptors.limit
+const realLimit = readFdLimit()
 
 beforeAll(() => {
   cert = makeCert()
 })
 afterAll(() => cert?.cleanup())
 afterEach(async () => {
-  descriptors.limit = realLimit
   for (const s of sockets) s.destroy()
   sockets = []
   for (const w of wss) w.terminate()
@@ -262,8 +261,8 @@ describe('out of file descriptors', () => {
       await write(talker, hep3('first'))
       await waitFor(() => rec.packets.length === 1, 'first packet')
       // pretend the limit leaves room for 3 more descriptors than in use now and the reserve
-      descriptors.count()
-      descriptors.limit = descriptors.inUse + FD_RESERVE + 3
+      server!.descriptors.count()
+      server!.descriptors.limit = server!.descriptors.inUse + FD_RESERVE + 3
       const idle: TestSocket[] = []
       for (let i = 0; i < 10; i++) idle.push(await tcp(port))
       await waitFor(() => rec.closedBy('evicted').length >= 7, 'evictions')
@@ -286,7 +285,7 @@ describe('out of file descriptors', () => {
     const { rec, port, listener } = await start()
     const emfile = (): void => {
       const e = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' })
-      ;(listener as unknown as { server: import('node:net').Server }).server.emit('error', e)
+      ;(listener as unknown as { listening: import('node:net').Server }).listening.emit('error', e)
     }
     emfile()
     emfile() // while paused: nothing more
@@ -313,8 +312,8 @@ describe('out of file descriptors', () => {
     'with nothing to evict, refuses the connection and stops accepting for a moment',
     async () => {
       const { rec, port } = await start()
-      descriptors.count()
-      descriptors.limit = descriptors.inUse // exhausted
+      server!.descriptors.count()
+      server!.descriptors.limit = server!.descriptors.inUse // exhausted
       const first = await tcp(port)
       await closedPromise(first)
       await waitFor(() => rec.closedBy('max-connections').length === 1, 'the refusal')
@@ -331,7 +330,7 @@ describe('out of file descriptors', () => {
         s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code))
       })
       expect(refused).toBe('ECONNREFUSED')
-      descriptors.limit = realLimit
+      server!.descriptors.limit = realLimit
       await sleep(ACCEPT_PAUSE_MS + 100)
       const later = await tcp(port)
       await write(later, hep3('INVITE'))

@@ -3,18 +3,23 @@
  * a ping is the probe (its pong says the peer read everything before it). A close the peer started,
  * or a close code other than normal, is an error.
  */
-import { WebSocket } from 'ws'
+import { createRequire } from 'node:module'
+import type { WebSocket as WebSocketType } from 'ws'
 import type { Destination } from '../address.js'
 import { NetError } from '../errors.js'
 import type { SenderOptions } from '../sender-types.js'
 import { peerClosed, type LinkFactory } from './link.js'
 import { tlsOptions } from './tls.js'
 
+/** ws (~35 ms to load) only when a WebSocket destination is used */
+const load = createRequire(import.meta.url)
+
 /** the reason of our WebSocket close frame */
 const CLOSE_REASON = 'done'
 
 export function wsLinkFactory(d: Destination, o: SenderOptions): LinkFactory {
   const secure = d.transport === 'wss' ? tlsOptions(d, o) : {}
+  const { WebSocket } = load('ws') as { WebSocket: typeof WebSocketType }
   return (h) => {
     const ws = new WebSocket(d.url, {
       ...secure,

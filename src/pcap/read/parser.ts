@@ -6,12 +6,18 @@
  * (source.ts) so that it can be driven synchronously, and tested, on any sequence of buffers.
  */
 import { CaptureError, type HepErrorCode } from '../../errors.js'
-import { u32be, u32le } from './bytes.js'
+import {
+  DEFAULT_MAX_RECORD_LENGTH,
+  u32be,
+  u32le,
+  type CaptureInfo,
+  type CaptureRecord,
+  type ParseState,
+  type RecordLayer,
+} from './types.js'
 import { describeBytes, PCAPNG_SHB, pcapMagic } from './detect.js'
-import type { ParseState, RecordLayer } from './layer.js'
 import { PCAP_HEADER_LENGTH, PcapRecords } from './pcap.js'
 import { PcapngBlocks } from './pcapng.js'
-import { DEFAULT_MAX_RECORD_LENGTH, type CaptureInfo, type CaptureRecord } from './types.js'
 
 /** Before the record layer is known: the 4-byte magic, then (classic pcap) the 24-byte file header. */
 type Stage = 'magic' | 'pcap-header' | RecordLayer

@@ -2,10 +2,17 @@
  * Classic pcap: the 24-byte file header (µs or ns magic, either byte order, the modified "Kuznetzov"
  * variant with its 24-byte record header) and the records after it.
  */
-import type { CaptureInfo, CaptureRecord } from './types.js'
-import { u16, u32, u32be, u32le } from './bytes.js'
+import {
+  u16,
+  u32,
+  u32be,
+  u32le,
+  type CaptureInfo,
+  type CaptureRecord,
+  type ParseState,
+  type RecordLayer,
+} from './types.js'
 import { pcapMagic } from './detect.js'
-import type { ParseState, RecordLayer } from './layer.js'
 
 export const PCAP_HEADER_LENGTH = 24
 

@@ -3,10 +3,8 @@
  * if_tsoffset (IDB), and the packet blocks: enhanced (EPB), simple (SPB) and the obsolete packet block
  * (PB). Every other block (NRB, ISB, DSB, custom, unknown) is checked for its framing and skipped.
  */
-import type { CaptureInfo, CaptureRecord } from './types.js'
-import { u16, u32 } from './bytes.js'
+import { u16, u32, type CaptureInfo, type CaptureRecord, type ParseState, type RecordLayer } from './types.js'
 import { BOM, PCAPNG_SHB } from './detect.js'
-import type { ParseState, RecordLayer } from './layer.js'
 import {
   splitTimestamp,
   timescale,

@@ -1,4 +1,8 @@
-/** What the capture reader hands out and how it is configured. */
+/**
+ * The capture reader's vocabulary: what it hands out and how it is configured, what the chunk machine
+ * (parser.ts) needs of a format's record layer (pcap.ts, pcapng.ts), and the byte reads they share.
+ */
+import type { CaptureError, HepErrorCode } from '../../errors.js'
 
 export interface CaptureRecord {
   /** 1-based record number across the whole file (as Wireshark numbers frames) */
@@ -53,3 +57,48 @@ export const LINKTYPE = {
 
 export const DEFAULT_READ_SIZE = 256 * 1024
 export const DEFAULT_MAX_RECORD_LENGTH = 262144
+
+// ---------------------------------------------------------------- the record layer of a format
+
+/** The parser's position, shared with the layer that parses the records. */
+export interface ParseState {
+  /** stream offset of byte 0 of the buffer being parsed */
+  base: number
+  /** records handed out so far (the last one's index) */
+  count: number
+  readonly maxRecord: number
+  /** an error about the record after the last one counted, at a stream offset */
+  fail(code: HepErrorCode, offset: number, detail: string): CaptureError
+}
+
+export interface RecordLayer {
+  /** how truncation messages call a unit: "the file ends N bytes into a record" */
+  readonly unitName: 'a record' | 'a block'
+  /**
+   * Bytes the unit at b[p] needs: the header size when fewer than a header's bytes are available, else
+   * the whole unit's size. Throws a CaptureError for lengths out of bounds.
+   */
+  size(b: Buffer, p: number, avail: number, st: ParseState): number
+  /** Parses the complete units in b[p..end) into `out`; returns where the first incomplete one starts. */
+  run(b: Buffer, p: number, end: number, st: ParseState, out: CaptureRecord[]): number
+}
+
+// ---------------------------------------------------------------- byte reads
+
+/** Unsigned reads without bounds checks or allocation (the hot loops call these per field). */
+
+export function u32le(b: Uint8Array, p: number): number {
+  return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16)) + b[p + 3] * 0x1000000
+}
+
+export function u32be(b: Uint8Array, p: number): number {
+  return b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3])
+}
+
+export function u32(b: Uint8Array, p: number, le: boolean): number {
+  return le ? u32le(b, p) : u32be(b, p)
+}
+
+export function u16(b: Uint8Array, p: number, le: boolean): number {
+  return le ? b[p] | (b[p + 1] << 8) : (b[p] << 8) | b[p + 1]
+}

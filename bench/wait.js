@@ -1,0 +1,329 @@
+// Where users wait (#15), each row side by side with its peer in the same run:
+//   start-up        hep --help and a one-packet decode vs a bare oclif 4 CLI (bench/oclif-peer)
+//   decode          100,000 HEP3 hex lines -> JSON lines, whole run, vs hep-js doing the same
+//   convert         the 84,000-message capture -> JSON lines, whole run, vs tshark (SDP off)
+//   listen          default flags, JSON lines to a file: loss at 50,000 packets/s for 10 s; the
+//                   ceiling vs the hep-js listener and a plain counting socket
+//   replay          --topspeed of the 84,000-message capture into a counting receiver, first to
+//                   last arrival, vs sngrep sending the same capture
+// HEP_BENCH_BEFORE=DIR also runs another built checkout (e.g. main before a change) in each row.
+// The capture: HEP_BENCH_LARGE=FILE, else bench/out/sip-load-large.pcap, made by bench/make-large.sh
+// (sipp + dumpcap) when missing. Loopback only; every child is bounded in time.
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { fmt, runMeasured } from './lib.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const TOOLS = join(ROOT, 'bench/udp-tools.js')
+const PEERS = join(ROOT, 'bench/hepjs-peers.js')
+const OCLIF_PEER = join(ROOT, 'bench/oclif-peer/bin/run.js')
+const HEX = join(ROOT, 'fixtures/hep/hep-v3.hex')
+const env = { ...process.env, NODE_ENV: 'production' }
+const have = (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const freePort = () => 30000 + Math.floor(Math.random() * 20000)
+const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1]
+const ratio = (a, b) => `${(a / b).toFixed(2)}×`
+
+/** The tools compared: ours (this checkout) and, with HEP_BENCH_BEFORE, the one before. */
+const HEPS = [{ name: 'hep', bin: join(ROOT, 'bin/run.js') }]
+if (process.env.HEP_BENCH_BEFORE)
+  HEPS.push({ name: 'before', bin: join(process.env.HEP_BENCH_BEFORE, 'bin/run.js') })
+
+function wall(args, opts = {}) {
+  const t = process.hrtime.bigint()
+  const r = spawnSync(process.execPath, args, {
+    env,
+    stdio: [opts.input ?? 'ignore', opts.stdout ?? 'ignore', 'pipe'],
+    timeout: 120_000,
+  })
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}): ${r.stderr}`)
+  return Number(process.hrtime.bigint() - t) / 1e6
+}
+
+function bg(cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { env, stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout?.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (err += d))
+  const killer = setTimeout(() => child.kill('SIGKILL'), opts.maxMs ?? 120_000)
+  const exited = new Promise((resolve) => child.on('close', (code) => resolve(code)))
+  void exited.then(() => clearTimeout(killer))
+  const waitFor = async (re, which = 'stderr') => {
+    for (let i = 0; i < 1500; i++) {
+      const m = (which === 'stderr' ? err : out).match(re)
+      if (m) return m
+      await sleep(10)
+    }
+    throw new Error(`timeout waiting for ${re}: ${err}`)
+  }
+  return { child, exited, waitFor, out: () => out, err: () => err }
+}
+
+export async function startup(rounds = 15) {
+  const one = join(tmpdir(), `hep-one-${process.pid}.hex`)
+  writeFileSync(one, readFileSync(HEX, 'utf8').split('\n')[0] + '\n')
+  const runs = {
+    'node -e 0': ['-e', '0'],
+    'peer --help': [OCLIF_PEER, '--help'],
+    'peer hello FILE': [OCLIF_PEER, 'hello', one],
+  }
+  for (const h of HEPS) {
+    runs[`${h.name} --help`] = [h.bin, '--help']
+    runs[`${h.name} decode FILE`] = [h.bin, 'decode', one]
+  }
+  const t = Object.fromEntries(Object.keys(runs).map((k) => [k, []]))
+  for (let i = 0; i < rounds; i++) for (const [k, a] of Object.entries(runs)) t[k].push(wall(a))
+  rmSync(one, { force: true })
+  const min = (k) => Math.min(...t[k])
+  const out = [
+    `start-up, best of ${rounds} (median), alternated: node -e 0 ${min('node -e 0').toFixed(0)} ms; ` +
+      `peer (bare oclif 4 CLI, one command) --help ${min('peer --help').toFixed(0)} ms (${median(t['peer --help']).toFixed(0)}), ` +
+      `its command ${min('peer hello FILE').toFixed(0)} ms (${median(t['peer hello FILE']).toFixed(0)})`,
+  ]
+  for (const h of HEPS) {
+    const help = min(`${h.name} --help`)
+    const dec = min(`${h.name} decode FILE`)
+    const rh = help / min('peer --help')
+    const rd = dec / min('peer hello FILE')
+    out.push(
+      `  ${h.name} --help ${help.toFixed(0)} ms (${median(t[`${h.name} --help`]).toFixed(0)}) = ${rh.toFixed(2)}× the peer; ` +
+        `one-packet decode ${dec.toFixed(0)} ms (${median(t[`${h.name} decode FILE`]).toFixed(0)}) = ${rd.toFixed(2)}× the peer's command` +
+        (h.name === 'hep' ? ` (target ≤ 1.0×: ${rh <= 1 && rd <= 1 ? 'met' : 'NOT met'})` : ''),
+    )
+  }
+  return out
+}
+
+export async function decodeHex(dir, rounds = 5) {
+  const lines = readFileSync(HEX, 'utf8').trim().split('\n')
+  const file = join(dir, 'hex-100k.hex')
+  const all = Array.from({ length: 100_000 }, (_, i) => lines[i % lines.length])
+  writeFileSync(file, all.join('\n') + '\n')
+  const sink = join(dir, 'decode.out')
+  const runs = { 'hep-js': [PEERS, 'decode', file] }
+  for (const h of HEPS) runs[h.name] = [h.bin, 'decode', file, '--json', '-q']
+  const best = {}
+  for (let i = 0; i < rounds; i++)
+    for (const [k, a] of Object.entries(runs)) {
+      const fd = openSync(sink, 'w')
+      const ms = wall(a, { stdout: fd })
+      closeSync(fd)
+      const n = readFileSync(sink, 'utf8').split('\n').length - 1
+      if (n !== 100_000) throw new Error(`${k} wrote ${n} lines, not 100000`)
+      best[k] = Math.min(best[k] ?? Infinity, ms)
+    }
+  rmSync(file)
+  rmSync(sink)
+  return HEPS.map(
+    (h) =>
+      `decode 100,000 HEP3 hex lines -> JSON lines, whole run, best of ${rounds}: ${h.name} ${best[h.name].toFixed(0)} ms; ` +
+      `hep-js ${best['hep-js'].toFixed(0)} ms; ${ratio(best['hep-js'], best[h.name])}` +
+      (h.name === 'hep' ? ` (target ≥ 4×: ${best['hep-js'] / best.hep >= 4 ? 'met' : 'NOT met'})` : ''),
+  )
+}
+
+export async function convert(dir, large, records, rounds = 3) {
+  const out = []
+  const best = {}
+  const rss = {}
+  const jsonl = join(dir, 'convert.jsonl')
+  for (let i = 0; i < rounds; i++) {
+    for (const h of HEPS) {
+      const r = await runMeasured(process.execPath, [h.bin, 'convert', large, jsonl, '-q'])
+      if (r.code !== 0) throw new Error(`${h.name} convert failed: ${r.stderr}`)
+      best[h.name] = Math.min(best[h.name] ?? Infinity, r.ms)
+      rss[h.name] = Math.max(rss[h.name] ?? 0, r.peakMB)
+    }
+    if (have('tshark')) {
+      const ts = await runMeasured('tshark', [
+        '-r',
+        large,
+        '--disable-protocol',
+        'sdp',
+        '-Y',
+        'sip',
+        '-T',
+        'fields',
+        '-e',
+        'sip.Call-ID',
+      ])
+      best.tshark = Math.min(best.tshark ?? Infinity, ts.ms)
+    }
+  }
+  const lines = readFileSync(jsonl, 'utf8').split('\n').length - 1
+  rmSync(jsonl)
+  for (const h of HEPS) {
+    const vs = best.tshark ? best.tshark / best[h.name] : undefined
+    out.push(
+      `convert the ${records}-message capture -> JSON lines (${lines} lines), whole run, best of ${rounds}: ${h.name} ${best[h.name].toFixed(0)} ms, peak RSS ${rss[h.name].toFixed(0)} MB; ` +
+        (vs
+          ? `tshark -Y sip -T fields -e sip.Call-ID (SDP off) ${best.tshark.toFixed(0)} ms; ${vs.toFixed(1)}×` +
+            (h.name === 'hep'
+              ? ` (target ≥ 10× and < 150 MB: ${vs >= 10 && rss.hep < 150 ? 'met' : 'NOT met'})`
+              : '')
+          : 'tshark not installed'),
+    )
+  }
+  return out
+}
+
+/** A receiver for `seconds` of blast at `pps` (0: flat out); returns sent, lines (packets) taken. */
+async function listenRun(kind, bin, dir, pps, seconds) {
+  const port = freePort()
+  const file = join(dir, `listen-${kind}.out`)
+  const fd = openSync(file, 'w')
+  let r
+  if (kind === 'plain') {
+    r = bg(process.execPath, [TOOLS, 'count', String(port)])
+    await r.waitFor(/ready/, 'stdout')
+  } else if (kind === 'hep-js') {
+    r = bg(process.execPath, [PEERS, 'listen', String(port)], { stdout: fd })
+    await r.waitFor(/ready/)
+  } else {
+    // default flags: what a user gets
+    r = bg(process.execPath, [bin, 'listen', '--udp', `127.0.0.1:${port}`, '--json'], { stdout: fd })
+    await r.waitFor(/listening on udp/)
+  }
+  const b = bg(process.execPath, [TOOLS, 'blast', String(port), HEX, String(pps), String(seconds)])
+  await b.exited
+  const sent = Number(b.out().trim())
+  await sleep(1000)
+  r.child.kill(kind === 'plain' ? 'SIGTERM' : 'SIGINT')
+  await r.exited
+  closeSync(fd)
+  const taken =
+    kind === 'plain'
+      ? Number(r.out().trim().split(' ')[0])
+      : readFileSync(file, 'utf8').split('\n').length - 1
+  const buffer = /receive buffer (\d+) bytes/.exec(r.err())?.[1]
+  rmSync(file, { force: true })
+  return { sent, taken, buffer }
+}
+
+export async function listen(dir, rounds = 3) {
+  const out = []
+  for (const h of HEPS) {
+    const p = await listenRun(h.name, h.bin, dir, 50_000, 10)
+    out.push(
+      `${h.name} listen --udp P --json > file (default flags, receive buffer ${p.buffer} bytes), 50,000 packets/s for 10 s: ` +
+        `sent ${p.sent}, written ${p.taken}, lost ${p.sent - p.taken}` +
+        (h.name === 'hep' ? ` (target 0: ${p.sent === p.taken ? 'met' : 'NOT met'})` : ''),
+    )
+  }
+  const best = {}
+  const secs = 3
+  for (let i = 0; i < rounds; i++) {
+    for (const k of ['plain', 'hep-js', ...HEPS.map((h) => h.name)]) {
+      const bin = HEPS.find((h) => h.name === k)?.bin
+      const r = await listenRun(k, bin, dir, 0, secs)
+      best[k] = Math.max(best[k] ?? 0, r.taken / secs)
+    }
+  }
+  for (const h of HEPS)
+    out.push(
+      `listen ceiling (flat-out sender for ${secs} s, best of ${rounds}): ${h.name} ${fmt(best[h.name])} lines/s to a file; ` +
+        `hep-js listener ${fmt(best['hep-js'])}/s (${ratio(best[h.name], best['hep-js'])}); plain counting socket ${fmt(best.plain)}/s ` +
+        `(${((best[h.name] / best.plain) * 100).toFixed(0)} %)` +
+        (h.name === 'hep'
+          ? ` (target ≥ 3× hep-js: ${best.hep / best['hep-js'] >= 3 ? 'met' : 'NOT met'})`
+          : ''),
+    )
+  return out
+}
+
+/** Runs a sender into a counting receiver; returns packets received and the first-to-last rate. */
+async function sendInto(cmd) {
+  const port = freePort()
+  const r = bg(process.execPath, [TOOLS, 'count', String(port)])
+  await r.waitFor(/ready/, 'stdout')
+  const [c, ...args] = cmd(port)
+  const s = bg(c, args, { maxMs: 60_000 })
+  await s.exited
+  await sleep(500)
+  r.child.kill('SIGTERM')
+  await r.exited
+  const [n, first, last] = r.out().trim().split('\n').pop().split(' ').map(Number)
+  return { n, rate: n > 1 ? ((n - 1) / (last - first)) * 1000 : 0, err: s.err() }
+}
+
+export async function replay(dir, large, records, rounds = 3) {
+  const conf = join(dir, 'sngrep.conf')
+  writeFileSync(conf, 'set eep.send.version 3\n')
+  const best = {}
+  const lost = {}
+  const senders = {}
+  for (const h of HEPS)
+    senders[h.name] = (port) => [
+      process.execPath,
+      h.bin,
+      'replay',
+      large,
+      '--to',
+      `127.0.0.1:${port}`,
+      '--topspeed',
+      '-q',
+    ]
+  if (have('sngrep'))
+    senders.sngrep = (port) => ['sngrep', '-f', conf, '-N', '-q', '-I', large, '-H', `udp:127.0.0.1:${port}`]
+  for (let i = 0; i < rounds; i++)
+    for (const [k, cmd] of Object.entries(senders)) {
+      const r = await sendInto(cmd)
+      best[k] = Math.max(best[k] ?? 0, r.rate)
+      lost[k] = Math.max(lost[k] ?? 0, records - r.n)
+    }
+  return HEPS.map(
+    (h) =>
+      `replay --topspeed of the ${records}-message capture into a counting receiver, first to last arrival, best of ${rounds}: ` +
+      `${h.name} ${fmt(best[h.name])} packets/s (lost at most ${lost[h.name]}); ` +
+      (best.sngrep
+        ? `sngrep -I F -H udp:… ${fmt(best.sngrep)}/s (lost at most ${lost.sngrep}); ${ratio(best[h.name], best.sngrep)}` +
+          (h.name === 'hep'
+            ? ` (target ≥ 250 k/s, 0 lost, ≥ 4× sngrep: ${best.hep >= 250_000 && lost.hep === 0 && best.hep / best.sngrep >= 4 ? 'met' : 'NOT met'})`
+            : '')
+        : 'sngrep not installed'),
+  )
+}
+
+function largeCapture() {
+  const file = process.env.HEP_BENCH_LARGE ?? join(ROOT, 'bench/out/sip-load-large.pcap')
+  if (!existsSync(file)) {
+    console.log(`making ${file} with sipp and dumpcap (bench/make-large.sh, ~25 s)`)
+    const r = spawnSync('bash', [join(ROOT, 'bench/make-large.sh'), file], {
+      stdio: 'inherit',
+      timeout: 300_000,
+    })
+    if (r.status !== 0) throw new Error('bench/make-large.sh failed')
+  }
+  // SIP messages in it: the ones hep finds (every UDP packet of the sipp run)
+  const r = spawnSync(process.execPath, [HEPS[0].bin, 'convert', file, '/dev/null', '--into', 'hex'], {
+    env,
+    encoding: 'utf8',
+  })
+  const m = /SIP messages found\s+│?\s*(\d+)/.exec(r.stderr) ?? /SIP messages found\D+(\d+)/.exec(r.stderr)
+  return { file, records: Number(m?.[1] ?? 0) }
+}
+
+export async function run(only) {
+  const out = []
+  const dir = mkdtempSync(join(tmpdir(), 'hep-wait-'))
+  const want = (k) => !only || only.split(',').includes(k)
+  try {
+    if (want('startup')) out.push(...(await startup()))
+    if (want('decode')) out.push(...(await decodeHex(dir)))
+    const needLarge = ['convert', 'replay'].some(want)
+    const { file, records } = needLarge ? largeCapture() : {}
+    if (want('convert')) out.push(...(await convert(dir, file, records)))
+    if (want('listen')) out.push(...(await listen(dir)))
+    if (want('replay')) out.push(...(await replay(dir, file, records)))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  return out
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) console.log((await run(process.argv[2])).join('\n'))

@@ -1,0 +1,215 @@
+import { Args, Flags } from '@oclif/core'
+import { isFailed, type CallSummary } from '../src/calls/call.js'
+import type { CallCollector } from '../src/calls/collect.js'
+import { callFilterFrom } from '../src/calls/filter.js'
+import { callJson } from '../src/calls/json.js'
+import { readCalls } from '../src/calls/read.js'
+import { HEP_FORMATS, type HepFormat } from '../src/input/input.js'
+import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
+import { CallRows } from './_calls-pretty.js'
+import { flowLines } from './_calls-flow.js'
+import { timeByteOrderFlag } from './_hep-flags.js'
+import { pathsUsable } from './_paths.js'
+
+export default class Calls extends BaseCommand<typeof Calls> {
+  static override summary =
+    'One row per call (Call-ID) of captures, HEP files or stdin; a call as a ladder diagram'
+  static override description = `Reads captures (their SIP, or the HEP they carry), HEP files in any format (raw, hex, jsonl, HEP pcap) and stdin, several inputs merged by capture time, and prints one row per SIP Call-ID, sorted by start: start time (UTC), duration, initial method, From and To (user@host), the final status of the initial request ("no final" when none), the number of messages, and the capture ids and nodes that reported it. The initial request is the first out-of-dialog request of the call's method; sent again with credentials after a 401 or 407, the new one counts. --json prints one object per call. A call is listed when one of its messages passes the filters; all its messages are counted. --flow CALL-ID draws that call as a ladder diagram instead: one column per endpoint IP:port, one arrow per message, with the RTCP reports that name the call (HEP type 5) listed under it; --full adds every message. Memory stays bounded on large inputs: a call is printed and forgotten once it has been finished and quiet for 32 s of capture time.`
+
+  static override examples = [
+    '<%= config.bin %> calls fixtures/calls/calls-all.pcap',
+    '<%= config.bin %> calls fixtures/calls/calls-all.pcap --failed',
+    "<%= config.bin %> calls fixtures/captures/hep-v3.pcap --json | jq -c 'select(.callId) | {callId, finalStatus}'",
+    '<%= config.bin %> calls fixtures/calls/calls-proxy.pcap --flow 1-10678@127.0.0.1',
+    '<%= config.bin %> calls fixtures/calls/calls-register.pcap --flow 1-11028@127.0.0.1 --full',
+  ]
+
+  static override args = {
+    files: Args.string({ description: 'inputs ("-" or none: stdin)', required: false, ignoreStdin: true }),
+  }
+
+  static override strict = false
+
+  static override flags = {
+    from: Flags.option({ options: HEP_FORMATS, description: 'input format (default: detected)' })(),
+    failed: Flags.boolean({
+      description: 'only failed calls: final status 400 or more, or none',
+      default: false,
+    }),
+    flow: Flags.string({
+      description: 'draw this call (its Call-ID) as a ladder diagram',
+      helpValue: 'CALL-ID',
+    }),
+    full: Flags.boolean({
+      description: 'with --flow: every message of the call after the ladder',
+      default: false,
+    }),
+    width: Flags.integer({
+      description: 'fit the output into this many columns (default: the terminal width; unlimited in a pipe)',
+      min: 40,
+    }),
+    'call-id': Flags.string({
+      description: 'only this call: its SIP Call-ID or HEP correlation id (repeatable)',
+      multiple: true,
+    }),
+    method: Flags.string({
+      description:
+        'only calls with this SIP method: requests by method, responses by their CSeq (repeatable)',
+      multiple: true,
+    }),
+    'not-method': Flags.string({
+      description: 'leave out messages of this SIP method, e.g. OPTIONS (repeatable)',
+      multiple: true,
+    }),
+    grep: Flags.string({
+      description: 'only calls with a message whose payload matches this regular expression',
+    }),
+    'not-grep': Flags.string({
+      description: 'leave out messages whose payload matches this regular expression',
+    }),
+    ip: Flags.string({
+      description: 'only calls with traffic from or to this address or CIDR (repeatable)',
+      multiple: true,
+    }),
+    'not-ip': Flags.string({
+      description: 'leave out traffic from or to this address or CIDR (repeatable)',
+      multiple: true,
+    }),
+    port: Flags.string({
+      description: 'only calls with traffic from or to these ports: 5060, 5060-5080,5090 (repeatable)',
+      multiple: true,
+    }),
+    'capture-id': Flags.integer({
+      description: 'only calls reported with this HEP capture id (repeatable)',
+      multiple: true,
+    }),
+    type: Flags.string({
+      description: 'only this payload type: sip or a number (repeatable)',
+      multiple: true,
+    }),
+    'output-buffer': outputBufferFlag,
+    'time-byte-order': timeByteOrderFlag(),
+  }
+
+  public async run(): Promise<void> {
+    const { argv } = await this.parse(Calls)
+    const files = (argv as string[]).length > 0 ? (argv as string[]) : ['-']
+    const f = this.flags
+    if (f.full && f.flow === undefined) this.error('--full goes with --flow CALL-ID', { exit: EXIT.USAGE })
+    const filter = this.usage(() =>
+      callFilterFrom({
+        callId: f['call-id'],
+        method: f.method,
+        notMethod: f['not-method'],
+        grep: f.grep,
+        notGrep: f['not-grep'],
+        ip: f.ip,
+        notIp: f['not-ip'],
+        port: f.port,
+        captureId: f['capture-id'],
+        type: f.type,
+      }),
+    )
+    if (!pathsUsable('calls', files)) return
+    const width = f.width ?? (process.stdout.isTTY ? process.stdout.columns : undefined)
+    const rows = new CallRows(this.c, width)
+    let shown = 0
+    let failed = 0
+    let headerDone = false
+    const onCall = (c: CallSummary) => {
+      if (f.flow !== undefined) return
+      if (f.failed && !isFailed(c)) return
+      shown++
+      if (isFailed(c)) failed++
+      if (f.json) {
+        this.out.line(JSON.stringify(callJson(c)))
+        return
+      }
+      if (!headerDone) {
+        headerDone = true
+        this.out.line(rows.header())
+      }
+      for (const l of rows.row(c)) this.out.line(l)
+    }
+    let flowCall: CallSummary | undefined
+    const result = await readCalls({
+      files,
+      from: f.from as HepFormat | undefined,
+      timeByteOrder: f['time-byte-order'],
+      signal: this.stop.signal,
+      filter,
+      flow: f.flow,
+      onCall: (c) => {
+        if (f.flow !== undefined && c.callId === f.flow) flowCall = c
+        onCall(c)
+      },
+      onBad: (where, e) => this.problem(`${where}: ${e?.message ?? 'no packet'}`),
+    })
+    const col = result.collector
+    if (f.flow !== undefined) {
+      if (!flowCall) {
+        this.problem(
+          `no call with Call-ID ${f.flow} in ${files.join(', ')} (hep calls ${files.join(' ')} lists them)`,
+        )
+        process.exitCode = EXIT.INPUT
+        return
+      }
+      this.flowOut(flowCall, col, width ?? 100)
+    }
+    await this.out.drained()
+    const skippedText = () => {
+      const skipped = Object.entries(col.skipped).map(([r, n]) => `${n} ${r}`)
+      return (
+        (skipped.length > 0 ? `; skipped: ${skipped.join(', ')}` : '') +
+        (result.malformed > 0 ? `; ${result.malformed} malformed` : '')
+      )
+    }
+    const read = col.stats.messages
+    if (f.flow !== undefined) {
+      const c = flowCall as CallSummary
+      const reports = col.flowReports.length
+      this.summaryOut(
+        {
+          call: callJson(c),
+          reports,
+          read,
+          packets: result.packets,
+          malformed: result.malformed,
+          skipped: col.skipped,
+        },
+        () =>
+          this.note(
+            `call ${c.callId}: ${c.messages} message${c.messages === 1 ? '' : 's'}, ${reports} RTCP report${reports === 1 ? '' : 's'} ` +
+              `(of ${read} SIP message${read === 1 ? '' : 's'} read)${skippedText()}`,
+          ),
+      )
+    } else {
+      if (shown === 0 && !f.json) this.note(result.packets === 0 ? 'no packets read' : 'no call matched')
+      this.summaryOut(
+        {
+          calls: shown,
+          failed,
+          messages: read,
+          packets: result.packets,
+          malformed: result.malformed,
+          skipped: col.skipped,
+        },
+        () =>
+          this.note(
+            `${shown} call${shown === 1 ? '' : 's'} (${failed} failed), ${read} SIP message${read === 1 ? '' : 's'}${skippedText()}`,
+          ),
+      )
+    }
+    if (this.out.error) process.exitCode = EXIT.OUTPUT
+    else if (result.malformed > 0) process.exitCode = EXIT.INPUT
+  }
+
+  private flowOut(call: CallSummary, col: CallCollector, width: number): void {
+    if (this.flags.json) {
+      for (const m of col.flowMessages) this.packetOut(m.packet, '')
+      for (const r of col.flowReports) this.packetOut(r.packet, '')
+      return
+    }
+    for (const l of flowLines(call, col, width, this.flags.full, this.c)) this.out.line(l)
+  }
+}

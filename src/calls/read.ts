@@ -1,0 +1,93 @@
+/**
+ * `hep calls` as a library call: the packets of captures (their SIP, or the HEP they carry), HEP
+ * files in any format and stdin, several inputs merged by capture time, into a CallCollector.
+ * Returns what was read; the calls go to `onCall` as they are emitted.
+ */
+import type { HepError } from '../errors.js'
+import type { HepItem } from '../item/item.js'
+import type { HepFormat } from '../input/input.js'
+import { readHepBatches } from '../read/read-hep.js'
+import type { DecodeOptions } from '../hep/codec.js'
+import { CallCollector, timeUsOf, type CollectOptions } from './collect.js'
+
+export interface ReadCallsOptions extends CollectOptions {
+  files: string[]
+  from?: HepFormat
+  timeByteOrder?: DecodeOptions['timeByteOrder']
+  signal?: AbortSignal
+  /** an item that could not be read (malformed packet, a capture that cannot be read on) */
+  onBad?: (where: string, error: HepError | undefined) => void
+}
+
+export interface ReadCallsResult {
+  collector: CallCollector
+  /** packets read, and those that could not be */
+  packets: number
+  malformed: number
+}
+
+const itemTime = (it: HepItem) => (it.packet ? timeUsOf(it.packet) : 0)
+
+/** Items of several inputs as one timeline, merged by capture time (one input: as it comes). */
+async function* timeline(sources: AsyncIterable<HepItem[]>[]): AsyncGenerator<HepItem[]> {
+  if (sources.length === 1) {
+    yield* sources[0]
+    return
+  }
+  const its = sources.map((s) => s[Symbol.asyncIterator]())
+  const heads: { batch: HepItem[]; i: number }[] = []
+  const pull = async (k: number): Promise<boolean> => {
+    for (;;) {
+      const r = await its[k].next()
+      if (r.done) return false
+      if (r.value.length > 0) {
+        heads[k] = { batch: r.value, i: 0 }
+        return true
+      }
+    }
+  }
+  const live: number[] = []
+  for (let k = 0; k < its.length; k++) if (await pull(k)) live.push(k)
+  let out: HepItem[] = []
+  while (live.length > 0) {
+    let best = 0
+    for (let j = 1; j < live.length; j++) {
+      const a = heads[live[j]]
+      const b = heads[live[best]]
+      if (itemTime(a.batch[a.i]) < itemTime(b.batch[b.i])) best = j
+    }
+    const k = live[best]
+    const h = heads[k]
+    out.push(h.batch[h.i++])
+    if (out.length >= 256) {
+      yield out
+      out = []
+    }
+    if (h.i >= h.batch.length && !(await pull(k))) live.splice(best, 1)
+  }
+  if (out.length > 0) yield out
+}
+
+export async function readCalls(opts: ReadCallsOptions): Promise<ReadCallsResult> {
+  const collector = new CallCollector(opts)
+  let packets = 0
+  let malformed = 0
+  const sources = opts.files.map((f) =>
+    readHepBatches(f, { from: opts.from, captureMode: 'auto', timeByteOrder: opts.timeByteOrder }),
+  )
+  outer: for await (const batch of timeline(sources)) {
+    for (const it of batch) {
+      if (opts.signal?.aborted) break outer
+      if (it.error || !it.packet) {
+        malformed++
+        opts.onBad?.(it.where, it.error)
+        continue
+      }
+      packets++
+      // a SIP message of a capture carries no raw HEP bytes; a HEP packet of a capture does
+      collector.packet(it.packet, it.sip, it.capture !== undefined && it.raw === undefined)
+    }
+  }
+  collector.end()
+  return { collector, packets, malformed }
+}
