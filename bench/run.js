@@ -31,6 +31,13 @@ if (!only || only === 'replay') {
   )
   console.log((await rep()).join('\n'))
 }
+if (!only || only === 'rtcp') {
+  const { run: rtcp } = await import('./rtcp.js')
+  console.log(
+    '== RTCP: a 90 % RTP capture vs a SIP-only one (convert, same run); SDP reading on the SIP path ==',
+  )
+  console.log((await rtcp()).join('\n'))
+}
 if (!only || only === 'wait') {
   const { run: wait } = await import('./wait.js')
   console.log(

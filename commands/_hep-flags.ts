@@ -3,6 +3,7 @@ import { Flags } from '@oclif/core'
 import { COMPRESSION_METHODS, type CompressionMethod } from '../src/hep/compress.js'
 import type { HepEncodingOptions } from '../src/hep/encoding-options.js'
 import { oncePerKind } from '../src/hep/lossy.js'
+import { RTCP_MODES, type RtcpMode } from '../src/rtcp/correlate.js'
 
 export const hepEncodingFlags = {
   version: Flags.option({
@@ -62,3 +63,14 @@ export const timeByteOrderFlag = (note?: string) =>
     default: 'le' as const,
     description: `HEPv2 time header byte order${note ? ` ${note}` : ''}: le (Kamailio, default) or be (heplify-server)`,
   })()
+
+/**
+ * --rtcp of the commands that read captures for their SIP (replay, convert, capture): RTCP as HEP
+ * type 5, of the calls whose SIP is in the capture (default), all of it, or none.
+ */
+export const rtcpFlag = Flags.option({
+  options: RTCP_MODES as RtcpMode[],
+  default: 'correlated' as RtcpMode,
+  description:
+    "capture input: RTCP as HEP type 5 (JSON report, correlation id = Call-ID): the capture's calls only (correlated), all (the rest without a correlation id), or off",
+})()

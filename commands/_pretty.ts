@@ -40,7 +40,7 @@ export function summaryLine(p: HepPacket, c: ChalkInstance = plain): string {
   parts.push(IP_PROTOCOL_NAMES[p.protocol ?? -1] ?? `proto ${p.protocol ?? '?'}`)
   parts.push(c.magenta(payloadTypeName(p.payloadType)))
   if (p.correlationId !== undefined) parts.push(`corr ${p.correlationId}`)
-  let summary = payloadSummary(p.payload)
+  let summary = rtcpLine(p) ?? payloadSummary(p.payload)
   if (p.payload === undefined && p.compressedPayload !== undefined) {
     const z = inflate(p.compressedPayload)
     summary = z
@@ -137,13 +137,99 @@ export function fittedTable(rows: string[][], width?: number, head?: string[]): 
   return table.toString()
 }
 
+const RTCP_TYPES: Record<number, string> = {
+  200: 'SR',
+  201: 'RR',
+  202: 'SDES',
+  203: 'BYE',
+  204: 'APP',
+  205: 'RTPFB',
+  206: 'PSFB',
+  207: 'XR',
+}
+
+interface RtcpJson {
+  type?: number
+  ssrc?: number
+  report_blocks?: Record<string, number>[]
+  voip_metrics?: Record<string, number>
+}
+
+/** The JSON report of a type-5 (RTCP) packet, if its payload is one. */
+function rtcpReport(p: HepPacket): RtcpJson | undefined {
+  if (p.payloadType !== 5 || p.payload === undefined || p.payload[0] !== 0x7b) return undefined
+  try {
+    const r = JSON.parse(p.payload.toString('utf8')) as unknown
+    return typeof r === 'object' && r !== null && !Array.isArray(r) ? (r as RtcpJson) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const hex32 = (n: unknown) => (typeof n === 'number' ? '0x' + n.toString(16).padStart(8, '0') : '?')
+
+/**
+ * A type-5 packet's report in one line: "SR ssrc 0x1234abcd fraction lost 3/256 cumulative lost
+ * 12 jitter 40 MOS 4.50" (the first report block; MOS from chunk 0x0020 or the XR metrics).
+ */
+export function rtcpLine(p: HepPacket): string | undefined {
+  const r = rtcpReport(p)
+  if (r === undefined) return undefined
+  const parts = [RTCP_TYPES[r.type ?? -1] ?? `type ${r.type}`, `ssrc ${hex32(r.ssrc)}`]
+  const blocks = Array.isArray(r.report_blocks) ? r.report_blocks : []
+  const b = blocks[0]
+  if (b !== undefined) {
+    parts.push(
+      `fraction lost ${b.fraction_lost}/256`,
+      `cumulative lost ${b.packets_lost}`,
+      `jitter ${b.ia_jitter}`,
+    )
+    if (blocks.length > 1) parts.push(`(+${blocks.length - 1} report blocks)`)
+  } else parts.push('no report blocks')
+  const mos = p.mos !== undefined ? p.mos / 100 : r.voip_metrics?.mos_cq
+  if (typeof mos === 'number' && mos > 0) parts.push(`MOS ${mos.toFixed(2)}`)
+  return parts.join(' ')
+}
+
+/** A type-5 packet's report blocks (and XR VoIP metrics) as a table, for --chunks. */
+function rtcpTable(r: RtcpJson, c: ChalkInstance): string {
+  const cols = ['source_ssrc', 'fraction_lost', 'packets_lost', 'highest_seq_no', 'ia_jitter', 'lsr', 'dlsr']
+  const table = new Table({
+    head: ['report block', ...cols].map((h) => c.bold(h)),
+    style: { head: [], border: [], compact: true },
+    wordWrap: false,
+  })
+  const blocks = Array.isArray(r.report_blocks) ? r.report_blocks : []
+  blocks.forEach((b, i) =>
+    table.push([String(i + 1), ...cols.map((k) => (k === 'source_ssrc' ? hex32(b[k]) : String(b[k])))]),
+  )
+  let out = table.toString()
+  const vm = r.voip_metrics
+  if (vm !== undefined && typeof vm === 'object') {
+    const t = new Table({
+      head: [c.bold('XR VoIP metrics'), c.bold('value')],
+      style: { head: [], border: [], compact: true },
+    })
+    for (const [k, v] of Object.entries(vm)) t.push([k, k === 'ssrc' ? hex32(v) : String(v)])
+    out += '\n' + t.toString()
+  }
+  return out
+}
+
+/** The chunk table of --chunks (v3: every chunk in wire order; v1/v2: the header fields). */
+export function chunkTable(p: HepPacket, c: ChalkInstance = plain, width?: number): string {
+  const chunks = hepChunkTable(p, c, width)
+  const r = rtcpReport(p)
+  return r === undefined ? chunks : `${chunks}\n${rtcpTable(r, c)}`
+}
+
 /** Key-value rows (a summary) as a table fitted to `width`. */
 export function kvTable(rows: [string, string][], width?: number): string {
   return fittedTable(rows, width)
 }
 
-/** The chunk table of --chunks (v3: every chunk in wire order; v1/v2: the header fields), fitted to `width`. */
-export function chunkTable(p: HepPacket, c: ChalkInstance = plain, width?: number): string {
+/** The chunks of a packet (v3: every chunk in wire order; v1/v2: the header fields), fitted to `width`. */
+function hepChunkTable(p: HepPacket, c: ChalkInstance, width?: number): string {
   const table: string[][] = []
   const head = ['vendor', 'id', 'name', 'length', 'value'].map((h) => c.bold(h))
   if (p.version === 3) {

@@ -14,7 +14,13 @@ import { callIdOf } from '../src/sip/call-id.js'
 import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 import { filterFlags, filterFrom } from './_filter-flags.js'
 import { pathsUsable } from './_paths.js'
-import { convertVersionFlag, encodingOptionsFrom, hepEncodingFlags, timeByteOrderFlag } from './_hep-flags.js'
+import {
+  convertVersionFlag,
+  encodingOptionsFrom,
+  hepEncodingFlags,
+  rtcpFlag,
+  timeByteOrderFlag,
+} from './_hep-flags.js'
 import { captureHints, plural } from './_hints.js'
 import { kvTable } from './_pretty.js'
 
@@ -22,7 +28,7 @@ export default class Convert extends BaseCommand<typeof Convert> {
   static override summary = 'Convert between pcap, HEP (raw, hex, hep-pcap) and JSON lines'
   static override description = `Formats (--from / --into): pcap (captured traffic; pcapng input), hep-pcap (HEP packets carried over UDP in a pcap), raw (back-to-back HEP packets), hex (one packet per line), jsonl (the JSON form). Without --into the output format follows the extension: .hep.pcap -> hep-pcap, .pcap -> pcap, .hep -> raw, .hex -> hex, .jsonl/.ndjson -> jsonl. "-" means stdin/stdout.
 
-HEP -> pcap writes the decapsulated messages with their original addresses, ports and timestamps (compressed payloads inflated): the way to look at a HEP capture in a stock Wireshark. The filters keep only the packets that pass all of them. A progress line shows on a terminal.`
+HEP -> pcap writes the decapsulated messages with their original addresses, ports and timestamps (compressed payloads inflated): the way to look at a HEP capture in a stock Wireshark. The filters keep only the packets that pass all of them. A capture's RTCP becomes HEP type 5 (a JSON report, the call's Call-ID as correlation id): --rtcp. A progress line shows on a terminal.`
 
   static override examples = [
     '<%= config.bin %> convert fixtures/hep/hep-v3.hex out.jsonl',
@@ -31,6 +37,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     '<%= config.bin %> convert fixtures/captures/sip-udp.pcap calls.hep.pcap --capture-id 2002 --correlation-id auto',
     '<%= config.bin %> convert fixtures/hep/hep-v3.hex - --into jsonl | jq -r .srcIp',
     '<%= config.bin %> convert fixtures/captures/hep-v3.pcap sip.pcap --not-method OPTIONS',
+    "<%= config.bin %> convert fixtures/captures/sip-rtcp.pcap - --into jsonl | jq -c 'select(.payloadType == 5) | .payload | fromjson | .report_blocks'",
   ]
 
   static override args = {
@@ -57,6 +64,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       description: 'pcap output timestamp precision',
     })(),
     ...filterFlags,
+    rtcp: rtcpFlag,
   }
 
   public async run(): Promise<void> {
@@ -74,6 +82,13 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     const filter = this.usage(() => filterFrom(f))
     let capture: CaptureItems | undefined
     const from = f.from as HepFormat | undefined
+    // a pcap written from a capture holds its messages as they were: RTCP reports are HEP only
+    let rtcp = f.rtcp
+    if (into === 'pcap' && rtcp !== 'off') {
+      if (this.argv.some((a) => a === '--rtcp' || a.startsWith('--rtcp=')))
+        this.note('warning: --rtcp: a pcap output holds SIP only; RTCP reports go into HEP outputs')
+      rtcp = 'off'
+    }
     const sipMode = from === 'pcap' || from === 'pcapng'
     const read = readHepBatches(args.input, {
       from,
@@ -83,6 +98,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       captureMode: sipMode ? 'sip' : 'auto',
       captureId: enc.captureId,
       sipDetails: enc.correlationId === 'auto' || filter.needsSip,
+      rtcp,
       onCapture: (c) => (capture = c),
       stdin: this.stdin,
     })
@@ -162,11 +178,17 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       const rows: [string, string][] = []
       if (capture) {
         rows.push(['capture records', String(capture.stats.records)])
-        rows.push([capture.mode === 'hep' ? 'HEP packets found' : 'SIP messages found', String(s.in)])
+        const rtcp = capture.mode === 'hep' ? undefined : capture.rtcpCounts
+        rows.push([
+          capture.mode === 'hep' ? 'HEP packets found' : 'SIP messages found',
+          String(s.in - (rtcp?.items ?? 0)),
+        ])
+        if (rtcp) rows.push(['RTCP packets found', String(rtcp.found)])
         if (capture.stats.fragmentsReassembled)
           rows.push(['IP datagrams reassembled', String(capture.stats.fragmentsReassembled)])
       } else rows.push(['in', String(s.in)])
       rows.push([`out (${into})`, String(s.out)])
+      if (capture?.rtcpCounts && capture.mode !== 'hep') rows.push(['of which RTCP', String(s.outRtcp ?? 0)])
       for (const [reason, n] of Object.entries(s.skipped)) rows.push([`skipped: ${reason}`, String(n)])
       process.stderr.write(`${output === '-' ? 'stdout' : output}\n${kvTable(rows, this.stderrColumns)}\n`)
     })

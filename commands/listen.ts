@@ -302,6 +302,10 @@ Guards with capture-server defaults protect honest senders from the others: a TC
         once(`f ${ev.destination} ${ev.error.message}`, () =>
           this.problem(`${ev.destination}: ${ev.error.message}`),
         ),
+      onSpoolError: (d, e) => {
+        this.problem(`${d}: the spool failed (${e.message}); going on without it`)
+        process.exitCode = EXIT.OUTPUT
+      },
       onNotEncodable: (e) => once(`e ${e.message}`, () => this.problem(`not relayed: ${e.message}`)),
     })
   }

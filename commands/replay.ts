@@ -11,7 +11,7 @@ import type { TimingMode } from '../src/replay/scheduler.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { filterFlags, filterFrom } from './_filter-flags.js'
 import { pathsUsable } from './_paths.js'
-import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
+import { encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
 import { captureHints, plural } from './_hints.js'
 import { kvTable } from './_pretty.js'
 
@@ -67,6 +67,7 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
     }),
     limit: Flags.integer({ description: 'stop after this many packets', min: 1 }),
     ...filterFlags,
+    rtcp: rtcpFlag,
     metrics: Flags.string({
       description: 'serve Prometheus metrics on [HOST:]PORT/metrics while replaying (default host 127.0.0.1)',
       helpValue: 'HOST:PORT',
@@ -142,6 +143,7 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
         limit: f.limit,
         timestamps: f.timestamps,
         filter,
+        rtcp: f.rtcp,
         signal: this.stop.signal,
         stopFlushMs: STOP_FLUSH_MS,
         onSkip: (where, reason, e) => this.problem(`${where}: ${reason}${e ? ': ' + e.message : ''}`),
@@ -224,6 +226,10 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
           ])
       }
       if (s.loops > 1) rows.push(['loops', String(s.loops)])
+      if (s.rtcp) {
+        rows.push(['RTCP packets found', String(s.rtcp.found)])
+        rows.push([dry ? 'RTCP packets (dry run)' : 'RTCP packets sent', String(s.rtcp.sent)])
+      }
       for (const [r, n] of Object.entries(s.skipped)) rows.push([`skipped: ${r}`, String(n)])
       process.stderr.write(kvTable(rows, this.stderrColumns) + '\n')
     })

@@ -10,6 +10,7 @@ import { StdinSource } from '../input/input.js'
 import { CaptureReader, type CaptureInfo } from '../pcap/read/index.js'
 import { PacketDecoder, type PacketDecoderOptions } from '../pcap/decoder.js'
 import type { TransportResult } from '../pcap/result.js'
+import { rtcpCandidate } from '../rtcp/rtcp.js'
 import { isSipStart, scanSip, type SipInfo } from '../sip/scan.js'
 import { looksLikeHep } from './classify.js'
 import type { CapturedMessage, ExtractStats, Want } from './message.js'
@@ -25,6 +26,11 @@ export interface ExtractOptions extends PacketDecoderOptions, StreamOptions {
    * only checks the start line (what tells SIP from the rest) when nobody needs the details.
    */
   sipDetails?: boolean
+  /**
+   * also deliver UDP payloads that may be RTCP (version 2, second byte 192..223: rtcpCandidate) as
+   * messages of kind 'rtcp', for the RTCP correlator to decide (rtcp/correlate.ts); default false
+   */
+  rtcp?: boolean
   /** only traffic with a source or destination port in these ranges ([lo, hi], inclusive) */
   portRanges?: [number, number][]
   readSize?: number
@@ -52,7 +58,7 @@ function inRanges(port: number, ranges: [number, number][]): boolean {
 }
 
 /** Why a UDP payload that is neither SIP nor HEP was skipped. */
-function nonSipReason(t: TransportResult): string {
+export function nonSipReason(t: Pick<TransportResult, 'payload' | 'srcPort' | 'dstPort'>): string {
   const p = t.payload
   if (p.length === 0) return 'empty payload'
   let crlf = true
@@ -142,6 +148,7 @@ export class CaptureExtractor {
   async *batches(): AsyncGenerator<CapturedMessage[]> {
     const { want, portRanges } = this.opts
     const details = this.opts.sipDetails !== false
+    const rtcp = this.opts.rtcp === true && want !== 'hep'
     const st = this.stats
     const streams = this.streams
     try {
@@ -176,7 +183,7 @@ export class CaptureExtractor {
             continue
           }
           const payload = res.payload
-          let kind: 'sip' | 'hep' | undefined
+          let kind: 'sip' | 'hep' | 'rtcp' | undefined
           let sip: SipInfo | undefined
           if (want !== 'sip' && looksLikeHep(payload)) kind = 'hep'
           else if (want !== 'hep') {
@@ -184,6 +191,7 @@ export class CaptureExtractor {
               sip = scanSip(payload)
               if (sip !== undefined) kind = 'sip'
             } else if (isSipStart(payload)) kind = 'sip'
+            if (kind === undefined && rtcp && rtcpCandidate(payload)) kind = 'rtcp'
           }
           if (kind === undefined) {
             this.skip(
@@ -196,7 +204,7 @@ export class CaptureExtractor {
             continue
           }
           if (kind === 'sip') st.sip++
-          else st.hep++
+          else if (kind === 'hep') st.hep++
           out.push({
             frame: rec.index,
             seconds: rec.seconds,

@@ -8,8 +8,11 @@ import { Ipv4Texts } from '../hep/ip.js'
 import type { StdinSource } from '../input/input.js'
 import type { HepPacket } from '../hep/packet.js'
 import { asHepError, makeItem, type CaptureFacts, type HepItem } from '../item/item.js'
-import { countSkip } from '../item/skip.js'
-import { CaptureExtractor, type ExtractOptions } from './extract.js'
+import { countSkip, tally } from '../item/skip.js'
+import { RtcpCorrelator, type RtcpCounts, type RtcpMode } from '../rtcp/correlate.js'
+import { mosOf, type RtcpReport } from '../rtcp/rtcp.js'
+import type { MediaTableOptions } from '../rtcp/table.js'
+import { CaptureExtractor, nonSipReason, type ExtractOptions } from './extract.js'
 import type { CapturedMessage, ExtractStats } from './message.js'
 
 export interface CaptureItemsOptions extends DecodeOptions {
@@ -22,6 +25,13 @@ export interface CaptureItemsOptions extends DecodeOptions {
   lookahead?: number
   /** told once the mode is known ('auto') */
   onMode?: (mode: 'hep' | 'sip') => void
+  /**
+   * RTCP of the capture as HEP type 5 (SIP captures): of the calls whose SIP is in the capture
+   * ('correlated', default), all of it ('all': the rest without a correlation id), or none ('off')
+   */
+  rtcp?: RtcpMode
+  /** bounds and time limits of the media table that ties RTCP to calls */
+  mediaTable?: MediaTableOptions
   extract?: Partial<ExtractOptions>
   /** stdin, for a source of '-' */
   stdin?: StdinSource
@@ -51,6 +61,24 @@ export function messageToHep(m: CapturedMessage, captureId = 1): HepPacket {
   return p
 }
 
+/**
+ * The HEP packet (v3, payload type 5) that carries an RTCP packet: its report as JSON (rtcp.ts), the
+ * call's Call-ID as correlation id, MOS × 100 in chunk 0x0020 as heplify sets it.
+ */
+export function rtcpToHep(
+  m: CapturedMessage,
+  report: RtcpReport,
+  callId: string | undefined,
+  captureId = 1,
+): HepPacket {
+  const p = messageToHep(m, captureId)
+  p.payloadType = 5
+  p.correlationId = callId
+  p.mos = mosOf(report)
+  p.payload = Buffer.from(JSON.stringify(report))
+  return p
+}
+
 /** The capture facts of an item: the message itself carries them (no copy). */
 function meta(m: CapturedMessage): CaptureFacts {
   return m
@@ -60,6 +88,8 @@ export class CaptureItems {
   readonly extractor: CaptureExtractor
   private index = 0
   mode: 'hep' | 'sip' | undefined
+  /** ties RTCP to calls (SIP captures, rtcp not 'off') */
+  readonly rtcp: RtcpCorrelator | undefined
 
   constructor(
     source: string | NodeJS.ReadableStream,
@@ -69,7 +99,10 @@ export class CaptureItems {
     // one capture, one decoding session: its addresses are formatted once
     if (opts.addresses === undefined) this.opts = { ...opts, addresses: new Ipv4Texts() }
     this.mode = opts.mode === 'auto' ? undefined : opts.mode
+    const rtcp = opts.rtcp ?? 'correlated'
+    this.rtcp = opts.mode !== 'hep' && rtcp !== 'off' ? new RtcpCorrelator(rtcp, opts.mediaTable) : undefined
     this.extractor = new CaptureExtractor(source, {
+      rtcp: this.rtcp !== undefined,
       ...opts.extract,
       stdin: opts.stdin,
       want: opts.mode === 'auto' ? 'both' : opts.mode,
@@ -81,11 +114,17 @@ export class CaptureItems {
     return this.extractor.stats
   }
 
+  /** RTCP found, made into items and skipped (undefined when RTCP is not looked for) */
+  get rtcpCounts(): RtcpCounts | undefined {
+    return this.rtcp?.counts
+  }
+
   private item(m: CapturedMessage): HepItem | undefined {
     const origin = { source: this.name, frame: m.frame }
     if (this.mode === 'hep') {
       if (m.kind !== 'hep') {
-        countSkip(this.extractor.stats.skipped, 'sipInHepCapture')
+        if (m.kind === 'rtcp') tally(this.extractor.stats.skipped, nonSipReason(m))
+        else countSkip(this.extractor.stats.skipped, 'sipInHepCapture')
         return undefined
       }
       try {
@@ -98,12 +137,33 @@ export class CaptureItems {
         return makeItem(++this.index, origin, { raw: m.payload, error: asHepError(e), capture: meta(m) })
       }
     }
+    if (m.kind === 'rtcp') return this.rtcpItem(m)
     if (m.kind !== 'sip') return undefined
+    this.rtcp?.sip(m)
     return makeItem(++this.index, origin, {
       packet: messageToHep(m, this.opts.captureId),
       capture: meta(m),
       sip: m.sip,
     })
+  }
+
+  private rtcpItem(m: CapturedMessage): HepItem | undefined {
+    const skipped = this.extractor.stats.skipped
+    const d = (this.rtcp as RtcpCorrelator).rtcp(m)
+    if (d.kind === 'report') {
+      return makeItem(
+        ++this.index,
+        { source: this.name, frame: m.frame },
+        {
+          packet: rtcpToHep(m, d.report, d.callId, this.opts.captureId),
+          capture: meta(m),
+        },
+      )
+    }
+    if (d.kind === 'uncorrelated') countSkip(skipped, 'rtcpUncorrelated')
+    else if (d.kind === 'malformed') countSkip(skipped, 'rtcpMalformed')
+    else tally(skipped, nonSipReason(m))
+    return undefined
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<HepItem> {

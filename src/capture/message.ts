@@ -25,7 +25,8 @@ export interface CapturedMessage {
   dstPort: number
   vlan?: number
   payload: Buffer
-  kind: 'sip' | 'hep'
+  /** 'rtcp': a UDP payload that may be RTCP (ExtractOptions.rtcp), for the RTCP correlator to decide */
+  kind: 'sip' | 'hep' | 'rtcp'
   sip?: SipInfo
 }
 

@@ -52,6 +52,9 @@ export class CaptureStreams implements TcpConsumer<StreamHandler>, StreamSink {
   }
   private readonly factory: StreamFactory
   private readonly sctpOut: SctpMessage[] = []
+  /** the record that completed the last message, and how many it completed before that one */
+  private lastFrame = -1
+  private sameFrame = 0
 
   constructor(
     private readonly want: Want,
@@ -140,11 +143,25 @@ export class CaptureStreams implements TcpConsumer<StreamHandler>, StreamSink {
     if (kind === 'hep' && want === 'sip') return this.skip('HEP (not SIP)')
     if (kind === 'sip') this.stats.sip++
     else this.stats.hep++
+    // several messages completed by one packet (a TCP segment holding two): the second and later
+    // are stamped 1 µs apart, in order, as heplify does (heplify#342), so Homer orders them right
+    let seconds = stamp.seconds
+    let nanos = stamp.nanos
+    if (stamp.frame === this.lastFrame) {
+      nanos += ++this.sameFrame * 1000
+      if (nanos >= 1e9) {
+        seconds += Math.floor(nanos / 1e9)
+        nanos %= 1e9
+      }
+    } else {
+      this.lastFrame = stamp.frame
+      this.sameFrame = 0
+    }
     // the same shape as the UDP messages of extract.ts
     this.out.push({
       frame: stamp.frame,
-      seconds: stamp.seconds,
-      nanos: stamp.nanos,
+      seconds,
+      nanos,
       transport,
       ipVersion: from.ipVersion,
       src: from.src,

@@ -16,6 +16,8 @@ export interface ConvertStats {
   in: number
   /** written */
   out: number
+  /** of those, RTCP reports (HEP payload type 5) */
+  outRtcp?: number
   /** not written, by reason */
   skipped: Record<string, number>
   /** the output failed (disk full…): converting stopped there; reported once through output.onError */
@@ -64,6 +66,7 @@ export async function convertItems(
           continue
         }
         stats.out++
+        if (p.payloadType === 5) stats.outRtcp = (stats.outRtcp ?? 0) + 1
       }
       // waits while the output is over its bound: reading goes on only as fast as writing
       await sink.maybeFlush()

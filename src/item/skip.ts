@@ -18,6 +18,10 @@ export const SKIP_LABELS = {
   filtered: 'filtered out',
   /** a SIP message in a capture read for the HEP it carries */
   sipInHepCapture: 'SIP (capture carries HEP)',
+  /** RTCP of no call whose SIP is in the capture (--rtcp correlated) */
+  rtcpUncorrelated: 'RTCP uncorrelated',
+  /** a packet that looked like RTCP but did not parse */
+  rtcpMalformed: 'RTCP malformed',
 } as const
 
 export type SkipReason = keyof typeof SKIP_LABELS

@@ -9,6 +9,7 @@ import { CaptureItems } from '../capture/items.js'
 import { hepSourceBatches, type HepSourceOptions } from '../input/hep-source.js'
 import { checkInput } from '../input/paths.js'
 import type { HepItem } from '../item/item.js'
+import type { RtcpMode } from '../rtcp/correlate.js'
 import {
   inputName,
   openInput,
@@ -32,6 +33,8 @@ export interface ReadHepOptions extends HepSourceOptions {
   captureId?: number
   /** capture input: scan SIP messages for Call-ID etc. (default true; convert turns it off when unneeded) */
   sipDetails?: boolean
+  /** a SIP capture's RTCP as HEP type 5: correlated (default), all, or off (CaptureItemsOptions.rtcp) */
+  rtcp?: RtcpMode
   /** handed the capture reader when the input is a capture (for statistics and progress) */
   onCapture?: (c: CaptureItems) => void
   /** stdin, for a path of '-' (default: one of its own) */

@@ -14,6 +14,7 @@ import { ItemEncoder } from '../item/encode.js'
 import type { HepItem } from '../item/item.js'
 import { countSkip, tallyAll } from '../item/skip.js'
 import type { HepSender } from '../net/sender-types.js'
+import type { RtcpMode } from '../rtcp/correlate.js'
 import { closeOrStop } from '../send/send.js'
 import { Schedule, TimingStats, waitUntil, type ScheduleOptions } from './scheduler.js'
 
@@ -30,6 +31,8 @@ export interface ReplayOptions extends HepEncodingOptions {
   timestamps?: 'original' | 'now'
   /** only the messages that pass (filter/filter.ts); those that do not are counted as 'filtered out' */
   filter?: PacketFilter
+  /** the captures' RTCP as HEP type 5: of their calls (default 'correlated'), 'all', or 'off' */
+  rtcp?: RtcpMode
   signal?: AbortSignal
   /** the sender balances by call: give it each message's Call-ID */
   needCallId?: boolean
@@ -65,6 +68,12 @@ export interface ReplayStats {
   timing: { median: number; p99: number; max: number; count: number }
   /** records read from the captures, per loop */
   records: number
+  /**
+   * RTCP, over all loops (absent with rtcp 'off'): packets found; sent (handed to the sender, or
+   * printed in a dry run); skipped as of no call in the captures, and as malformed. found = sent +
+   * uncorrelated + malformed + those the filters, the encoder or a stop left out.
+   */
+  rtcp?: { found: number; sent: number; uncorrelated: number; malformed: number }
 }
 
 const timeOf = (it: HepItem) => (it.capture ? it.capture.seconds + it.capture.nanos / 1e9 : 0)
@@ -140,6 +149,8 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
   const topspeed = opts.timing.mode.kind === 'topspeed'
   let packets = 0
   let records = 0
+  const rtcpMode = opts.rtcp ?? 'correlated'
+  const rtcp = rtcpMode === 'off' ? undefined : { found: 0, sent: 0, uncorrelated: 0, malformed: 0 }
   let loop = 0
   let firstCapture: number | undefined
   let wallStartMs = 0
@@ -170,6 +181,7 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
           // the port filter already where the capture is read: other ports' TCP is never reassembled
           portRanges: filter?.opts.ports,
           captureId: opts.captureId ?? 1,
+          rtcp: rtcpMode,
           stdin: opts.stdin,
           // the SIP scan (Call-ID, method) only when something uses it
           extract: { sipDetails: needSip },
@@ -216,6 +228,7 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
             await untilAborted(sender.ready(), opts.signal)
         }
         packets++
+        if (rtcp !== undefined && p.payloadType === 5) rtcp.sent++
         opts.onPacket?.(p, bytes)
         if (opts.onProgress) {
           progress.packets = packets
@@ -226,6 +239,15 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
         if (opts.limit !== undefined && packets >= opts.limit) break outer
       }
     records += captures.reduce((n, c) => n + c.stats.records, 0)
+    if (rtcp !== undefined) {
+      for (const c of captures) {
+        const k = c.rtcpCounts
+        if (k === undefined) continue
+        rtcp.found += k.found
+        rtcp.uncorrelated += k.uncorrelated
+        rtcp.malformed += k.malformed
+      }
+    }
     // what the captures held besides SIP (RTP, ...), once: the same in every loop
     if (loop === 0) {
       for (const c of captures) {
@@ -255,6 +277,7 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
     rate: elapsedMs > 0 ? (packets / elapsedMs) * 1000 : 0,
     timing: timing.summary(),
     records,
+    rtcp,
   }
 }
 

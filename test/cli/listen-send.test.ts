@@ -127,7 +127,8 @@ describe('hep send -> hep listen', () => {
     const callsOf = (out: string) =>
       packetLines(out).map((l) => /Call-ID: (call-\d+)/.exec(JSON.parse(l).payload)![1])
     for (const balance of [true, false]) {
-      const ls = [1, 2].map(() => start(['listen', '--udp', '127.0.0.1:0', '--json', '--duration', '3']))
+      // stopped by Ctrl-C once the packets are in (a --duration could end before a slow `send` starts)
+      const ls = [1, 2].map(() => start(['listen', '--udp', '127.0.0.1:0', '--json']))
       const ports = await Promise.all(ls.map((l) => port(l, 'udp')))
       const s = await hep(
         [
@@ -139,6 +140,10 @@ describe('hep send -> hep listen', () => {
         { input: lines + '\n' },
       )
       expect(s.code).toBe(0)
+      const lineCount = () => ls.reduce((n, l) => n + l.stdout().split('\n').filter(Boolean).length, 0)
+      for (let t0 = Date.now(); lineCount() < (balance ? 40 : 80) && Date.now() - t0 < 10_000;)
+        await new Promise((r) => setTimeout(r, 20))
+      for (const l of ls) l.child.kill('SIGINT')
       for (const l of ls) expect(await l.exited).toBe(0)
       const got = ls.map((l) => callsOf(l.stdout()))
       if (!balance) {

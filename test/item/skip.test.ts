@@ -29,6 +29,8 @@ describe('skip reasons', () => {
       outputFailed: 'output failed',
       filtered: 'filtered out',
       sipInHepCapture: 'SIP (capture carries HEP)',
+      rtcpUncorrelated: 'RTCP uncorrelated',
+      rtcpMalformed: 'RTCP malformed',
     })
   })
 
