@@ -341,13 +341,13 @@ export class LiveCapture {
           if (it.packet?.payloadType === 5) this.rtcp++
           else this.sip++
           if (o.callIds?.length && !(it.sip?.callId !== undefined && o.callIds.includes(it.sip.callId))) {
-            countSkip(enc.skipped, 'callIdFilter')
+            countSkip(enc.skipped, 'filtered')
             continue
           }
           if (this.methods?.length) {
             const m = methodOf(it)
             if (m === undefined || !this.methods.includes(m)) {
-              countSkip(enc.skipped, 'methodFilter')
+              countSkip(enc.skipped, 'filtered')
               continue
             }
           }
