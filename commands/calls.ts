@@ -1,13 +1,13 @@
 import { Args, Flags } from '@oclif/core'
 import { isFailed, type CallSummary } from '../src/calls/call.js'
 import type { CallCollector } from '../src/calls/collect.js'
-import { callFilterFrom } from '../src/calls/filter.js'
 import { callJson } from '../src/calls/json.js'
 import { readCalls } from '../src/calls/read.js'
 import { HEP_FORMATS, type HepFormat } from '../src/input/input.js'
 import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 import { CallRows } from './_calls-pretty.js'
 import { flowLines } from './_calls-flow.js'
+import { captureIdFilterFlag, filterFlags, filterFrom } from './_filter-flags.js'
 import { timeByteOrderFlag } from './_hep-flags.js'
 import { pathsUsable } from './_paths.js'
 
@@ -48,45 +48,8 @@ export default class Calls extends BaseCommand<typeof Calls> {
       description: 'fit the output into this many columns (default: the terminal width; unlimited in a pipe)',
       min: 40,
     }),
-    'call-id': Flags.string({
-      description: 'only this call: its SIP Call-ID or HEP correlation id (repeatable)',
-      multiple: true,
-    }),
-    method: Flags.string({
-      description:
-        'only calls with this SIP method: requests by method, responses by their CSeq (repeatable)',
-      multiple: true,
-    }),
-    'not-method': Flags.string({
-      description: 'leave out messages of this SIP method, e.g. OPTIONS (repeatable)',
-      multiple: true,
-    }),
-    grep: Flags.string({
-      description: 'only calls with a message whose payload matches this regular expression',
-    }),
-    'not-grep': Flags.string({
-      description: 'leave out messages whose payload matches this regular expression',
-    }),
-    ip: Flags.string({
-      description: 'only calls with traffic from or to this address or CIDR (repeatable)',
-      multiple: true,
-    }),
-    'not-ip': Flags.string({
-      description: 'leave out traffic from or to this address or CIDR (repeatable)',
-      multiple: true,
-    }),
-    port: Flags.string({
-      description: 'only calls with traffic from or to these ports: 5060, 5060-5080,5090 (repeatable)',
-      multiple: true,
-    }),
-    'capture-id': Flags.integer({
-      description: 'only calls reported with this HEP capture id (repeatable)',
-      multiple: true,
-    }),
-    type: Flags.string({
-      description: 'only this payload type: sip or a number (repeatable)',
-      multiple: true,
-    }),
+    ...filterFlags,
+    ...captureIdFilterFlag,
     'output-buffer': outputBufferFlag,
     'time-byte-order': timeByteOrderFlag(),
   }
@@ -96,20 +59,8 @@ export default class Calls extends BaseCommand<typeof Calls> {
     const files = (argv as string[]).length > 0 ? (argv as string[]) : ['-']
     const f = this.flags
     if (f.full && f.flow === undefined) this.error('--full goes with --flow CALL-ID', { exit: EXIT.USAGE })
-    const filter = this.usage(() =>
-      callFilterFrom({
-        callId: f['call-id'],
-        method: f.method,
-        notMethod: f['not-method'],
-        grep: f.grep,
-        notGrep: f['not-grep'],
-        ip: f.ip,
-        notIp: f['not-ip'],
-        port: f.port,
-        captureId: f['capture-id'],
-        type: f.type,
-      }),
-    )
+    const shared = this.usage(() => filterFrom(f, true))
+    const filter = shared.empty ? undefined : shared
     if (!pathsUsable('calls', files)) return
     if (f.flow !== undefined && filter !== undefined)
       this.note('warning: --flow draws the call it names; the filters are not applied')
