@@ -28,7 +28,7 @@ A capture's RTCP becomes HEP type 5 (a JSON report, the call's Call-ID as correl
     '<%= config.bin %> convert fixtures/hep/hep-v2.hex sip.pcap',
     '<%= config.bin %> convert fixtures/captures/sip-udp.pcap calls.hep.pcap --capture-id 2002 --correlation-id auto',
     '<%= config.bin %> convert fixtures/hep/hep-v3.hex - --into jsonl | jq -r .srcIp',
-    "<%= config.bin %> convert fixtures/captures/sip-rtcp.pcap - --into jsonl | jq -c 'select(.payloadType == 5) | .payload | fromjson | .report_blocks'",
+    "<%= config.bin %> convert fixtures/captures/rtcp-call.pcap - --into jsonl | jq -c 'select(.payloadType == 5) | .payload | fromjson | .report_blocks'",
   ]
 
   static override args = {
@@ -87,6 +87,11 @@ A capture's RTCP becomes HEP type 5 (a JSON report, the call's Call-ID as correl
     if (into === 'pcap' && rtcp !== 'off') {
       if (this.argv.some((a) => a === '--rtcp' || a.startsWith('--rtcp=')))
         this.note('warning: --rtcp: a pcap output holds SIP only; RTCP reports go into HEP outputs')
+      rtcp = 'off'
+    } else if (enc.version !== undefined && enc.version !== 3 && rtcp !== 'off') {
+      // HEPv1/v2 carry SIP only: a type-5 report would arrive as a SIP message
+      if (this.argv.some((a) => a === '--rtcp' || a.startsWith('--rtcp=')))
+        this.note(`warning: --rtcp: HEPv${enc.version} carries SIP only; RTCP reports need --version 3`)
       rtcp = 'off'
     }
     const items = readHepBatches(args.input, {

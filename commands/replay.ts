@@ -98,6 +98,13 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
     const files = argv as string[]
     const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     enc.version ??= 3
+    // HEPv1/v2 carry SIP only: a type-5 report would arrive as a SIP message
+    let rtcp = f.rtcp
+    if (enc.version !== 3 && rtcp !== 'off') {
+      if (this.argv.some((a) => a === '--rtcp' || a.startsWith('--rtcp=')))
+        this.note(`warning: --rtcp: HEPv${enc.version} carries SIP only; RTCP reports need --version 3`)
+      rtcp = 'off'
+    }
     if (!f['dry-run'] && !f.to?.length)
       this.error('say where to send: --to HOST:PORT (or --dry-run)', { exit: EXIT.USAGE })
     for (const d of f.to ?? []) this.usage(() => parseDestination(d))
@@ -146,7 +153,7 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
         limit: f.limit,
         timestamps: f.timestamps,
         portRanges,
-        rtcp: f.rtcp,
+        rtcp,
         callIds: f['call-id'],
         methods: f.method,
         signal: this.stop.signal,

@@ -1,5 +1,5 @@
 /**
- * --rtcp on convert and replay, on fixtures/captures/sip-rtcp.pcap (one call, A's RTCP on RTP port +
+ * --rtcp on convert and replay, on fixtures/captures/rtcp-call.pcap (one call, A's RTCP on RTP port +
  * 1, B's on a=rtcp's port; 3 SR+SDES from A, 3 RR+SDES from B, one RR of no call in the capture;
  * 24 RTP): the counts of each mode, the type-5 packets' fields, what decode and listen show.
  */
@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fixture, hep, start } from '../helpers/cli.js'
 
-const CAP = fixture('captures/sip-rtcp.pcap')
+const CAP = fixture('captures/rtcp-call.pcap')
 const CALL = 'call-1@10.0.0.1'
 const dir = mkdtempSync(join(tmpdir(), 'hep-rtcp-cli-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -85,6 +85,17 @@ describe('hep convert --rtcp', () => {
     expect(pcap.code).toBe(0)
     expect(pcap.stderr).toMatch(/--rtcp: a pcap output holds SIP only/)
     expect(row(pcap.stderr, 'out (pcap)')).toBe(3)
+  })
+
+  it('HEPv2 output carries SIP only: RTCP off, said when asked for', async () => {
+    const out = join(dir, 'v2.hex')
+    const r = await hep(['convert', CAP, out, '--version', '2', '--rtcp', 'correlated'])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/HEPv2 carries SIP only/)
+    expect(row(r.stderr, 'out (hex)')).toBe(3)
+    const d = await hep(['replay', CAP, '--dry-run', '--version', '1'])
+    expect(d.stderr).not.toMatch(/carries SIP only/)
+    expect(row(d.stderr, 'packets (dry run)')).toBe(3)
   })
 
   it('rejects a mode it does not know', async () => {
