@@ -17,7 +17,17 @@ const packets = () =>
     .split('\n')
     .map((h) => Buffer.from(h, 'hex'))
 
-if (mode === 'count') {
+if (mode === 'count-any') {
+  // node bench/udp-tools.js count-any HOST PORT: a sink on HOST (another namespace's address)
+  const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 })
+  let n = 0
+  s.on('message', () => n++)
+  s.bind(Number(file), portText, () => process.stdout.write('ready\n'))
+  process.on('SIGTERM', () => {
+    process.stdout.write(`${n}\n`)
+    process.exit(0)
+  })
+} else if (mode === 'count') {
   const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 })
   let n = 0
   let first = 0

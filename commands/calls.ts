@@ -111,6 +111,8 @@ export default class Calls extends BaseCommand<typeof Calls> {
       }),
     )
     if (!pathsUsable('calls', files)) return
+    if (f.flow !== undefined && filter !== undefined)
+      this.note('warning: --flow draws the call it names; the filters are not applied')
     const width = f.width ?? (process.stdout.isTTY ? process.stdout.columns : undefined)
     const rows = new CallRows(this.c, width)
     let shown = 0
@@ -137,7 +139,8 @@ export default class Calls extends BaseCommand<typeof Calls> {
       from: f.from as HepFormat | undefined,
       timeByteOrder: f['time-byte-order'],
       signal: this.stop.signal,
-      filter,
+      // --flow names its call: the filters that choose calls do not apply
+      filter: f.flow === undefined ? filter : undefined,
       flow: f.flow,
       onCall: (c) => {
         if (f.flow !== undefined && c.callId === f.flow) flowCall = c

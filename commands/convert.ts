@@ -28,7 +28,7 @@ A capture's RTCP becomes HEP type 5 (a JSON report, the call's Call-ID as correl
     '<%= config.bin %> convert fixtures/hep/hep-v2.hex sip.pcap',
     '<%= config.bin %> convert fixtures/captures/sip-udp.pcap calls.hep.pcap --capture-id 2002 --correlation-id auto',
     '<%= config.bin %> convert fixtures/hep/hep-v3.hex - --into jsonl | jq -r .srcIp',
-    "<%= config.bin %> convert fixtures/captures/rtcp-call.pcap - --into jsonl | jq -c 'select(.payloadType == 5) | .payload | fromjson | .report_blocks'",
+    "<%= config.bin %> convert fixtures/captures/sip-rtcp.pcap - --into jsonl | jq -c 'select(.payloadType == 5) | .payload | fromjson | .report_blocks'",
   ]
 
   static override args = {

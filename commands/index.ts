@@ -6,6 +6,7 @@
  */
 import type { Command } from '@oclif/core'
 import Calls from './calls.js'
+import Capture from './capture.js'
 import Convert from './convert.js'
 import Decode from './decode.js'
 import Listen from './listen.js'
@@ -16,6 +17,7 @@ export { execute, settings } from '@oclif/core'
 
 export const COMMANDS: Record<string, Command.Class> = {
   calls: Calls,
+  capture: Capture,
   convert: Convert,
   decode: Decode,
   listen: Listen,

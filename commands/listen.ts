@@ -306,6 +306,10 @@ closes that connection only, idle connections close after --idle-timeout seconds
         once(`f ${ev.destination} ${ev.error.message}`, () =>
           this.problem(`${ev.destination}: ${ev.error.message}`),
         ),
+      onSpoolError: (d, e) => {
+        this.problem(`${d}: the spool failed (${e.message}); going on without it`)
+        process.exitCode = EXIT.OUTPUT
+      },
       onNotEncodable: (e) => once(`e ${e.message}`, () => this.problem(`not relayed: ${e.message}`)),
     })
   }

@@ -65,7 +65,12 @@ export class SendMetrics {
 
   /** one packet handed to the sender */
   packet(p: HepPacket): void {
-    const k = `${p.captureId ?? '-'} ${p.payloadType ?? 1}`
+    this.kind(p.captureId, p.payloadType)
+  }
+
+  /** one packet of this capture id and payload type handed to the sender */
+  kind(captureId: number | undefined, payloadType: number | undefined): void {
+    const k = `${captureId ?? '-'} ${payloadType ?? 1}`
     this.kinds.set(k, (this.kinds.get(k) ?? 0) + 1)
   }
 }

@@ -44,6 +44,11 @@ export interface RelayOptions {
   onFailed?: (ev: FailedEvent) => void
   /** a packet could not be encoded with the options (counted in notEncodable) */
   onNotEncodable?: (e: HepError) => void
+  /**
+   * the spool of a destination failed (disk full, a damaged file): told once; that destination then
+   * goes on without it (memory queue, drops counted), what is on disk stays there
+   */
+  onSpoolError?: (destination: string, e: Error) => void
 }
 
 export interface RelayDestinationStats {
@@ -100,10 +105,14 @@ class Target {
   private resolved = 0
   private readonly limit: number
 
+  /** the spool failed: not used any more */
+  private spoolBroken = false
+
   constructor(
     readonly dest: Destination,
     opts: SenderOptions,
     spool: { dir: string; limit: SpoolLimit } | undefined,
+    private readonly onSpoolError?: (destination: string, e: Error) => void,
   ) {
     const s = createSender(dest, { ...opts, onFull: spool ? 'backpressure' : 'drop' })
     if (!(s instanceof BaseSender)) throw new Error('a single destination has a BaseSender')
@@ -122,16 +131,28 @@ class Target {
     this.in++
     this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1)
     const spool = this.spool
-    if (spool === undefined) {
-      this.hand(bytes, false)
+    if (spool === undefined || this.spoolBroken) {
+      if (this.spoolBroken && this.sender.queued >= this.limit) this.refused++
+      else this.hand(bytes, false)
       return
     }
     if (spool.packets > 0 || !this.open()) {
-      if (spool.append(bytes)) this.spooled++
-      else this.refused++
+      try {
+        if (spool.append(bytes)) this.spooled++
+        else this.refused++
+      } catch (e) {
+        this.refused++
+        this.broken(e as Error)
+      }
       return
     }
     this.hand(bytes, false)
+  }
+
+  private broken(e: Error): void {
+    if (this.spoolBroken) return
+    this.spoolBroken = true
+    this.onSpoolError?.(this.dest.url, e)
   }
 
   private hand(bytes: Buffer, fromSpool: boolean): void {
@@ -142,12 +163,16 @@ class Target {
   /** Moves spooled packets into the memory queue while it has room; releases what was confirmed. */
   pump(): void {
     const spool = this.spool
-    if (spool === undefined) return
-    this.settle()
-    while (spool.packets > 0 && this.open()) {
-      const b = spool.shift()
-      if (b === undefined) break
-      this.hand(b, true)
+    if (spool === undefined || this.spoolBroken) return
+    try {
+      this.settle()
+      while (spool.packets > 0 && this.open()) {
+        const b = spool.shift()
+        if (b === undefined) break
+        this.hand(b, true)
+      }
+    } catch (e) {
+      this.broken(e as Error)
     }
   }
 
@@ -170,7 +195,7 @@ class Target {
 
   async close(timeout: number): Promise<void> {
     const spool = this.spool
-    if (spool === undefined) {
+    if (spool === undefined || this.spoolBroken) {
       await this.sender.close({ timeout })
       return
     }
@@ -182,9 +207,14 @@ class Target {
     const unsent: Buffer[] = []
     this.sender.keepUnsent((bufs) => unsent.push(...bufs))
     await this.sender.close({ timeout: timeout / 2 })
-    spool.prepend([...unsent, ...taken])
-    if (unsent.length + taken.length === 0) this.settle()
-    spool.close()
+    try {
+      spool.prepend([...unsent, ...taken])
+      if (unsent.length + taken.length === 0) this.settle()
+      spool.close()
+    } catch (e) {
+      this.refused += unsent.length + taken.length
+      this.broken(e as Error)
+    }
   }
 
   stats(): RelayDestinationStats {
@@ -247,7 +277,7 @@ export class Relay {
     const sender: SenderOptions = { reconnectMaxDelay: 1000, ...opts.sender }
     const limit = opts.spool ? new SpoolLimit(opts.spool.limit ?? DEFAULT_SPOOL_LIMIT) : undefined
     const spool = opts.spool && limit ? { dir: opts.spool.dir, limit } : undefined
-    this.targets = dests.map((d) => new Target(d, sender, spool))
+    this.targets = dests.map((d) => new Target(d, sender, spool, opts.onSpoolError))
     this.anyStream = this.targets.some((t) => t.stream)
     for (const t of this.targets) {
       const s = t.sender

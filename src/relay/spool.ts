@@ -325,6 +325,10 @@ export class DiskSpool {
         while (at + 4 <= seg.size) {
           readSync(fd, head, 0, 4, at)
           const len = head.readUInt32BE(0)
+          if (len > MAX_RECORD) {
+            this.readOffset = at
+            this.corrupt(seg)
+          }
           if (at + 4 + len > seg.size) break // a record cut short by a crash: not counted, not read
           at += 4 + len
           n++

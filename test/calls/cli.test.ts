@@ -81,4 +81,18 @@ describe('hep calls: filters, inputs, errors', () => {
     expect(lines[3]).toBe('23:31:59.228   0.206s INVITE   alice… bob@1… 487 Request T…   13 1-10814@… -')
     expect(r.stderr).toBe('4 calls (2 failed), 41 SIP messages\n')
   })
+
+  it('--flow draws the call it names whatever the filters (and says they are not applied)', async () => {
+    const r = await hep([
+      'calls',
+      fixture('calls/calls-all.pcap'),
+      '--flow',
+      '1-10901@127.0.0.1',
+      '--method',
+      'REGISTER',
+    ])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('486 Busy Here')
+    expect(r.stderr).toContain('warning: --flow draws the call it names; the filters are not applied')
+  })
 })

@@ -169,4 +169,23 @@ describe('hep calls --flow', () => {
     expect(u.code).toBe(2)
     expect(u.stderr).toContain('--full goes with --flow CALL-ID')
   })
+
+  it('a capture with RTCP: the reports the capture reader ties to the call (by its SDP) are listed under the ladder', async () => {
+    const r = await hep([
+      'calls',
+      fixture('captures/sip-rtcp.pcap'),
+      '--flow',
+      'call-1@10.0.0.1',
+      '--width',
+      '120',
+    ])
+    expect(r.code).toBe(0)
+    const out = r.stdout
+    expect(out).toContain('RTCP reports (6)\n')
+    expect(out).toContain(
+      '0.213800 10.0.0.1:4001 → 10.0.0.2:5003  SR ssrc 0x11111111; about 0x22222222: lost 3.9 % (1 in all), jitter 417\n',
+    )
+    expect(out.match(/^\d\.\d{6} 10\.0\.0\.\d:\d+ → /gm)).toHaveLength(6)
+    expect(r.stderr).toContain('3 messages, 6 RTCP reports')
+  })
 })

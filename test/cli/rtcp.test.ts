@@ -1,5 +1,5 @@
 /**
- * --rtcp on convert and replay, on fixtures/captures/rtcp-call.pcap (one call, A's RTCP on RTP port +
+ * --rtcp on convert and replay, on fixtures/captures/sip-rtcp.pcap (one call, A's RTCP on RTP port +
  * 1, B's on a=rtcp's port; 3 SR+SDES from A, 3 RR+SDES from B, one RR of no call in the capture;
  * 24 RTP): the counts of each mode, the type-5 packets' fields, what decode and listen show.
  */
@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fixture, hep, start } from '../helpers/cli.js'
 
-const CAP = fixture('captures/rtcp-call.pcap')
+const CAP = fixture('captures/sip-rtcp.pcap')
 const CALL = 'call-1@10.0.0.1'
 const dir = mkdtempSync(join(tmpdir(), 'hep-rtcp-cli-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -281,7 +281,7 @@ export const BLOCK_A: Block = {
 /**
  * One call, A (10.0.0.1) calls B (10.0.0.2), with RTP and RTCP: `rtpPerRtcp` RTP packets per RTCP
  * packet each way; A's RTCP on port 4001 (RTP 4000 + 1), B's named by a=rtcp:5003 (RTP 5002). Plus
- * one RTCP packet of no call in the capture (10.9.9.9). Used for fixtures/captures/rtcp-call.pcap.
+ * one RTCP packet of no call in the capture (10.9.9.9). Used for fixtures/captures/sip-rtcp.pcap.
  */
 export function callFrames(
   callId = 'call-1@10.0.0.1',

@@ -191,13 +191,20 @@ export class Peer {
     readonly name: string,
     cmd: string,
     args: string[],
-    opts: { limitSec: number; cwd?: string; env?: Record<string, string> },
+    opts: { limitSec: number; cwd?: string; env?: Record<string, string>; foreground?: boolean },
   ) {
-    this.child = spawn('timeout', ['--signal=TERM', '--kill-after=5', String(opts.limitSec), cmd, ...args], {
-      cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
+    // --foreground: a signal given to timeout reaches the peer once (without it, timeout also signals
+    // its own process group, which holds the peer: a Ctrl-C test would see two)
+    const fg = opts.foreground ? ['--foreground'] : []
+    this.child = spawn(
+      'timeout',
+      [...fg, '--signal=TERM', '--kill-after=5', String(opts.limitSec), cmd, ...args],
+      {
+        cwd: opts.cwd ?? ROOT,
+        env: { ...process.env, NO_COLOR: '1', ...opts.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    )
     this.child.stdin.end()
     const keep = (d: Buffer) => {
       if (this.bothBytes > 8_000_000) return
@@ -320,9 +327,13 @@ export class Peers {
     name: string,
     cmd: string,
     args: string[],
-    opts: { limitSec?: number; env?: Record<string, string> } = {},
+    opts: { limitSec?: number; env?: Record<string, string>; foreground?: boolean } = {},
   ) {
-    const p = new Peer(name, cmd, args, { limitSec: opts.limitSec ?? 40, env: opts.env })
+    const p = new Peer(name, cmd, args, {
+      limitSec: opts.limitSec ?? 40,
+      env: opts.env,
+      foreground: opts.foreground,
+    })
     this.list.push(p)
     return p
   }

@@ -615,7 +615,7 @@ describe('crafted pcapng', () => {
     le.epb(0, 1_700_000_000_123n, d('first'), 10), // ms
     le.epb(1, 5n * 2n ** 20n + 2n ** 19n + 1n, d('second'), 6, [[1, d('a comment')]]),
     le.block(0x0bad, d('unknown block, skipped')),
-    le.block(5, Buffer.alloc(20)), // an interface statistics block, skipped
+    le.block(5, Buffer.alloc(20)), // an interface statistics block (read: no counters)
     le.spb(9, d('simple-packet')), // caplen = min(snaplen, room) = 13 bytes ("simple-pa" + padding... cut at 9)
     le.spb(2000, Buffer.alloc(1200, 0x61)), // longer than the snaplen 1000
     le.pb(1, 3n * 2n ** 20n, d('obsolete')),
@@ -636,6 +636,8 @@ describe('crafted pcapng', () => {
         precision: 'ms',
         compressed: false,
         linkTypes: [LINKTYPE.ETHERNET, LINKTYPE.RAW, LINKTYPE.LINUX_SLL],
+        // the statistics block among the skipped ones is read now (it carries no counters)
+        interfaceStats: [{ interfaceId: 0 }],
       })
       const rows = recs.map((r) => [
         r.index,

@@ -4,13 +4,14 @@
  * listen`, and received by another `hep listen --write-hep` (raw: the bytes as they arrived).
  */
 import { createSocket } from 'node:dgram'
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Hep3Framer, decode, encode } from '../../src/index.js'
 import { hep, start as startHep, type Running } from '../helpers/cli.js'
+import { boundPorts, freePort as portOutsideEphemeral } from '../interop/peers.js'
 import { sipPacket } from '../net/helpers.js'
 
 /** a long-running hep; UDP listeners get a 4 MiB receive buffer (a loaded machine drops less) */
@@ -61,17 +62,6 @@ function rawPackets(path: string): Buffer[] {
   const out: Buffer[] = []
   for (const fr of f.push(readFileSync(path))) out.push(Buffer.from(fr))
   return out
-}
-
-/** A free UDP port (bound and released). */
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4')
-    s.bind(0, '127.0.0.1', () => {
-      const p = s.address().port
-      s.close(() => resolve(p))
-    })
-  })
 }
 
 /** A free TCP port (bound and released). */
@@ -136,7 +126,8 @@ describe('hep listen --to (relay)', () => {
     const a = start(['listen', '--tcp', '127.0.0.1:0', '--write-hep', join(dir, 'a.raw')])
     const b = start(['listen', '--tcp', '127.0.0.1:0', '--write-hep', join(dir, 'b.raw')])
     const [pa, pb] = [await port(a, 'tcp'), await port(b, 'tcp')]
-    const rp = await freeUdpPort()
+    // (outside the kernel's ephemeral range: no outgoing socket of a parallel test takes it meanwhile)
+    const rp = portOutsideEphemeral()
     const relay = start([
       'listen',
       '--udp',
@@ -151,7 +142,11 @@ describe('hep listen --to (relay)', () => {
       '--relay-capture-id',
       '77',
     ])
-    await sleep(1500)
+    // --quiet says nothing: ready once both destinations were connected to and the UDP port is bound
+    await a.waitFor(/accepted tcp/, 'stderr', 20_000)
+    await b.waitFor(/accepted tcp/, 'stderr', 20_000)
+    for (let i = 0; i < 400 && !boundPorts('udp').has(rp); i++) await sleep(50)
+    expect(boundPorts('udp').has(rp), relay.stderr()).toBe(true)
     const v3 = packets(100)
     const v2 = packets(20, { version: 2, captureId: 5 }, 'v2')
     await sendUdp(rp, [...v3, ...v2])
@@ -332,6 +327,21 @@ describe('hep listen --to --spool', () => {
     const got = rawPackets(join(dir, 'rx.raw'))
     expect(got.length).toBe(1000)
     expect(got.every((b, i) => b.equals(all[i]))).toBe(true)
+  })
+
+  it('a damaged spool file is a clear error at the start (exit 2), not a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hep-spool-'))
+    const dest = 'tcp://127.0.0.1:9'
+    const sd = join(dir, 'spool', dest.replace(/[^A-Za-z0-9.-]+/g, '_'))
+    mkdirSync(sd, { recursive: true })
+    // one record that claims 1 GB
+    writeFileSync(join(sd, '000100000000.spool'), Buffer.from([0x40, 0, 0, 0, 1, 2, 3, 4]))
+    const r = await hep(['listen', '--udp', '127.0.0.1:0', '--to', dest, '--spool', join(dir, 'spool')])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(
+      /000100000000\.spool at byte 0: a record longer than 16777216 bytes \(the file is damaged; move it away\)/,
+    )
+    expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 
   it('past --spool-limit packets are dropped and counted; what was kept goes out, oldest first, after a restart', async () => {

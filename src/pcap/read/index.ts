@@ -18,5 +18,6 @@ export {
   LINKTYPE,
   type CaptureInfo,
   type CaptureRecord,
+  type InterfaceStats,
   type ReadOptions,
 } from './types.js'

@@ -1,9 +1,18 @@
 /**
  * pcapng: sections of either byte order (SHB), interfaces with their link type, if_tsresol and
  * if_tsoffset (IDB), and the packet blocks: enhanced (EPB), simple (SPB) and the obsolete packet block
- * (PB). Every other block (NRB, ISB, DSB, custom, unknown) is checked for its framing and skipped.
+ * (PB); interface statistics (ISB: received, dropped, delivered) are kept in `info.interfaceStats`. Every
+ * other block (NRB, DSB, custom, unknown) is checked for its framing and skipped.
  */
-import { u16, u32, type CaptureInfo, type CaptureRecord, type ParseState, type RecordLayer } from './types.js'
+import {
+  u16,
+  u32,
+  type CaptureInfo,
+  type CaptureRecord,
+  type InterfaceStats,
+  type ParseState,
+  type RecordLayer,
+} from './types.js'
 import { BOM, PCAPNG_SHB } from './detect.js'
 import {
   splitTimestamp,
@@ -19,11 +28,13 @@ const MAX_OTHER_BLOCK = 16 * 1024 * 1024
 /** room a packet block may have beyond its packet data (header, padding, options), as Wireshark allows */
 const PACKET_BLOCK_SLACK = 131072
 
-const BLOCK = { IDB: 1, PB: 2, SPB: 3, EPB: 6 } as const
+const BLOCK = { IDB: 1, PB: 2, SPB: 3, ISB: 5, EPB: 6 } as const
 
 interface Iface extends Timescale {
   linkType: number
   snaplen: number
+  /** if_name */
+  name?: string
 }
 
 export class PcapngBlocks implements RecordLayer {
@@ -103,8 +114,10 @@ export class PcapngBlocks implements RecordLayer {
         return this.spb(b, p, n, st, out)
       case BLOCK.IDB:
         return this.idb(b, p, n, st)
+      case BLOCK.ISB:
+        return this.isb(b, p, n)
       default:
-        return // NRB, ISB, DSB, custom and unknown blocks: skipped
+        return // NRB, DSB, custom and unknown blocks: skipped
     }
   }
 
@@ -156,6 +169,7 @@ export class PcapngBlocks implements RecordLayer {
     let units = 1e6
     let name = 'us'
     let tsOffset = 0
+    let ifName: string | undefined
     // options: code(2) length(2) value, padded to 4
     let o = p + 16
     const optEnd = p + n - 4
@@ -171,7 +185,8 @@ export class PcapngBlocks implements RecordLayer {
           `interface description block: option ${code} overruns the block`,
         )
       }
-      if (code === 9 && len >= 1) {
+      if (code === 2 && len >= 1) ifName = b.toString('utf8', v, v + len).replace(/\0+$/, '')
+      else if (code === 9 && len >= 1) {
         const r = tsresol(b[v])
         if (!r) {
           throw st.fail(
@@ -190,8 +205,40 @@ export class PcapngBlocks implements RecordLayer {
       o = v + ((len + 3) & ~3)
     }
     if (this.ifaces.length === 0 && this.sectionCount === 1 && this.info) this.info.precision = name
-    this.ifaces.push({ linkType, snaplen, ...timescale(units, tsOffset) })
+    this.ifaces.push({ linkType, snaplen, name: ifName, ...timescale(units, tsOffset) })
     if (this.info && !this.info.linkTypes.includes(linkType)) this.info.linkTypes.push(linkType)
+  }
+
+  /**
+   * An interface statistics block: the counters it carries (isb_ifrecv 4, isb_ifdrop 5, isb_osdrop 7,
+   * isb_usrdeliv 8), the latest block of an interface replacing the one before. A block that is not
+   * well formed is skipped as before: statistics are never worth failing a capture for.
+   */
+  private isb(b: Buffer, p: number, n: number): void {
+    const le = this.le
+    if (n < 24 || !this.info) return
+    const id = u32(b, p + 8, le)
+    const s: InterfaceStats = { interfaceId: id, name: this.ifaces[id]?.name }
+    const u64 = (v: number) => u32(b, le ? v + 4 : v, le) * 2 ** 32 + u32(b, le ? v : v + 4, le)
+    let o = p + 20
+    const optEnd = p + n - 4
+    while (o + 4 <= optEnd) {
+      const code = u16(b, o, le)
+      const len = u16(b, o + 2, le)
+      const v = o + 4
+      if (code === 0 || v + len > optEnd) break
+      if (len === 8) {
+        if (code === 4) s.received = u64(v)
+        else if (code === 5) s.ifDropped = u64(v)
+        else if (code === 7) s.osDropped = u64(v)
+        else if (code === 8) s.delivered = u64(v)
+      }
+      o = v + ((len + 3) & ~3)
+    }
+    const all = (this.info.interfaceStats ??= [])
+    const k = all.findIndex((x) => x.interfaceId === id && x.name === s.name)
+    if (k >= 0) all[k] = s
+    else all.push(s)
   }
 
   /** The one parser of enhanced packet blocks (and of the obsolete packet block, `obsolete`). */

@@ -33,6 +33,24 @@ export interface CaptureInfo {
   compressed: boolean
   /** link types seen so far (pcap: the one from the header; pcapng: grows as interfaces are described) */
   linkTypes: number[]
+  /** pcapng: the latest interface statistics block of each interface, when the capture has any */
+  interfaceStats?: InterfaceStats[]
+}
+
+/** The counters of a pcapng interface statistics block (those it carries). */
+export interface InterfaceStats {
+  /** interface id within its section */
+  interfaceId: number
+  /** the interface's if_name */
+  name?: string
+  /** isb_ifrecv: packets the interface received */
+  received?: number
+  /** isb_ifdrop: dropped by the interface or the kernel for lack of buffer (libpcap's ps_drop) */
+  ifDropped?: number
+  /** isb_osdrop: dropped by the operating system (libpcap's ps_ifdrop) */
+  osDropped?: number
+  /** isb_usrdeliv: delivered to the capturing program */
+  delivered?: number
 }
 
 export interface ReadOptions {

@@ -1,0 +1,380 @@
+/**
+ * `hep capture` as a library call: capture engines (engine.ts) run as child processes, their capture
+ * streamed through the capture reader and extractor (SIP over UDP, TCP, SCTP, fragments, tunnels)
+ * into the item pipeline replay uses (ItemEncoder: the HEP encoding options), and sent the moment
+ * each message is complete. An engine that stops by itself (an interface gone down) is started again
+ * and reported; the sender's queue and reconnects ride out destination outages. Returns statistics;
+ * prints nothing.
+ */
+import { performance } from 'node:perf_hooks'
+import { CaptureItems } from '../capture/items.js'
+import type { HepError } from '../errors.js'
+import type { HepEncodingOptions } from '../hep/encoding-options.js'
+import { ItemEncoder } from '../item/encode.js'
+import type { HepItem } from '../item/item.js'
+import { countSkip, tallyAll, type Counts } from '../item/skip.js'
+import type { HepSender } from '../net/sender-types.js'
+import { closeOrStop } from '../send/send.js'
+import { CaptureSetupError, engineArgs, engineFailure, enginesToTry, parseEngineDrops } from './engine.js'
+import type { Engine, EngineChoice, EngineName } from './engine.js'
+import { PcapngOut } from './pcapng-out.js'
+import { EngineProcess } from './process.js'
+
+export interface LiveCaptureOptions extends HepEncodingOptions {
+  /** interfaces to capture on (`any`: all) */
+  interfaces: string[]
+  /** the BPF filter (bpf.ts buildFilter) */
+  filter: string
+  engine?: EngineChoice
+  /** PATH the engines are looked up in (default process.env.PATH) */
+  pathEnv?: string
+  /** kernel capture buffer, MiB */
+  bufferMiB?: number
+  portRanges?: [number, number][]
+  /** only these calls (Call-ID) */
+  callIds?: string[]
+  /** only these methods: requests by method, responses by their CSeq method */
+  methods?: string[]
+  /** the sender balances by call: give it each message's Call-ID */
+  needCallId?: boolean
+  /** stop after this many messages sent */
+  count?: number
+  /** stop after this many ms */
+  durationMs?: number
+  /** also write what was captured to this pcapng file */
+  write?: string
+  signal?: AbortSignal
+  /** ms the sender may still flush after a stop by `signal` (default 400) */
+  stopFlushMs?: number
+  /** first wait before an engine that stopped is started again (default 1000; doubles up to 10 s) */
+  restartDelayMs?: number
+  onEvent?: (e: LiveEvent) => void
+  onSkip?: (where: string, reason: string, error?: HepError) => void
+  /** called for each packet handed to the sender */
+  onPacket?: (it: HepItem, bytes: Buffer) => void
+}
+
+export type LiveEvent =
+  | { kind: 'started'; engine: EngineName; interfaces: string[]; again: boolean }
+  | { kind: 'stopped'; engine: EngineName; interfaces: string[]; reason: string; retryInMs: number }
+  | { kind: 'fallback'; from: EngineName; to: EngineName; reason: string }
+
+export interface LiveStats {
+  engine: EngineName | undefined
+  /** frames the engines delivered */
+  captured: number
+  /** SIP messages found (complete ones: over TCP, a message of several segments is one) */
+  sip: number
+  /** RTCP reports found */
+  rtcp: number
+  /** messages handed to the sender */
+  packets: number
+  sent: number
+  failed: number
+  dropped: number
+  /** messages not sent by reason (filters, not encodable), and frames that held no message */
+  skipped: Counts
+  /** packets the kernel (or interface) dropped, as the engines reported them when they stopped */
+  kernelDrops: number
+  /** packets the engine itself dropped */
+  engineDrops: number
+  /** times an engine stopped by itself and was started again */
+  restarts: number
+  /** --write: records written, and left out because the file took nothing (bounded buffer) */
+  written?: number
+  writeDropped?: number
+  elapsedMs: number
+}
+
+interface Slot {
+  interfaces: string[]
+  args: string[]
+  proc?: EngineProcess
+  items?: CaptureItems
+}
+
+const methodOf = (it: HepItem): string | undefined =>
+  it.sip?.kind === 'request' ? it.sip.method : it.sip?.cseq?.method
+
+export class LiveCapture {
+  private readonly halt = new AbortController()
+  private readonly encoder: ItemEncoder
+  private readonly methods: string[] | undefined
+  private readonly needSip: boolean
+  private engine: Engine | undefined
+  private slots: Slot[] = []
+  private out: PcapngOut | undefined
+  private readonly t0 = performance.now()
+  private captured = 0
+  private frameSkips: Counts = {}
+  private sip = 0
+  private rtcp = 0
+  private packets = 0
+  private kernelDrops = 0
+  private engineDrops = 0
+  private restarts = 0
+
+  constructor(
+    private readonly opts: LiveCaptureOptions,
+    private readonly sender: HepSender,
+  ) {
+    this.encoder = new ItemEncoder(opts)
+    this.methods = opts.methods?.map((m) => m.toUpperCase())
+    this.needSip =
+      Boolean(opts.callIds?.length || this.methods?.length) ||
+      opts.correlationId === 'auto' ||
+      opts.needCallId === true
+    const stop = () => this.halt.abort()
+    if (opts.signal?.aborted) stop()
+    else opts.signal?.addEventListener('abort', stop, { once: true })
+  }
+
+  /** Stop capturing (what is already captured is still sent). */
+  stop(): void {
+    this.halt.abort()
+  }
+
+  /** The counts so far (the periodic stats). */
+  stats(): LiveStats {
+    let captured = this.captured
+    for (const s of this.slots) captured += s.items?.stats.records ?? 0
+    const skipped: Counts = { ...this.encoder.skipped }
+    tallyAll(skipped, this.frameSkips)
+    for (const s of this.slots) if (s.items) tallyAll(skipped, s.items.stats.skipped)
+    const st = this.sender.stats()
+    return {
+      engine: this.engine?.name,
+      captured,
+      sip: this.sip,
+      rtcp: this.rtcp,
+      packets: this.packets,
+      sent: st.sent,
+      failed: st.failed,
+      dropped: st.dropped,
+      skipped,
+      kernelDrops: this.kernelDrops,
+      engineDrops: this.engineDrops,
+      restarts: this.restarts,
+      written: this.out?.records,
+      writeDropped: this.out?.dropped,
+      elapsedMs: performance.now() - this.t0,
+    }
+  }
+
+  /** Captures until stopped (signal, --count, --duration); the final statistics. */
+  async run(): Promise<LiveStats> {
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await this.start()
+      if (this.opts.durationMs !== undefined) timer = setTimeout(() => this.stop(), this.opts.durationMs)
+      await this.sender.connect().catch(() => {})
+      await Promise.all(this.slots.map((s) => this.keepRunning(s)))
+    } catch (e) {
+      await this.stopAll()
+      await this.sender.close({ timeout: 0 }).catch(() => {})
+      await this.out?.close().catch(() => {})
+      throw e
+    } finally {
+      if (timer) clearTimeout(timer)
+    }
+    await this.out?.close()
+    const flush = this.opts.stopFlushMs ?? 400
+    const signalled = this.opts.signal?.aborted === true
+    const s = await closeOrStop(
+      this.sender.close(signalled ? { timeout: flush } : {}),
+      this.sender,
+      this.opts.signal,
+      flush,
+    )
+    return { ...this.stats(), sent: s.sent, failed: s.failed, dropped: s.dropped }
+  }
+
+  /** The first engine that can capture: a later one when the first may not (permission). */
+  private async start(): Promise<void> {
+    const engines = enginesToTry(this.opts.engine ?? 'auto', this.opts.pathEnv)
+    for (let k = 0; k < engines.length; k++) {
+      const engine = engines[k]
+      this.engine = engine
+      const lists = engineArgs(engine.name, {
+        interfaces: this.opts.interfaces,
+        filter: this.opts.filter,
+        bufferMiB: this.opts.bufferMiB,
+      })
+      this.slots = lists.map((args, i) => ({
+        args,
+        interfaces: engine.name === 'dumpcap' ? this.opts.interfaces : [this.opts.interfaces[i]],
+      }))
+      if (this.opts.write !== undefined && !this.out) this.out = new PcapngOut(this.opts.write)
+      const failures = await Promise.all(this.slots.map((s) => this.launch(s)))
+      const failed = failures.find((f) => f !== undefined)
+      if (!failed) {
+        this.opts.onEvent?.({
+          kind: 'started',
+          engine: engine.name,
+          interfaces: this.opts.interfaces,
+          again: false,
+        })
+        return
+      }
+      await this.stopAll()
+      if (failed.kind === 'permission' && k + 1 < engines.length) {
+        this.opts.onEvent?.({
+          kind: 'fallback',
+          from: engine.name,
+          to: engines[k + 1].name,
+          reason: failed.said,
+        })
+        continue
+      }
+      throw failed
+    }
+  }
+
+  /** Starts the slot's engine process; the failure when it ends before capturing. */
+  private async launch(slot: Slot): Promise<CaptureSetupError | undefined> {
+    const engine = this.engine as Engine
+    const proc = new EngineProcess(engine, slot.args, slot.interfaces)
+    slot.proc = proc
+    if (this.out) proc.onChunk = this.out.feed((id) => slot.interfaces[id] ?? slot.interfaces[0])
+    if (await proc.ready) {
+      slot.items = new CaptureItems(proc.output, `${engine.name} on ${slot.interfaces.join(',')}`, {
+        mode: 'sip',
+        portRanges: this.opts.portRanges,
+        captureId: this.opts.captureId ?? 1,
+        extract: { sipDetails: this.needSip },
+      })
+      return undefined
+    }
+    await proc.exited
+    return engineFailure(engine, proc.stderr, proc.exitCode, slot.interfaces)
+  }
+
+  /** Consumes the slot's capture; when its engine stops by itself, starts it again (until stopped). */
+  private async keepRunning(slot: Slot): Promise<void> {
+    let delay = this.opts.restartDelayMs ?? 1000
+    for (;;) {
+      if (slot.items) await this.consume(slot)
+      const proc = slot.proc as EngineProcess
+      await proc.exited
+      // a Ctrl-C on a terminal reaches the engines (our process group) as it reaches us: an engine
+      // that ended just before our own stop came is not taken for one that failed
+      await sleep(150, this.halt.signal)
+      const why = engineFailure(proc.engine, proc.stderr, proc.exitCode, slot.interfaces).message
+      this.settle(slot)
+      if (this.halt.signal.aborted) return
+      this.opts.onEvent?.({
+        kind: 'stopped',
+        engine: proc.engine.name,
+        interfaces: slot.interfaces,
+        reason: why,
+        retryInMs: delay,
+      })
+      for (;;) {
+        await sleep(delay, this.halt.signal)
+        if (this.halt.signal.aborted) return
+        delay = Math.min(delay * 2, 10_000)
+        this.restarts++
+        const failure = await this.launch(slot)
+        if (!failure) {
+          delay = this.opts.restartDelayMs ?? 1000
+          this.opts.onEvent?.({
+            kind: 'started',
+            engine: proc.engine.name,
+            interfaces: slot.interfaces,
+            again: true,
+          })
+          break
+        }
+        this.settle(slot)
+        if (this.halt.signal.aborted) return
+      }
+    }
+  }
+
+  /** A finished engine run's counts folded into the totals. */
+  private settle(slot: Slot): void {
+    const items = slot.items
+    slot.items = undefined
+    if (items) {
+      this.captured += items.stats.records
+      tallyAll(this.frameSkips, items.stats.skipped)
+    }
+    const proc = slot.proc
+    if (!proc) return
+    const drops = parseEngineDrops(proc.stderr)
+    const isb = items?.extractor.info?.interfaceStats
+    if (isb?.length) for (const s of isb) this.kernelDrops += (s.ifDropped ?? 0) + (s.osDropped ?? 0)
+    else this.kernelDrops += drops?.kernel ?? 0
+    this.engineDrops += drops?.engine ?? 0
+    proc.stderr = ''
+  }
+
+  private async consume(slot: Slot): Promise<void> {
+    const items = slot.items as CaptureItems
+    const o = this.opts
+    const enc = this.encoder
+    const stopOnHalt = () => void this.stopAll()
+    this.halt.signal.addEventListener('abort', stopOnHalt, { once: true })
+    if (this.halt.signal.aborted) stopOnHalt()
+    try {
+      for await (const batch of items.batches())
+        for (const it of batch) {
+          // --count reached: what the pipe still held came after the stop
+          if (o.count !== undefined && this.packets >= o.count) break
+          if (!enc.readable(it)) continue
+          if (it.packet?.payloadType === 5) this.rtcp++
+          else this.sip++
+          if (o.callIds?.length && !(it.sip?.callId !== undefined && o.callIds.includes(it.sip.callId))) {
+            countSkip(enc.skipped, 'callIdFilter')
+            continue
+          }
+          if (this.methods?.length) {
+            const m = methodOf(it)
+            if (m === undefined || !this.methods.includes(m)) {
+              countSkip(enc.skipped, 'methodFilter')
+              continue
+            }
+          }
+          if (!enc.encode(it)) continue
+          const bytes = enc.bytes
+          const full = !this.sender.send(bytes, it.sip?.callId ?? enc.packet.correlationId)
+          this.packets++
+          o.onPacket?.(it, bytes)
+          if (o.count !== undefined && this.packets >= o.count) this.stop()
+          if (full && !this.halt.signal.aborted) await untilAborted(this.sender.ready(), this.halt.signal)
+        }
+    } finally {
+      this.halt.signal.removeEventListener('abort', stopOnHalt)
+    }
+  }
+
+  private async stopAll(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.proc?.stop()))
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const t = setTimeout(done, ms)
+    function done() {
+      clearTimeout(t)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+/** Resolves when `p` settles or `signal` aborts, whichever comes first. */
+function untilAborted(p: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve()
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+    p.then(done, done)
+  })
+}

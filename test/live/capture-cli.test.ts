@@ -1,0 +1,196 @@
+/**
+ * `hep capture` as a process, with a stand-in engine: a `tcpdump` script on PATH that says what
+ * tcpdump says when it opens an interface, writes a real capture (fixtures/captures/sip-udp.pcap, 18
+ * SIP messages) to stdout, and then waits to be stopped (printing tcpdump's closing drop count) or
+ * fails as tcpdump does when an interface disappears. The HEP goes to a UDP socket of the test.
+ * Also: no engine on PATH, a user who may not capture (the real tcpdump and dumpcap, as nobody).
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import dgram from 'node:dgram'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { decodeDatagram } from '../../src/hep/codec.js'
+import { readAll } from '../../src/pcap/read/index.js'
+import { BIN, fixture, hep, ROOT } from '../helpers/cli.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'hep-capture-cli-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const bin = join(dir, 'bin')
+spawnSync('mkdir', ['-p', bin])
+writeFileSync(
+  join(bin, 'tcpdump'),
+  `#!/bin/sh
+if [ "$1" = "-D" ]; then printf '1.eth0 [Up, Running]\\n2.any (Pseudo-device that captures on all interfaces) [Up, Running]\\n'; exit 0; fi
+echo "tcpdump: listening on $2, link-type EN10MB (Ethernet), snapshot length 262144 bytes" >&2
+cat "$FAKE_PCAP"
+if [ -n "$FAKE_FAIL" ]; then echo "tcpdump: pcap_loop: The interface disappeared" >&2; exit 1; fi
+trap 'echo "18 packets captured" >&2; echo "3 packets dropped by kernel" >&2; exit 0' TERM INT
+while :; do sleep 0.05; done
+`,
+)
+chmodSync(join(bin, 'tcpdump'), 0o755)
+const ENV = { PATH: `${bin}:/usr/bin:/bin`, FAKE_PCAP: fixture('captures/sip-udp.pcap'), HOME: dir }
+
+/** A UDP socket collecting HEP. */
+async function receiver() {
+  const sock = dgram.createSocket('udp4')
+  const got: Buffer[] = []
+  sock.on('message', (m) => got.push(m))
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r))
+  return { port: sock.address().port, got, close: () => sock.close() }
+}
+
+describe('hep capture with a stand-in engine', { timeout: 30_000 }, () => {
+  it('sends every SIP message of the capture as HEP with the encoding options; --count stops it', async () => {
+    const rx = await receiver()
+    const r = await hep(
+      [
+        'capture',
+        '-i',
+        'eth0',
+        '--to',
+        `127.0.0.1:${rx.port}`,
+        '--capture-id',
+        '77',
+        '--node-name',
+        'edge',
+        '--count',
+        '10',
+      ],
+      { env: ENV },
+    )
+    rx.close()
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(
+      /capturing on eth0 with tcpdump \(filter: not \(\(host 127\.0\.0\.1 and port \d+\)\)/,
+    )
+    expect(r.stderr).toMatch(/sent\s*│\s*10\s/)
+    expect(rx.got).toHaveLength(10)
+    const p = decodeDatagram(rx.got[0])
+    expect(p).toMatchObject({ version: 3, captureId: 77, nodeName: 'edge', srcPort: 5070, dstPort: 5060 })
+    expect(p.payload?.toString('latin1')).toMatch(/^INVITE sip:/)
+  })
+
+  it('an engine that stops by itself is started again and reported; counts add up over the runs', async () => {
+    const rx = await receiver()
+    const r = await hep(
+      ['capture', '-i', 'eth0', '--to', `127.0.0.1:${rx.port}`, '--duration', '2', '--json'],
+      {
+        env: { ...ENV, FAKE_FAIL: '1' },
+      },
+    )
+    rx.close()
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/tcpdump on eth0 stopped: .*The interface disappeared; starting it again in 1 s/)
+    expect(r.stderr).toMatch(/capturing again on eth0/)
+    const s = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+    expect(s.summary).toBe(true)
+    expect(s.restarts).toBeGreaterThanOrEqual(1)
+    const runs = s.restarts + 1
+    expect(s.captured).toBe(18 * runs)
+    expect(s.sip).toBe(18 * runs)
+    expect(s.sent).toBe(18 * runs)
+    expect(s.packets).toBe(s.sent + s.failed + s.dropped)
+    expect(rx.got).toHaveLength(s.sent)
+  })
+
+  it('SIGTERM: stops within a second with the summary, the kernel drops and the --write file', async () => {
+    const rx = await receiver()
+    const out = join(dir, 'w.pcapng')
+    const child = spawn(
+      process.execPath,
+      [BIN, 'capture', '-i', 'eth0', '--to', `127.0.0.1:${rx.port}`, '--write', out],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...ENV, NO_COLOR: '1' },
+      },
+    )
+    let err = ''
+    child.stderr.on('data', (d: Buffer) => (err += d))
+    const end = Date.now() + 10_000
+    while (rx.got.length < 18 && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+    const t = Date.now()
+    child.kill('SIGTERM')
+    const code = await new Promise((r) => child.on('close', r))
+    rx.close()
+    expect(Date.now() - t).toBeLessThan(1000)
+    expect(code, err).toBe(0)
+    expect(err).toMatch(/sent\s*│\s*18\s/)
+    expect(err).toMatch(/kernel drops\s*│\s*3\s/)
+    expect(err).toMatch(/frames written\s*│\s*18\s/)
+    const recs = await readAll(out)
+    const orig = await readAll(fixture('captures/sip-udp.pcap'))
+    expect(recs.map((x) => [x.seconds, x.nanos, x.data.toString('hex')])).toEqual(
+      orig.map((x) => [x.seconds, x.nanos, x.data.toString('hex')]),
+    )
+  })
+
+  it('--list-interfaces', async () => {
+    const r = await hep(['capture', '--list-interfaces'], { env: ENV })
+    expect(r.code).toBe(0)
+    expect(r.stdout.split('\n')[0]).toBe('eth0  [Up, Running]')
+    const j = await hep(['capture', '--list-interfaces', '--json'], { env: ENV })
+    expect(JSON.parse(j.stdout.split('\n')[1])).toEqual({
+      name: 'any',
+      description: '(Pseudo-device that captures on all interfaces) [Up, Running]',
+    })
+  })
+
+  it('usage errors: no interface, no destination, a bad port range', async () => {
+    expect((await hep(['capture', '--to', '127.0.0.1:9'], { env: ENV })).stderr).toMatch(/--interface/)
+    const r = await hep(['capture', '-i', 'lo'], { env: ENV })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/--to/)
+    expect(
+      (await hep(['capture', '-i', 'lo', '--to', 'x:9', '--port-range', '9-1'], { env: ENV })).code,
+    ).toBe(2)
+  })
+})
+
+describe('hep capture cannot capture', () => {
+  it('no engine on PATH: says what to install (exit 3)', async () => {
+    const r = await hep(['capture', '-i', 'lo', '--to', '127.0.0.1:9'], {
+      env: { PATH: join(dir, 'none'), HOME: dir },
+    })
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/hep capture: cannot capture: neither tcpdump nor dumpcap is installed/)
+    expect(r.stderr).not.toMatch(/at .*\.js/)
+  })
+
+  const asNobody =
+    process.getuid?.() === 0 &&
+    spawnSync('sh', ['-c', 'command -v setpriv && command -v tcpdump']).status === 0
+  it.skipIf(!asNobody)(
+    'a user who may not capture: which permission to grant (the real engines, run as nobody)',
+    () => {
+      const r = spawnSync(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          process.execPath,
+          BIN,
+          'capture',
+          '-i',
+          'lo',
+          '--to',
+          '127.0.0.1:9',
+        ],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, HOME: '/tmp', NO_COLOR: '1' },
+          timeout: 15_000,
+        },
+      )
+      expect(r.status).toBe(3)
+      expect(r.stderr).toMatch(/tcpdump may not capture \(lo: You don't have permission/)
+      expect(r.stderr).toMatch(/setcap cap_net_raw,cap_net_admin=eip/)
+      if (/trying dumpcap/.test(r.stderr)) expect(r.stderr).toMatch(/wireshark group/)
+    },
+  )
+})
