@@ -6,6 +6,7 @@
  * and reported; the sender's queue and reconnects ride out destination outages. Returns statistics;
  * prints nothing.
  */
+import type { RtcpMode } from '../rtcp/correlate.js'
 import { performance } from 'node:perf_hooks'
 import { CaptureItems } from '../capture/items.js'
 import type { HepError } from '../errors.js'
@@ -31,6 +32,8 @@ export interface LiveCaptureOptions extends HepEncodingOptions {
   /** kernel capture buffer, MiB */
   bufferMiB?: number
   portRanges?: [number, number][]
+  /** RTCP as HEP type 5: of the captured calls (default 'correlated'), 'all', or 'off' (--rtcp) */
+  rtcp?: RtcpMode
   /** only these calls (Call-ID) */
   callIds?: string[]
   /** only these methods: requests by method, responses by their CSeq method */
@@ -241,6 +244,7 @@ export class LiveCapture {
         mode: 'sip',
         portRanges: this.opts.portRanges,
         captureId: this.opts.captureId ?? 1,
+        rtcp: this.opts.rtcp,
         extract: { sipDetails: this.needSip },
       })
       return undefined
@@ -324,7 +328,13 @@ export class LiveCapture {
           if (!enc.readable(it)) continue
           if (it.packet?.payloadType === 5) this.rtcp++
           else this.sip++
-          if (o.callIds?.length && !(it.sip?.callId !== undefined && o.callIds.includes(it.sip.callId))) {
+          // an RTCP report's call is its correlation id
+          const call = it.sip
+            ? it.sip.callId
+            : it.packet?.payloadType === 5
+              ? it.packet.correlationId
+              : undefined
+          if (o.callIds?.length && !(call !== undefined && o.callIds.includes(call))) {
             countSkip(enc.skipped, 'callIdFilter')
             continue
           }
