@@ -9,7 +9,10 @@ import { HepError } from '../src/errors.js'
 import type { HepPacket } from '../src/hep/packet.js'
 import { StdinSource } from '../src/input/input.js'
 import { DEFAULT_MAX_BUFFER, OutputWriter, parseSize, type OutputError } from '../src/output/writer.js'
-import { chunkTable, summaryLine } from './_pretty.js'
+import { chunkTable, fullPayload, summaryLine } from './_pretty.js'
+import { ProgressLine } from './_progress.js'
+import { closest } from './_suggest.js'
+import { columnsOf, fit } from './_width.js'
 import { colors } from './_lazy.js'
 
 /** Exit codes (README "Exit codes"). */
@@ -58,7 +61,8 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
     json: Flags.boolean({
-      description: 'one compact JSON object per line on stdout, nothing else',
+      description:
+        'one compact JSON object per line on stdout, nothing else: the packets, then a {"summary":true,…} line',
       default: false,
     }),
     quiet: Flags.boolean({
@@ -140,6 +144,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   private readonly onSignal = (): void => {
     if (this.signals++ > 0 || this.stopped) process.exit(EXIT.INTERRUPTED)
+    // the terminal echoed ^C where the cursor was: that line is cleared, so nothing starts on it
+    if (this.progress) this.endProgress()
+    else if (process.stderr.isTTY && !this.stderrGone) process.stderr.write('\r\x1b[2K')
     this.requestStop('signal')
     setTimeout(() => {
       // stdout's reader takes nothing (`| less` at a prompt, a stalled peer): what it has not taken
@@ -192,17 +199,39 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.stop.signal.aborted
   }
 
+  /** stdout's width when it is a terminal (human lines are fitted to it), else undefined */
+  private get stdoutColumns(): number | undefined {
+    return columnsOf(process.stdout)
+  }
+
   /**
    * One packet on stdout, the one place every command prints a packet: under --json its JSON line
-   * (`jsonExtra`, e.g. `,"via":{…}`, goes inside the object), else `tag` and its summary line, and
-   * with --chunks its chunk table.
+   * (`jsonExtra`, e.g. `,"via":{…}`, goes inside the object), else `tag` and its summary line (fitted
+   * to a terminal's width), with --chunks its chunk table, with --full its whole payload.
    */
   protected packetOut(p: HepPacket, tag: string, jsonExtra?: Uint8Array): void {
     if (this.flags.json) this.out.packet(p, jsonExtra)
     else {
-      this.out.line(`${tag} ${summaryLine(p, this.c)}`)
-      if ((this.flags as { chunks?: boolean }).chunks) this.out.line(chunkTable(p, this.c))
+      const f = this.flags as { chunks?: boolean; full?: boolean }
+      const w = this.stdoutColumns
+      const line = `${tag} ${summaryLine(p, this.c)}`
+      this.out.line(w === undefined ? line : fit(line, w))
+      if (f.chunks) this.out.line(chunkTable(p, this.c, w))
+      if (f.full) this.out.line(fullPayload(p, this.c))
     }
+  }
+
+  /** The progress line on stderr (a terminal only): shows `text()`, redrawn several times a second. */
+  protected progress: ProgressLine | undefined
+
+  protected async startProgress(text: () => string): Promise<void> {
+    this.progress = await ProgressLine.start(text, this.flags.quiet || this.stopped)
+  }
+
+  /** Clears the progress line (before the summary; on an error; on Ctrl-C). */
+  protected endProgress(): void {
+    this.progress?.stop()
+    this.progress = undefined
   }
 
   /**
@@ -211,6 +240,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * unless --quiet.
    */
   protected summaryOut(json: object, human: () => void, asJson: boolean = this.flags.json): void {
+    this.endProgress()
     if (asJson) this.out.line(JSON.stringify({ summary: true, ...json }))
     else if (!this.flags.quiet) human()
   }
@@ -225,7 +255,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (!this.stderrGone) process.stderr.write(this.cErr.red('error: ') + msg + '\n')
   }
 
+  /** A line on stderr fitted to its width when it is a terminal (summaries, tables are fitted by _pretty). */
+  protected get stderrColumns(): number | undefined {
+    return columnsOf(process.stderr)
+  }
+
   protected override async finally(err: Error | undefined): Promise<void> {
+    this.endProgress()
     try {
       await this.out?.end()
     } catch {
@@ -238,6 +274,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected override async catch(
     err: Error & { exitCode?: number; oclif?: { exit?: number } },
   ): Promise<unknown> {
+    this.endProgress()
+    if ((err as { parse?: unknown }).parse !== undefined && err instanceof Errors.CLIError) {
+      // a flag or argument oclif could not parse: one short line and where to look, not the whole help
+      process.stderr.write(
+        `hep ${this.id ?? ''}: ${this.parseProblem(err)}; see hep ${this.id ?? ''} --help\n`,
+      )
+      process.exitCode = EXIT.USAGE
+      return
+    }
     if (err instanceof UsageError) {
       process.stderr.write(`hep ${this.id ?? ''}: ${err.message}\n`)
       process.exitCode = EXIT.USAGE
@@ -272,5 +317,30 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.stderr.write(`hep ${this.id ?? ''}: internal error: ${err.message}\n`)
     if (process.env.HEP_DEBUG) process.stderr.write(String(err.stack) + '\n')
     process.exitCode = EXIT.INTERNAL
+  }
+
+  /** An oclif parse error in one line, with "did you mean" for a mistyped flag. */
+  private parseProblem(err: Errors.CLIError): string {
+    const msg = err.message.replace(/\nSee more help with --help$/, '')
+    const flags = (err as { flags?: string[] }).flags
+    if (flags?.length) {
+      const known = Object.entries({
+        ...this.ctor.flags,
+        ...(this.ctor as typeof BaseCommand).baseFlags,
+      }).flatMap(([name, def]) => [name, ...((def as { aliases?: string[] }).aliases ?? [])])
+      return flags
+        .map((given) => {
+          const m = closest(given.replace(/^-+/, '').replace(/=.*$/, ''), known)
+          return `unknown flag ${given}${m ? ` (did you mean --${m}?)` : ''}`
+        })
+        .join('; ')
+    }
+    // "Missing 1 required arg:\nfiles  captures to replay" and the like: the first line and the names
+    return msg
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('Note:') && !l.startsWith('Alternatively'))
+      .join(': ')
+      .replace(/: :/g, ':')
   }
 }

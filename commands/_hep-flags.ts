@@ -1,5 +1,6 @@
-/** The HEP encoding options of send, replay and convert (CLI.md), declared once. */
+/** The HEP encoding options of send, replay, convert and capture (CLI.md), declared once. */
 import { Flags } from '@oclif/core'
+import { COMPRESSION_METHODS, type CompressionMethod } from '../src/hep/compress.js'
 import type { HepEncodingOptions } from '../src/hep/encoding-options.js'
 import { oncePerKind } from '../src/hep/lossy.js'
 import { RTCP_MODES, type RtcpMode } from '../src/rtcp/correlate.js'
@@ -7,7 +8,7 @@ import { RTCP_MODES, type RtcpMode } from '../src/rtcp/correlate.js'
 export const hepEncodingFlags = {
   version: Flags.option({
     options: ['1', '2', '3'] as const,
-    description: "HEP version to encode (default: 3; convert: keep the input's)",
+    description: 'HEP version to encode (default: 3)',
   })(),
   'capture-id': Flags.integer({
     description: 'capture agent id (u32; HEPv2 holds 16 bits)',
@@ -19,7 +20,18 @@ export const hepEncodingFlags = {
   'correlation-id': Flags.string({
     description: 'correlation id (chunk 0x0011): auto (the SIP Call-ID), none, or a value',
   }),
+  compress: Flags.option({
+    options: COMPRESSION_METHODS,
+    description:
+      'send the payload compressed (chunk 0x0010, as captagent does): gzip, zlib or deflate (raw); HEP v3',
+  })(),
 }
+
+/** convert's --version: keeps the input's by default. */
+export const convertVersionFlag = Flags.option({
+  options: ['1', '2', '3'] as const,
+  description: "HEP version to encode (default: keep the input's)",
+})()
 
 /** The options from the flags; `warn` is told once per kind what v1/v2 encoding loses. */
 export function encodingOptionsFrom(
@@ -29,6 +41,7 @@ export function encodingOptionsFrom(
     'node-name'?: string
     'auth-key'?: string
     'correlation-id'?: string
+    compress?: string
   },
   warn?: (message: string) => void,
 ): HepEncodingOptions {
@@ -38,6 +51,7 @@ export function encodingOptionsFrom(
     nodeName: f['node-name'],
     authKey: f['auth-key'],
     correlationId: f['correlation-id'],
+    compress: f.compress as CompressionMethod | undefined,
     onLoss: warn ? oncePerKind(warn) : undefined,
   }
 }

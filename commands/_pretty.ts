@@ -2,9 +2,11 @@
 import { isUtf8 } from 'node:buffer'
 import type { ChalkInstance } from 'chalk'
 import { CHUNK_BY_ID, CHUNK_DEFS, chunkIdHex } from '../src/hep/chunks.js'
+import { inflate } from '../src/hep/compress.js'
 import { IP_PROTOCOL_NAMES, VENDORS, payloadTypeName } from '../src/hep/constants.js'
 import { isoTime } from '../src/hep/json.js'
 import type { ChunkRef, HepPacket } from '../src/hep/packet.js'
+import { visibleWidth } from './_width.js'
 import { plain, Table } from './_lazy.js'
 
 export { plain }
@@ -39,8 +41,12 @@ export function summaryLine(p: HepPacket, c: ChalkInstance = plain): string {
   parts.push(c.magenta(payloadTypeName(p.payloadType)))
   if (p.correlationId !== undefined) parts.push(`corr ${p.correlationId}`)
   let summary = rtcpLine(p) ?? payloadSummary(p.payload)
-  if (p.payload === undefined && p.compressedPayload !== undefined)
-    summary = `(${p.compressedPayload.length} bytes compressed)`
+  if (p.payload === undefined && p.compressedPayload !== undefined) {
+    const z = inflate(p.compressedPayload)
+    summary = z
+      ? `[${z.method}] ${payloadSummary(z.payload)}`
+      : `(${p.compressedPayload.length} bytes compressed, not gzip, zlib or deflate)`
+  }
   parts.push(c.bold(summary))
   if (p.hdrLen !== undefined) parts.push(c.red(`[header length byte ${p.hdrLen}]`))
   return parts.join(' ')
@@ -71,7 +77,13 @@ function valueText(
   const v = f[d.field]
   let text: string
   let len = d.width
-  if (v instanceof Uint8Array) {
+  if (v instanceof Uint8Array && d.field === 'compressedPayload') {
+    len = v.length
+    const z = inflate(Buffer.from(v.buffer, v.byteOffset, v.length))
+    text = z
+      ? `${z.method}, ${z.payload.length} bytes inflated: ${payloadSummary(z.payload, 60)}`
+      : `(${v.length} bytes, not gzip, zlib or deflate)`
+  } else if (v instanceof Uint8Array) {
     len = v.length
     text =
       payloadSummary(Buffer.from(v.buffer, v.byteOffset, v.length), 60) +
@@ -89,6 +101,40 @@ function valueText(
 function hexPreview(b: Buffer): string {
   const h = b.subarray(0, 24).toString('hex')
   return b.length > 24 ? `${h}… (${b.length} bytes)` : h
+}
+
+/**
+ * A table of rows (the first row the head, when `head`), no wider than `width` columns: the widest
+ * column (the last, the values) is shortened with "…" to fit.
+ */
+export function fittedTable(rows: string[][], width?: number, head?: string[]): string {
+  const n = head?.length ?? rows[0]?.length ?? 0
+  const need = Array.from(
+    { length: n },
+    (_, i) => Math.max(visibleWidth(head?.[i] ?? ''), ...rows.map((r) => visibleWidth(r[i] ?? ''))) + 2,
+  )
+  const total = need.reduce((a, b) => a + b, 0) + n + 1
+  let colWidths: number[] | undefined
+  if (width !== undefined && total > width && n > 0) {
+    // the last column gives way first, then the widest of the others
+    colWidths = [...need]
+    let over = total - width
+    for (let k = 0; over > 0 && k < n * 4; k++) {
+      const i = k === 0 ? n - 1 : colWidths.indexOf(Math.max(...colWidths))
+      const give = Math.min(over, colWidths[i] - 5)
+      if (give <= 0) break
+      colWidths[i] -= give
+      over -= give
+    }
+  }
+  const table = new Table({
+    ...(head ? { head } : {}),
+    style: { head: [], border: [], compact: true },
+    wordWrap: false,
+    ...(colWidths ? { colWidths } : {}),
+  })
+  for (const r of rows) table.push(r)
+  return table.toString()
 }
 
 const RTCP_TYPES: Record<number, string> = {
@@ -171,18 +217,21 @@ function rtcpTable(r: RtcpJson, c: ChalkInstance): string {
 }
 
 /** The chunk table of --chunks (v3: every chunk in wire order; v1/v2: the header fields). */
-export function chunkTable(p: HepPacket, c: ChalkInstance = plain): string {
-  const chunks = hepChunkTable(p, c)
+export function chunkTable(p: HepPacket, c: ChalkInstance = plain, width?: number): string {
+  const chunks = hepChunkTable(p, c, width)
   const r = rtcpReport(p)
   return r === undefined ? chunks : `${chunks}\n${rtcpTable(r, c)}`
 }
 
-function hepChunkTable(p: HepPacket, c: ChalkInstance): string {
-  const table = new Table({
-    head: ['vendor', 'id', 'name', 'length', 'value'].map((h) => c.bold(h)),
-    style: { head: [], border: [], compact: true },
-    wordWrap: false,
-  })
+/** Key-value rows (a summary) as a table fitted to `width`. */
+export function kvTable(rows: [string, string][], width?: number): string {
+  return fittedTable(rows, width)
+}
+
+/** The chunks of a packet (v3: every chunk in wire order; v1/v2: the header fields), fitted to `width`. */
+function hepChunkTable(p: HepPacket, c: ChalkInstance, width?: number): string {
+  const table: string[][] = []
+  const head = ['vendor', 'id', 'name', 'length', 'value'].map((h) => c.bold(h))
   if (p.version === 3) {
     const refs = p.chunks ?? CHUNK_DEFS.map((d) => d.id)
     for (const ref of refs) {
@@ -209,5 +258,50 @@ function hepChunkTable(p: HepPacket, c: ChalkInstance): string {
     }
     table.push(['-', '-', 'payload', String(p.payload?.length ?? 0), payloadSummary(p.payload, 60)])
   }
-  return table.toString()
+  return fittedTable(table, width, head)
+}
+
+/**
+ * --full: the whole payload under the packet's line, indented: text (SIP with its headers and body)
+ * line by line, JSON (RTCP reports, logs) pretty-printed, anything else as a hex dump. A compressed
+ * payload is shown inflated.
+ */
+export function fullPayload(p: HepPacket, c: ChalkInstance = plain): string {
+  let body = p.payload
+  let note = ''
+  if (body === undefined && p.compressedPayload !== undefined) {
+    const z = inflate(p.compressedPayload)
+    if (z) {
+      body = z.payload
+      note =
+        c.dim(
+          `  (${z.method}-compressed: ${p.compressedPayload.length} bytes, ${z.payload.length} inflated)`,
+        ) + '\n'
+    } else body = p.compressedPayload
+  }
+  if (body === undefined || body.length === 0) return c.dim('  (no payload)') + '\n'
+  const indent = (lines: string[]) => lines.map((l) => '  ' + l).join('\n') + '\n'
+  if (isUtf8(body)) {
+    const text = body.toString('utf8')
+    const t = text.trim()
+    if ((t.startsWith('{') && t.endsWith('}')) || (t.startsWith('[') && t.endsWith(']'))) {
+      try {
+        return note + indent(JSON.stringify(JSON.parse(t), null, 2).split('\n'))
+      } catch {
+        // not JSON after all: shown as text
+      }
+    }
+    const lines = text.split(/\r?\n/)
+    if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop()
+    // eslint-disable-next-line no-control-regex
+    return note + indent(lines.map((l) => l.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '.')))
+  }
+  const rows: string[] = []
+  for (let o = 0; o < body.length; o += 16) {
+    const b = body.subarray(o, o + 16)
+    const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ')
+    const ascii = [...b].map((x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('')
+    rows.push(`${o.toString(16).padStart(4, '0')}  ${hex.padEnd(47)}  ${ascii}`)
+  }
+  return note + indent(rows)
 }

@@ -74,7 +74,7 @@ packets the kernel dropped.`
       default: 'auto' as const,
       description: 'capture engine: auto (tcpdump, else dumpcap), tcpdump or dumpcap',
     })(),
-    buffer: Flags.integer({ description: 'kernel capture buffer, MiB', min: 1 }),
+    buffer: Flags.integer({ description: 'kernel capture buffer per interface, MiB (default 64)', min: 1 }),
     'queue-limit': Flags.integer({
       description: 'packets queued per destination while it is slow or away',
       default: 10000,
@@ -236,7 +236,7 @@ packets the kernel dropped.`
     t.push(
       { 'frames captured': String(s.captured) },
       { 'SIP messages': String(s.sip) },
-      { 'RTCP reports': String(s.rtcp) },
+      { 'RTCP reports': `${s.rtcp} (of ${s.rtcpFound} RTCP packets found)` },
       { sent: String(s.sent) },
       { failed: String(s.failed) },
       { dropped: String(s.dropped) },

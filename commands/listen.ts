@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core'
 import { InternalError } from '../src/errors.js'
-import { payloadTypeFromName, payloadTypeName } from '../src/hep/constants.js'
+import { matchedNothing, type PacketFilter } from '../src/filter/filter.js'
+import { payloadTypeName } from '../src/hep/constants.js'
 import type { HepPacket } from '../src/hep/packet.js'
-import type { PacketFilter } from '../src/listen/filter.js'
 import { listen, type ListenResult, type ListenSession, type SavedOutput } from '../src/listen/listen.js'
-import { endpoint } from './_pretty.js'
+import { endpoint, fittedTable } from './_pretty.js'
 import { parseListenAddress } from '../src/net/address.js'
 import { checkTlsFiles } from '../src/net/pem.js'
 import type {
@@ -15,10 +15,11 @@ import type {
   ReceiveMeta,
 } from '../src/net/types.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS, outputBufferFlag } from './_base.js'
+import { captureIdFilterFlag, filterFlags, filterFrom } from './_filter-flags.js'
 import { LiveCalls } from './_calls-live.js'
 import { timeByteOrderFlag } from './_hep-flags.js'
+import { plural } from './_hints.js'
 import { pathsUsable } from './_paths.js'
-import { Table } from './_lazy.js'
 import { Relay, relayFlags, relayOptionsFrom, relaySummary, rotateFrom } from './_relay.js'
 import { rotatingOpenSink } from '../src/convert/rotate.js'
 import { ListenMetrics } from '../src/metrics/listen-metrics.js'
@@ -35,22 +36,19 @@ const DEFAULT_RECV_BUFFER = 8 * 1024 * 1024
 
 export default class Listen extends BaseCommand<typeof Listen> {
   static override summary = 'Receive HEP on UDP, TCP, TLS and WebSocket and show it'
-  static override description = `Listens on every address given (several at once), decodes each HEP v1/v2/v3 packet and prints
-it as decode does: one line per packet, --chunks for a chunk table, --json for JSON lines (the JSON form
-plus "via": how it arrived). Connection events (accepted, closed with the reason) go to stderr, and
-into the stream with --events. Ctrl-C or SIGTERM stops: outputs are flushed and closed, the summary
-is printed, and the exit code is 0.
+  static override description = `Listens on every address given (several at once), decodes each HEP v1/v2/v3 packet and prints it as decode does: one line per packet, --chunks for a chunk table, --full for the whole payload, --json for JSON lines (the JSON form plus "via": how it arrived). Compressed payloads are shown inflated. Connection events (accepted, closed with the reason) go to stderr, and into the stream with --events. The filters keep only the packets that pass all of them. Ctrl-C or SIGTERM stops: outputs are flushed and closed, the summary is printed, and the exit code is 0.
 
-Guards with capture-server defaults protect honest senders from the others: a TCP peer whose packet
-takes more than --max-reads-per-packet reads is dropped (OpenSIPS hep_max_msg_chunks), bad framing
-closes that connection only, idle connections close after --idle-timeout seconds.`
+Each line is written to stdout as the packet arrives, also into a pipe; in a pipeline, a program that buffers its own output (jq: use jq --unbuffered) holds lines back until it has a buffer full.
+
+Guards with capture-server defaults protect honest senders from the others: a TCP peer whose packet takes more than --max-reads-per-packet reads is dropped (OpenSIPS hep_max_msg_chunks), bad framing closes that connection only, idle connections close after --idle-timeout seconds.`
 
   static override examples = [
     '<%= config.bin %> listen --udp 9060',
-    '<%= config.bin %> listen --udp 9060 --tcp 9060 --json | jq -c .payload',
-    '<%= config.bin %> listen --udp [::]:9060 --write calls.pcap --count 100',
-    '<%= config.bin %> listen --tls 9061 --cert server.crt --key server.key --ws 9062 --events --json',
-    '<%= config.bin %> listen --udp 9060 --type sip --grep INVITE --duration 60',
+    '<%= config.bin %> listen --udp 9060 --tcp 9060 --json | jq --unbuffered -c .payload',
+    "<%= config.bin %> listen --udp '[::]:9060' --write calls.pcap --count 100",
+    '<%= config.bin %> listen --tcp 9061 --ws 9062 --events --json',
+    '<%= config.bin %> listen --udp 9060 --method INVITE --not-method OPTIONS --duration 60 --full',
+    "<%= config.bin %> listen --udp 9060 --json | jq --unbuffered -c 'select(.srcPort == 5060)' | <%= config.bin %> send --to tcp://127.0.0.1:9061",
     '<%= config.bin %> listen --udp 9060 --to tcp://127.0.0.1:9061 --spool /tmp/hep-spool --quiet',
     '<%= config.bin %> listen --udp 9060 --dedup 500 --write calls.pcap --rotate-seconds 3600 --rotate-keep 24 --metrics 127.0.0.1:9100',
   ]
@@ -70,6 +68,10 @@ closes that connection only, idle connections close after --idle-timeout seconds
     cert: Flags.string({ description: 'TLS certificate chain (PEM file)' }),
     key: Flags.string({ description: 'TLS private key (PEM file)' }),
     chunks: Flags.boolean({ description: 'add a table of every chunk of each packet', default: false }),
+    full: Flags.boolean({
+      description: 'add the whole payload: SIP with its headers and body, JSON pretty-printed',
+      default: false,
+    }),
     calls: Flags.boolean({
       description:
         'one row per call (as hep calls) instead of one line per packet: each call once it is over, the rest at stop; on a terminal a table redrawn every 2 s',
@@ -88,19 +90,8 @@ closes that connection only, idle connections close after --idle-timeout seconds
     }),
     count: Flags.integer({ description: 'stop after this many packets (after filters)', min: 1 }),
     duration: Flags.integer({ description: 'stop after this many seconds', min: 1 }),
-    'capture-id': Flags.integer({
-      description: 'only packets with this capture id (repeatable)',
-      multiple: true,
-    }),
-    type: Flags.string({
-      description: 'only this payload type: sip, log, rtcp… or a number (repeatable)',
-      multiple: true,
-    }),
-    'call-id': Flags.string({
-      description: 'only packets of this call (Call-ID or correlation id; repeatable)',
-      multiple: true,
-    }),
-    grep: Flags.string({ description: 'only packets whose payload matches this regular expression' }),
+    ...filterFlags,
+    ...captureIdFilterFlag,
     'auth-key': Flags.string({ description: 'reject packets whose auth key (chunk 0x000e) is not this' }),
     'max-connections': Flags.integer({
       description:
@@ -257,8 +248,13 @@ closes that connection only, idle connections close after --idle-timeout seconds
     await metrics?.close()
     live?.end()
     // a stalled reader does not hold the stop: what it has not taken within a second is counted, not waited for
+    // under --json the summary is stdout's last line: written before stdout ends
+    const onStdout = f.json && this.stopReason !== 'pipe' && !this.out.error
+    if (onStdout) this.summary(result, session.outputs, filter, true)
     await this.out.endWithin(1000)
-    this.summary(result, session.outputs)
+    if (!onStdout) this.summary(result, session.outputs, filter, false)
+    else if (this.out.abandoned > 0)
+      this.note(`not printed: ${this.out.abandoned} (stdout did not take them within 1 s of the stop)`)
     if (process.exitCode !== EXIT.OUTPUT && result.server.total.malformed > 0 && result.stats.shown === 0)
       process.exitCode = EXIT.INPUT
     const lost = result.relay?.destinations.some((d) => d.failed > 0 || d.dropped > 0)
@@ -344,22 +340,7 @@ closes that connection only, idle connections close after --idle-timeout seconds
   }
 
   private filter(): PacketFilter {
-    const f = this.flags
-    const payloadTypes = (f.type ?? []).map((t) => {
-      const n = payloadTypeFromName(t)
-      if (n === undefined)
-        this.error(`--type ${t}: not a payload type name (sip, log, rtcp…) or number`, { exit: EXIT.USAGE })
-      return n
-    })
-    let grep: RegExp | undefined
-    if (f.grep !== undefined) {
-      try {
-        grep = new RegExp(f.grep)
-      } catch (e) {
-        this.error(`--grep ${f.grep}: ${(e as Error).message}`, { exit: EXIT.USAGE })
-      }
-    }
-    return { captureIds: f['capture-id'], payloadTypes, callIds: f['call-id'], grep }
+    return this.usage(() => filterFrom(this.flags, true))
   }
 
   private lastRemote?: Endpoint
@@ -426,16 +407,57 @@ closes that connection only, idle connections close after --idle-timeout seconds
     }
   }
 
-  private summary(result: ListenResult, outputs: readonly SavedOutput[]): void {
+  private summary(
+    result: ListenResult,
+    outputs: readonly SavedOutput[],
+    filter: PacketFilter,
+    onStdout: boolean,
+  ): void {
     const { stats: s, server: st, udp } = result
-    if (this.flags.quiet) return
-    const secs = ((Date.now() - s.startedAt) / 1000).toFixed(1)
+    const secs = (Date.now() - s.startedAt) / 1000
+    const rejectedBy = st.total.rejectedBy as Record<string, number>
+    const dropped = st.dropped
+    const nothing = s.received > 0 ? matchedNothing(filter, s.received) : undefined
+    if (nothing) this.note(nothing)
+    const conns = st.total.connections
+    const json = {
+      seconds: Number(secs.toFixed(3)),
+      received: s.received,
+      shown: s.shown,
+      filtered: s.filtered,
+      ...(this.flags.dedup ? { deduplicated: s.deduplicated } : {}),
+      malformed: st.total.malformed,
+      rejected: rejectedBy,
+      ...(udp ? { dropped: { output: dropped.output, kernel: dropped.kernel ?? null } } : {}),
+      kinds: s
+        .kinds()
+        .map((k) => ({ captureId: k.captureId, type: payloadTypeName(k.payloadType), packets: k.packets })),
+      ...(conns.accepted > 0 ? { connections: { accepted: conns.accepted, closed: conns.closed } } : {}),
+      ...(result.relay ? { relay: result.relay } : {}),
+    }
+    this.summaryOut(json, () => this.humanSummary(result, outputs, secs), onStdout)
+    if (onStdout) {
+      // the JSON line is stdout's; what went wrong with the outputs is still said on stderr
+      for (const { sink, what } of outputs) if (sink.error) this.outputNote(sink, what)
+    }
+  }
+
+  private outputNote(sink: SavedOutput['sink'], what: string): void {
+    this.note(
+      sink.out.confirmed === 0
+        ? `${what}: nothing saved (${sink.error?.reason})`
+        : `${what}: ${plural(sink.out.confirmedItems, 'packet')} saved, then ${sink.error?.reason}; it ends on a whole packet`,
+    )
+  }
+
+  private humanSummary(result: ListenResult, outputs: readonly SavedOutput[], secs: number): void {
+    const { stats: s, server: st, udp } = result
     const rejectedBy = st.total.rejectedBy as Record<string, number>
     const rejected = Object.values(rejectedBy).reduce((a, b) => a + b, 0)
     const dropped = st.dropped
     const kernel = dropped.kernel === undefined ? 'unknown' : String(dropped.kernel)
     process.stderr.write(
-      `listened ${secs} s: ${s.received} packets (${s.shown} shown, ${s.filtered} filtered out${this.flags.dedup ? `, ${s.deduplicated} duplicates` : ''}), ${st.total.malformed} malformed, ${rejected} rejected\n` +
+      `listened ${secs.toFixed(1)} s: ${plural(s.received, 'packet')} (${s.shown} shown, ${s.filtered} filtered out${this.flags.dedup ? `, ${s.deduplicated} duplicates` : ''}), ${st.total.malformed} malformed, ${rejected} rejected\n` +
         (udp ? `dropped: ${dropped.output} by us (output full), ${kernel} by the kernel\n` : ''),
     )
     if (result.relay) process.stderr.write(relaySummary(result.relay))
@@ -443,21 +465,10 @@ closes that connection only, idle connections close after --idle-timeout seconds
       process.stderr.write(
         `not printed: ${this.out.abandoned} (stdout did not take them within 1 s of the stop)\n`,
       )
-    for (const { sink, what } of outputs) {
-      if (sink.error)
-        process.stderr.write(
-          sink.out.confirmed === 0
-            ? `${what}: nothing saved (${sink.error.reason})\n`
-            : `${what}: ${sink.out.confirmedItems} packets saved, then ${sink.error.reason}; it ends on a whole packet\n`,
-        )
-    }
+    for (const { sink, what } of outputs) if (sink.error) this.outputNote(sink, what)
     if (s.received > 0) {
-      const t = new Table({
-        head: ['capture id', 'type', 'packets'],
-        style: { head: [], border: [], compact: true },
-      })
-      for (const k of s.kinds()) t.push([k.captureId, payloadTypeName(k.payloadType), String(k.packets)])
-      process.stderr.write(t.toString() + '\n')
+      const rows = s.kinds().map((k) => [k.captureId, payloadTypeName(k.payloadType), String(k.packets)])
+      process.stderr.write(fittedTable(rows, this.stderrColumns, ['capture id', 'type', 'packets']) + '\n')
     }
     for (const [r, n] of Object.entries(rejectedBy)) process.stderr.write(`rejected (${r}): ${n}\n`)
     const conns = st.total.connections

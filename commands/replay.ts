@@ -1,7 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { parsePortRanges } from '../src/capture/extract.js'
-import { toJsonLine } from '../src/hep/json.js'
-import type { HepPacket } from '../src/hep/packet.js'
+import { matchedNothing } from '../src/filter/filter.js'
 import { createSender } from '../src/net/sender.js'
 import { newRegistry, serveMetrics, type MetricsServer } from '../src/metrics/metrics.js'
 import { SendMetrics } from '../src/metrics/send-metrics.js'
@@ -11,29 +9,30 @@ import { skippedFor } from '../src/item/skip.js'
 import { replay, type ReplayStats } from '../src/replay/replay.js'
 import type { TimingMode } from '../src/replay/scheduler.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
+import { filterFlags, filterFrom } from './_filter-flags.js'
 import { pathsUsable } from './_paths.js'
 import { encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
-import { rtcpLine } from './_pretty.js'
-import { SingleBar, Table } from './_lazy.js'
+import { captureHints, plural } from './_hints.js'
+import { kvTable } from './_pretty.js'
 
 export default class Replay extends BaseCommand<typeof Replay> {
   static override summary = 'Re-send the SIP of captures as HEP at their original timing'
-  static override description = `Takes the SIP messages of one or more captures (pcap, pcapng, gzip; UDP, TCP, WebSocket, SCTP,
-IP fragments, VLANs, tunnels), re-encodes each as HEP with the chosen version and capture id, and sends
-it as it happened. Every packet's send time is computed from the start of the replay, never from the
-previous packet, so lateness never accumulates; a late packet goes at once. Several files replay as one
-timeline, merged by time. The summary gives packets sent, skipped by reason, failed, the achieved rate
-and the timing error the scheduler measured (median, p99, max). Ctrl-C stops with the summary.`
+  static override description = `Takes the SIP messages of one or more captures (pcap, pcapng, gzip; UDP, TCP, WebSocket, SCTP, IP fragments, VLANs, tunnels), re-encodes each as HEP with the chosen version and capture id, and sends it as it happened. "-" reads a capture from stdin, also a live pipe (tcpdump -w - | hep replay - …).
+
+Every packet's send time is computed from the start of the replay, never from the previous packet, so lateness never accumulates; a late packet goes at once. Several files replay as one timeline, merged by time. The filters keep only the messages that pass all of them.
+
+A progress line shows on a terminal. The summary gives packets sent, skipped by reason, failed, the achieved rate and the timing error the scheduler measured (median, p99, max). Ctrl-C stops with the summary.`
 
   static override examples = [
     '<%= config.bin %> replay fixtures/captures/sip-udp.pcap --to 127.0.0.1:9060 --version 3 --capture-id 2002',
     '<%= config.bin %> replay fixtures/captures/sip-tcp.pcap --to tcp://127.0.0.1:9060 --speed 10',
-    '<%= config.bin %> replay fixtures/captures/sip-rtp.pcap --to 127.0.0.1:9060 --max-gap 1 --loop 3',
-    '<%= config.bin %> replay fixtures/captures/sip-udp.pcapng --dry-run --json | jq -r .payload | head -1',
+    '<%= config.bin %> replay fixtures/captures/sip-rtp.pcap --to 127.0.0.1:9060 --max-gap 1 --loop 2',
+    '<%= config.bin %> replay fixtures/captures/sip-udp.pcapng --dry-run --method INVITE --not-method ACK',
+    '<%= config.bin %> replay - --to 127.0.0.1:9060 < fixtures/captures/sip-udp.pcap',
   ]
 
   static override args = {
-    files: Args.string({ description: 'captures to replay', required: true, ignoreStdin: true }),
+    files: Args.string({ description: 'captures to replay ("-": stdin)', required: true, ignoreStdin: true }),
   }
 
   static override strict = false
@@ -67,21 +66,15 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
       min: 0,
     }),
     limit: Flags.integer({ description: 'stop after this many packets', min: 1 }),
-    'port-range': Flags.string({
-      description: 'only traffic to or from these ports, e.g. 5060 or 5060-5080,5090',
-    }),
+    ...filterFlags,
     rtcp: rtcpFlag,
-    'call-id': Flags.string({ description: 'only this call, its SIP and RTCP (repeatable)', multiple: true }),
-    method: Flags.string({
-      description: 'only this method: requests by method, responses by their CSeq (repeatable)',
-      multiple: true,
-    }),
     metrics: Flags.string({
       description: 'serve Prometheus metrics on [HOST:]PORT/metrics while replaying (default host 127.0.0.1)',
       helpValue: 'HOST:PORT',
     }),
     'dry-run': Flags.boolean({
-      description: 'print what would be sent, send nothing (with --json: the JSON form)',
+      description:
+        'print what would be sent, as decode prints it, and send nothing (with --json: the JSON form)',
       default: false,
     }),
     'queue-limit': Flags.integer({
@@ -111,12 +104,7 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
     if (!pathsUsable('replay', files)) return
     const mode = this.timingMode()
     const maxGap = f['max-gap'] === undefined ? undefined : this.positive(f['max-gap'], '--max-gap')
-    let portRanges: [number, number][] | undefined
-    if (f['port-range'] !== undefined) {
-      portRanges = parsePortRanges(f['port-range'])
-      if (!portRanges)
-        this.error(`--port-range ${f['port-range']}: expected PORT, LO-HI or a list`, { exit: EXIT.USAGE })
-    }
+    const filter = this.usage(() => filterFrom(f))
     let sender: HepSender | undefined
     if (!f['dry-run']) {
       const to = f.to as string[]
@@ -141,7 +129,16 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
       }
       this.note(`metrics on http://${metrics.address.address}:${metrics.address.port}/metrics`)
     }
-    const bar = this.bar()
+    const live = { packets: 0, elapsedMs: 0, captureMs: 0 }
+    if (!f['dry-run'])
+      await this.startProgress(
+        () =>
+          `replay: ${plural(live.packets, 'packet')} sent, ${(live.elapsedMs / 1000).toFixed(1)} s elapsed, ${(live.captureMs / 1000).toFixed(1)} s of capture time`,
+      )
+    let dry = 0
+    const started = Date.now()
+    const tick = setInterval(() => (live.elapsedMs = Date.now() - started), 100)
+    tick.unref()
     const stats = await replay(
       {
         ...enc,
@@ -152,35 +149,39 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
         needCallId: f.balance === 'call-id',
         limit: f.limit,
         timestamps: f.timestamps,
-        portRanges,
+        filter,
         rtcp,
-        callIds: f['call-id'],
-        methods: f.method,
         signal: this.stop.signal,
         stopFlushMs: STOP_FLUSH_MS,
         onSkip: (where, reason, e) => this.problem(`${where}: ${reason}${e ? ': ' + e.message : ''}`),
         onPacket: f['dry-run']
           ? (p) => {
               sm?.packet(p)
-              this.out.line(
-                f.json
-                  ? toJsonLine(p)
-                  : `${p.version} ${p.srcIp}:${p.srcPort} → ${p.dstIp}:${p.dstPort} ${rtcpText(p) ?? firstLine(p.payload)}`,
-              )
+              this.packetOut(p, f.json ? '' : `#${++dry}`)
             }
           : sm
             ? (p) => sm.packet(p)
             : undefined,
-        onProgress: (pr) =>
-          bar?.update(pr.packets, {
-            elapsed: (pr.elapsedMs / 1000).toFixed(1),
-            capture: (pr.captureMs / 1000).toFixed(1),
-          }),
+        onProgress: (pr) => {
+          live.packets = pr.packets
+          live.captureMs = pr.captureMs
+        },
       },
       sender,
-    ).finally(() => bar?.stop()) // the bar hides the cursor: shown again after an error too
+    ).finally(() => this.endProgress()) // the line hides the cursor: shown again after an error too
+    clearInterval(tick)
     await metrics?.close()
     await this.out.drained()
+    const nothing = matchedNothing(filter, stats.packets + (stats.skipped['filtered out'] ?? 0))
+    if (nothing) this.note(nothing)
+    for (const h of captureHints(
+      'replay',
+      files.length === 1 ? files[0] : files.join(' '),
+      stats.skipped,
+      stats.packets,
+      f.to?.[0],
+    ))
+      this.note(h)
     this.summary(stats)
     if (stats.failed > 0 || stats.dropped > 0)
       process.exitCode = stats.sent === 0 ? EXIT.NETWORK : EXIT.PARTIAL
@@ -205,54 +206,39 @@ and the timing error the scheduler measured (median, p99, max). Ctrl-C stops wit
     return { kind: 'original', speed: f.speed === undefined ? 1 : this.positive(f.speed, '--speed') }
   }
 
-  private bar(): SingleBar | undefined {
-    if (this.flags.quiet || this.flags['dry-run'] || !process.stderr.isTTY) return undefined
-    const bar = new SingleBar({
-      format: 'replay {value} packets | {elapsed} s elapsed, {capture} s of capture time',
-      stream: process.stderr,
-      hideCursor: true,
-    })
-    bar.start(0, 0, { elapsed: '0.0', capture: '0.0' })
-    return bar
-  }
-
   private summary(s: ReplayStats): void {
     const f = this.flags
-    if (f.json && !f['dry-run']) {
-      this.out.line(JSON.stringify({ summary: true, ...s }))
-      return
-    }
-    if (f.quiet) return
-    const t = new Table({ style: { head: [], border: [], compact: true } })
-    const ms = (x: number) => `${x.toFixed(3)} ms`
-    t.push({
-      [f['dry-run'] ? 'packets (dry run)' : 'packets sent']: String(f['dry-run'] ? s.packets : s.sent),
+    const dry = f['dry-run']
+    this.summaryOut({ ...s, ...(dry ? { dryRun: true } : {}) }, () => {
+      const rows: [string, string][] = []
+      const ms = (x: number) => `${x.toFixed(3)} ms`
+      if (dry) rows.push(['packets (dry run)', String(s.packets)])
+      else {
+        // packets sent, failed and dropped add up to the packets handed to the sender
+        rows.push(
+          ['packets sent', String(s.sent)],
+          ['failed', String(s.failed)],
+          ['dropped', String(s.dropped)],
+        )
+        // a rate only for what went out
+        if (s.sent > 0)
+          rows.push([
+            'achieved rate',
+            `${s.rate.toFixed(1)} packets/s in ${(s.elapsedMs / 1000).toFixed(3)} s`,
+          ])
+        if (s.timing.count > 0 && s.sent > 0)
+          rows.push([
+            'timing error',
+            `median ${ms(s.timing.median)}, p99 ${ms(s.timing.p99)}, max ${ms(s.timing.max)}`,
+          ])
+      }
+      if (s.loops > 1) rows.push(['loops', String(s.loops)])
+      if (s.rtcp) {
+        rows.push(['RTCP packets found', String(s.rtcp.found)])
+        rows.push([dry ? 'RTCP packets (dry run)' : 'RTCP packets sent', String(s.rtcp.sent)])
+      }
+      for (const [r, n] of Object.entries(s.skipped)) rows.push([`skipped: ${r}`, String(n)])
+      process.stderr.write(kvTable(rows, this.stderrColumns) + '\n')
     })
-    if (!f['dry-run']) {
-      t.push({ failed: String(s.failed) }, { dropped: String(s.dropped) })
-      t.push({ 'achieved rate': `${s.rate.toFixed(1)} packets/s in ${(s.elapsedMs / 1000).toFixed(3)} s` })
-      if (s.timing.count > 0)
-        t.push({
-          'timing error': `median ${ms(s.timing.median)}, p99 ${ms(s.timing.p99)}, max ${ms(s.timing.max)}`,
-        })
-    }
-    if (s.loops > 1) t.push({ loops: String(s.loops) })
-    if (s.rtcp) {
-      t.push({ 'RTCP packets found': String(s.rtcp.found) })
-      t.push({ [f['dry-run'] ? 'RTCP packets (dry run)' : 'RTCP packets sent']: String(s.rtcp.sent) })
-    }
-    for (const [r, n] of Object.entries(s.skipped)) t.push({ [`skipped: ${r}`]: String(n) })
-    process.stderr.write(t.toString() + '\n')
   }
-}
-
-function rtcpText(p: HepPacket): string | undefined {
-  const line = rtcpLine(p)
-  return line === undefined ? undefined : `RTCP ${line}`
-}
-
-function firstLine(b: Buffer | undefined): string {
-  if (!b) return ''
-  const i = b.indexOf(13)
-  return b.toString('utf8', 0, i >= 0 ? Math.min(i, 120) : Math.min(b.length, 120))
 }

@@ -15,30 +15,25 @@ import { checkTlsFiles } from '../src/net/pem.js'
 import { createSender } from '../src/net/sender.js'
 import type { HepSender } from '../src/net/sender-types.js'
 import { sendItems, type SendStats } from '../src/send/send.js'
+import type { CaptureItems } from '../src/capture/items.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
+import { captureHints, plural } from './_hints.js'
 import { pathsUsable } from './_paths.js'
 import { encodingOptionsFrom, hepEncodingFlags, timeByteOrderFlag } from './_hep-flags.js'
 
 export default class Send extends BaseCommand<typeof Send> {
   static override summary = 'Encode and send HEP, from flags or from JSON lines, raw or hex'
-  static override description = `One message from flags (--payload or --payload-file, --src, --dst, --type, --time), or a stream
-of packets from FILE or stdin in any format decode reads (jsonl, raw, hex, a pcap of HEP), so that
-  hep listen --json | jq … | hep send --to tcp://127.0.0.1:9061
-works end to end. Decoded packets go out byte for byte (unless an encoding option changes them);
-hand-written JSON is completed with what receivers need (family, protocol, time = now, type SIP).
-JSON lines with an "event" key (listen --events) are skipped.
+  static override description = `One message from flags (--payload or --payload-file, --src, --dst, --type, --time), or a stream of packets from FILE or stdin in any format decode reads (jsonl, raw, hex, a pcap of HEP), so that hep listen --json | jq --unbuffered … | hep send --to tcp://127.0.0.1:9061 works end to end. Decoded packets go out byte for byte (unless an encoding option changes them); hand-written JSON is completed with what receivers need (family, protocol, time = now, type SIP). JSON lines with an "event" key (listen --events) or "summary": true are skipped. A capture of plain SIP is sent as HEP by hep replay, not by send.
 
-Destinations: HOST:PORT (UDP), udp://, tcp://, tls://, ws://, wss:// URLs, [::1]:9060; --to is
-repeatable: every destination gets every packet, or --balance call-id keeps each call on one.
-The summary counts sent, failed and dropped; they add up to the total. Over tcp/tls/ws a packet
-counts as sent once no failure of its connection can lose it (the receiver closed cleanly after ours
-at the end, or more than the kernel buffers were written after it); what a failed connection may have
-lost is sent again after reconnecting (resent: possible duplicates), or failed with --no-resend.`
+Destinations: HOST:PORT (UDP), udp://, tcp://, tls://, ws://, wss:// URLs, [::1]:9060; --to is repeatable: every destination gets every packet, or --balance call-id keeps each call on one.
+
+The summary counts sent, failed and dropped; they add up to the total. Over tcp/tls/ws a packet counts as sent once no failure of its connection can lose it (the receiver closed cleanly after ours at the end, or more than the kernel buffers were written after it); what a failed connection may have lost is sent again after reconnecting (resent: possible duplicates), or failed with --no-resend. Over UDP, sent means handed to the network: a receiver that is not there is not noticed.`
 
   static override examples = [
     `<%= config.bin %> send --to 127.0.0.1:9060 --payload 'OPTIONS sip:bob@example.com SIP/2.0' --src 10.0.0.1:5060 --dst 10.0.0.2:5060`,
     '<%= config.bin %> send fixtures/hep/hep-v3.hex --to tcp://127.0.0.1:9061',
     '<%= config.bin %> send fixtures/hep/hep-v3.hex --to 127.0.0.1:9060 --version 2 --capture-id 7',
+    '<%= config.bin %> send fixtures/hep/hep-v3.hex --to 127.0.0.1:9060 --compress gzip',
     '<%= config.bin %> listen --udp 9060 --json | <%= config.bin %> send --to tcp://127.0.0.1:9061',
   ]
 
@@ -58,7 +53,7 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
         'several --to: every destination gets every packet (all), or each call goes to one (call-id)',
     })(),
     from: Flags.option({ options: HEP_FORMATS, description: 'input format (default: detected)' })(),
-    payload: Flags.string({ description: 'the message to send (text)', exclusive: ['payload-file', 'file'] }),
+    payload: Flags.string({ description: 'the message to send (text)', exclusive: ['payload-file'] }),
     'payload-file': Flags.string({ description: 'the message to send, from a file (bytes as they are)' }),
     src: Flags.string({ description: 'source IP:PORT of the message', default: '127.0.0.1:5060' }),
     dst: Flags.string({ description: 'destination IP:PORT of the message', default: '127.0.0.1:5060' }),
@@ -106,6 +101,10 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
     const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     for (const d of f.to) this.usage(() => parseDestination(d)) // bad text fails here (exit 2), before anything is sent
     this.usage(() => checkTlsFiles({ ca: f.ca }))
+    if (args.file !== undefined && (f.payload !== undefined || f['payload-file'] !== undefined))
+      this.error('send either FILE or one message from --payload/--payload-file, not both', {
+        exit: EXIT.USAGE,
+      })
     const fromFlags = args.file === undefined && (f.payload !== undefined || f['payload-file'] !== undefined)
     const inputs = fromFlags
       ? f['payload-file'] !== undefined
@@ -113,9 +112,10 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
         : []
       : [args.file ?? '-']
     if (!pathsUsable('send', inputs)) return
+    let capture: CaptureItems | undefined
     const batches = fromFlags
       ? oneMessage(this.messageFromFlags(enc.version ?? 3))
-      : this.stream(args.file ?? '-')
+      : this.stream(args.file ?? '-', (c) => (capture = c))
     const senderOptions = {
       balance: f.balance,
       connectTimeout: f['connect-timeout'],
@@ -155,6 +155,14 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
       onSkip: (where, reason, error) =>
         this.problem(`${where}: ${reason}${error ? ': ' + error.message : ''}`),
     })
+    const cap = capture as CaptureItems | undefined
+    if (cap && !this.stopped) {
+      const skipped = Object.entries(cap.stats.skipped).map(([r, n]) => `${n} ${r}`)
+      if (skipped.length > 0)
+        this.note(`${args.file}: ${plural(cap.stats.records, 'record')}; skipped: ${skipped.join(', ')}`)
+      for (const h of captureHints('send', args.file ?? '-', cap.stats.skipped, stats.in, f.to[0]))
+        this.note(h)
+    }
     this.summary(stats)
     // the destination's failures first (3: nothing got through, 4: some did not), then what could
     // not be encoded (4), then what could not be read (1)
@@ -164,11 +172,12 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
     else if (Object.keys(stats.skipped).length > 0) process.exitCode = EXIT.INPUT
   }
 
-  private stream(file: string): AsyncIterable<HepItem[]> {
+  private stream(file: string, onCapture: (c: CaptureItems) => void): AsyncIterable<HepItem[]> {
     const f = this.flags
     return readHepBatches(file, {
       from: f.from as HepFormat | undefined,
       timeByteOrder: f['time-byte-order'],
+      onCapture,
       stdin: this.stdin,
     })
   }
@@ -209,8 +218,9 @@ lost is sent again after reconnecting (resent: possible duplicates), or failed w
     const st = s.sender
     const skipped = Object.entries(s.skipped).map(([r, n]) => `, ${n} ${r}`)
     const resent = st.resent > 0 ? `; ${st.resent} resent (possible duplicates)` : ''
+    // every packet read is sent, failed, dropped or skipped: the first figure is their sum
     process.stderr.write(
-      `${st.submitted} packets: ${st.sent} sent, ${st.failed} failed, ${st.dropped} dropped${skipped.join('')}${resent}\n`,
+      `${plural(s.in, 'packet')}: ${st.sent} sent, ${st.failed} failed, ${st.dropped} dropped${skipped.join('')}${resent}\n`,
     )
   }
 }

@@ -175,7 +175,7 @@ export class CaptureExtractor {
             !inRanges(res.srcPort, portRanges) &&
             !inRanges(res.dstPort, portRanges)
           ) {
-            this.skip('port filter')
+            this.skip('filtered out') // the label of every filter (item/skip.ts)
             continue
           }
           if (res.kind !== 'udp') {
@@ -201,7 +201,13 @@ export class CaptureExtractor {
               this.opts.onMedia()
               this.opts.onMedia = undefined
             }
-            this.skip(want === 'hep' && scanSip(payload) !== undefined ? 'SIP (not HEP)' : nonSipReason(res))
+            this.skip(
+              want === 'hep' && scanSip(payload) !== undefined
+                ? 'SIP (not HEP)'
+                : want === 'sip' && looksLikeHep(payload)
+                  ? 'HEP (not SIP)'
+                  : nonSipReason(res),
+            )
             continue
           }
           if (kind === 'sip') st.sip++

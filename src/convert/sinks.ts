@@ -2,6 +2,7 @@
 import type { Writable } from 'node:stream'
 import { HepError } from '../errors.js'
 import { decode } from '../hep/codec.js'
+import { payloadOf } from '../hep/compress.js'
 import type { HepPacket } from '../hep/packet.js'
 import { msToNanos } from '../hep/time.js'
 import { OutputWriter, type OutputError, type WriterOptions } from '../output/writer.js'
@@ -141,7 +142,8 @@ class PcapSink implements PacketSink {
         srcPort: p.srcPort ?? 0,
         dstPort: p.dstPort ?? 0,
         protocol: p.protocol,
-        payload: p.payload ?? Buffer.alloc(0),
+        // a compressed payload (chunk 0x0010) is written inflated: the message as it was on the wire
+        payload: payloadOf(p) ?? p.compressedPayload ?? Buffer.alloc(0),
       }
     }
     // headers and payload go into the file's buffer one after the other: no frame is assembled

@@ -1,5 +1,6 @@
 /** The HEP encoding options shared by send, replay and convert, applied to a packet. */
 import { HepError } from '../errors.js'
+import { compressPacket, payloadOf, type CompressionMethod } from './compress.js'
 import { reportLosses, type EncodingLoss } from './lossy.js'
 import type { HepPacket } from './packet.js'
 
@@ -10,6 +11,8 @@ export interface HepEncodingOptions {
   authKey?: string
   /** 'auto': the SIP Call-ID of the payload; 'none': drop it; anything else: that value */
   correlationId?: string
+  /** move the payload into chunk 0x0010, compressed this way (HEP v3 only) */
+  compress?: CompressionMethod
   /**
    * told what each packet loses when it is encoded as v1 or v2 (chunks those versions cannot carry,
    * a payload type they cannot say); see oncePerKind in lossy.ts
@@ -19,6 +22,11 @@ export interface HepEncodingOptions {
 
 /** Checks option values once, before any packet (e.g. a v2 capture id must fit 16 bits). */
 export function checkEncodingOptions(o: HepEncodingOptions): void {
+  if (o.compress !== undefined && (o.version === 1 || o.version === 2))
+    throw new HepError(
+      'HEP_ENCODE',
+      `--compress needs HEP version 3 (v${o.version} has no compressed payload chunk)`,
+    )
   if (o.captureId !== undefined) {
     if (!Number.isInteger(o.captureId) || o.captureId < 0 || o.captureId > 0xffffffff) {
       throw new HepError(
@@ -44,13 +52,14 @@ export function applyEncodingOptions(
   o: HepEncodingOptions,
   callIdOf?: (payload: Buffer) => string | undefined,
 ): HepPacket {
-  const q: HepPacket = { ...p }
+  let q: HepPacket = { ...p }
   if (o.captureId !== undefined) q.captureId = o.captureId
   if (o.nodeName !== undefined) q.nodeName = o.nodeName
   if (o.authKey !== undefined) q.authKey = o.authKey
   if (o.correlationId === 'none') q.correlationId = undefined
   else if (o.correlationId === 'auto') {
-    const id = q.payload && callIdOf ? callIdOf(q.payload) : undefined
+    const payload = payloadOf(q)
+    const id = payload && callIdOf ? callIdOf(payload) : undefined
     if (id !== undefined) q.correlationId = id
   } else if (o.correlationId !== undefined) q.correlationId = o.correlationId
   const version = o.version ?? p.version
@@ -63,5 +72,6 @@ export function applyEncodingOptions(
     q.v2Padding = undefined
     if (version !== 3) q.chunks = undefined
   }
+  if (o.compress !== undefined) q = compressPacket(q, o.compress)
   return q
 }

@@ -189,7 +189,10 @@ export async function* hexBatches(
   }
 }
 
-/** JSON lines; lines of connection events (`listen --events`: an "event" key) are not packets and are skipped. */
+/**
+ * JSON lines; lines of connection events (`listen --events`: an "event" key) and summaries
+ * (`"summary": true`) are not packets and are skipped.
+ */
 export async function* jsonlBatches(stream: Readable, name: string): AsyncGenerator<HepItem[]> {
   let lineNo = 0
   let index = 0
@@ -213,7 +216,13 @@ export async function* jsonlBatches(stream: Readable, name: string): AsyncGenera
         )
         continue
       }
-      if (obj !== null && typeof obj === 'object' && typeof (obj as { event?: unknown }).event === 'string')
+      // not packets: connection events (listen --events) and summaries ({"summary":true,…}, every --json)
+      if (
+        obj !== null &&
+        typeof obj === 'object' &&
+        (typeof (obj as { event?: unknown }).event === 'string' ||
+          (obj as { summary?: unknown }).summary === true)
+      )
         continue
       index++
       try {

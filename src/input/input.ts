@@ -140,9 +140,16 @@ export function formatFromExtension(path: string): HepFormat | undefined {
 }
 
 export function unknownFormat(name: string, head?: Buffer): HepError {
-  const hint = head && head.length ? ` (first bytes ${head.subarray(0, 8).toString('hex')})` : ''
+  let seen = ''
+  if (head && head.length) {
+    const text = head.subarray(0, 24).toString('latin1')
+    // eslint-disable-next-line no-control-regex
+    seen = /^[\x09\x0a\x0d\x20-\x7e]+$/.test(text)
+      ? ` (it starts with text: ${JSON.stringify(text.split(/\r?\n/)[0])})`
+      : ` (first bytes ${head.subarray(0, 8).toString('hex')})`
+  }
   return new HepError(
     'INPUT_FORMAT',
-    `${name}: cannot tell the input format${hint}; say it with --from raw|hex|jsonl|pcap`,
+    `${name}: neither HEP nor a capture${seen}; hep reads HEP as raw, hex or JSON lines, and pcap/pcapng captures`,
   )
 }

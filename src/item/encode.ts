@@ -54,7 +54,8 @@ export class ItemEncoder {
       opts.captureId === undefined &&
       opts.nodeName === undefined &&
       opts.authKey === undefined &&
-      opts.correlationId === undefined
+      opts.correlationId === undefined &&
+      opts.compress === undefined
   }
 
   /** Counts `item` as skipped for `reason` and tells onSkip. */

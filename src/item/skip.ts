@@ -14,10 +14,8 @@ export const SKIP_LABELS = {
   notEncodable: 'not encodable',
   /** written, but lost with an output that failed */
   outputFailed: 'output failed',
-  /** replay: not one of the calls asked for */
-  callIdFilter: 'call-id filter',
-  /** replay: not one of the methods asked for */
-  methodFilter: 'method filter',
+  /** did not pass the filters (--call-id, --method, --grep…) */
+  filtered: 'filtered out',
   /** a SIP message in a capture read for the HEP it carries */
   sipInHepCapture: 'SIP (capture carries HEP)',
   /** RTCP of no call whose SIP is in the capture (--rtcp correlated) */

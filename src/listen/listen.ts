@@ -26,9 +26,9 @@ import type {
   ServerOptions,
   ServerStats,
 } from '../net/types.js'
+import type { PacketFilter } from '../filter/filter.js'
 import type { RelayStats } from '../relay/relay.js'
 import { Deduplicator } from './dedup.js'
-import { filterIsEmpty, matches, type PacketFilter } from './filter.js'
 import { ListenStats } from './stats.js'
 
 /** Where accepted packets are relayed (src/relay/relay.ts: `hep listen --to`). */
@@ -169,7 +169,7 @@ class Session implements ListenSession {
   constructor(private readonly opts: ListenSessionOptions) {
     this.done = new Promise((resolve) => (this.finish = resolve))
     this.watch = opts.watch ?? []
-    this.filter = opts.filter && !filterIsEmpty(opts.filter) ? opts.filter : undefined
+    this.filter = opts.filter && !opts.filter.empty ? opts.filter : undefined
     this.dedup = opts.dedup !== undefined ? new Deduplicator(opts.dedup) : undefined
     const output = { maxBuffer: opts.maxBuffer, onError: opts.onOutputError }
     if (opts.write !== undefined) this.pcapSink = this.open('pcap', opts.write, output)
@@ -214,7 +214,7 @@ class Session implements ListenSession {
       stats.deduplicated++
       return
     }
-    if (this.filter !== undefined && !matches(p, this.filter)) {
+    if (this.filter !== undefined && !this.filter.matches(p)) {
       stats.filtered++
       return
     }

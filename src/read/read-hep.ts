@@ -47,6 +47,7 @@ export async function* readHepBatches(path: string, opts: ReadHepOptions = {}): 
   let source: string | NodeJS.ReadableStream = path
   let format = opts.from
   let stream: Readable | undefined
+  let head: Buffer | undefined
   checkInput(path) // a missing file or a directory is named, not an fs error
   if (path === '-' || !statSync(path).isFile()) {
     // stdin, a FIFO: sniff the stream and hand on every byte
@@ -56,11 +57,11 @@ export async function* readHepBatches(path: string, opts: ReadHepOptions = {}): 
     source = stream = sniffed.stream
   } else {
     // a file: sniff its first bytes and let the reader open it itself (positional reads, no copies)
-    const head = sniffFile(path)
+    head = sniffFile(path)
     if (head.length === 0) return
     format ??= sniffFormat(head)
   }
-  if (format === undefined) throw unknownFormat(name)
+  if (format === undefined) throw unknownFormat(name, head)
   if (format === 'pcap' || format === 'pcapng' || format === 'hep-pcap') {
     const portRanges = opts.portRanges ?? opts.ports?.map((p): [number, number] => [p, p])
     const mode = format === 'hep-pcap' ? 'hep' : (opts.captureMode ?? 'hep')

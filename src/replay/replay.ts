@@ -8,6 +8,7 @@ import type { HepError } from '../errors.js'
 import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import type { HepPacket } from '../hep/packet.js'
 import { msToMicros } from '../hep/time.js'
+import type { PacketFilter } from '../filter/filter.js'
 import { inputName, type StdinSource } from '../input/input.js'
 import { ItemEncoder } from '../item/encode.js'
 import type { HepItem } from '../item/item.js'
@@ -28,13 +29,10 @@ export interface ReplayOptions extends HepEncodingOptions {
   limit?: number
   /** HEP timestamps: the capture's (default) or shifted so the first packet is now */
   timestamps?: 'original' | 'now'
-  portRanges?: [number, number][]
+  /** only the messages that pass (filter/filter.ts); those that do not are counted as 'filtered out' */
+  filter?: PacketFilter
   /** the captures' RTCP as HEP type 5: of their calls (default 'correlated'), 'all', or 'off' */
   rtcp?: RtcpMode
-  /** only these calls (Call-ID) */
-  callIds?: string[]
-  /** only these methods: requests by method, responses by their CSeq method */
-  methods?: string[]
   signal?: AbortSignal
   /** the sender balances by call: give it each message's Call-ID */
   needCallId?: boolean
@@ -42,6 +40,7 @@ export interface ReplayOptions extends HepEncodingOptions {
   onPacket?: (p: HepPacket, bytes: Buffer) => void
   /** called for every item that cannot be replayed */
   onSkip?: (where: string, reason: string, error?: HepError) => void
+  /** called after every packet (one object, updated in place: read it, do not keep it) */
   onProgress?: (s: ReplayProgress) => void
   /** ms the sender may still flush after `signal` stopped the replay (default 400) */
   stopFlushMs?: number
@@ -126,18 +125,6 @@ export async function* mergeByTime(sources: AsyncIterable<HepItem[]>[]): AsyncGe
   }
 }
 
-/** The call of an item: its SIP's Call-ID, or the correlation id of an RTCP report. */
-function callOf(it: HepItem): string | undefined {
-  if (it.sip) return it.sip.callId
-  return it.packet?.payloadType === 5 ? it.packet.correlationId : undefined
-}
-
-function methodOf(it: HepItem): string | undefined {
-  const s = it.sip
-  if (!s) return undefined
-  return s.kind === 'request' ? s.method : s.cseq?.method
-}
-
 export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStats> {
   try {
     return await play(opts, sender)
@@ -154,11 +141,9 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
   const skipped = encoder.skipped
   const schedule = new Schedule(opts.timing)
   const timing = new TimingStats()
-  const methods = opts.methods?.map((m) => m.toUpperCase())
-  const needSip =
-    Boolean(opts.callIds?.length || methods?.length) ||
-    opts.correlationId === 'auto' ||
-    opts.needCallId === true
+  const filter = opts.filter?.empty === false ? opts.filter : undefined
+  const needSip = filter?.needsSip === true || opts.correlationId === 'auto' || opts.needCallId === true
+  const progress: ReplayProgress = { packets: 0, elapsedMs: 0, captureMs: 0 }
   const loops = opts.loop ?? 1
   const dry = sender === undefined
   const topspeed = opts.timing.mode.kind === 'topspeed'
@@ -193,7 +178,8 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
       (f) =>
         new CaptureItems(f, inputName(f), {
           mode: 'sip',
-          portRanges: opts.portRanges,
+          // the port filter already where the capture is read: other ports' TCP is never reassembled
+          portRanges: filter?.opts.ports,
           captureId: opts.captureId ?? 1,
           rtcp: rtcpMode,
           stdin: opts.stdin,
@@ -205,19 +191,9 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
       for (const it of batch) {
         if (opts.signal?.aborted) break outer
         if (!encoder.readable(it)) continue
-        if (opts.callIds?.length) {
-          const call = callOf(it)
-          if (call === undefined || !opts.callIds.includes(call)) {
-            countSkip(skipped, 'callIdFilter')
-            continue
-          }
-        }
-        if (methods?.length) {
-          const m = methodOf(it)
-          if (m === undefined || !methods.includes(m)) {
-            countSkip(skipped, 'methodFilter')
-            continue
-          }
+        if (filter && !filter.matches(it.packet as HepPacket, it.sip)) {
+          countSkip(skipped, 'filtered')
+          continue
         }
         const t = timeOf(it)
         const offset = schedule.at(t)
@@ -254,12 +230,11 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
         packets++
         if (rtcp !== undefined && p.payloadType === 5) rtcp.sent++
         opts.onPacket?.(p, bytes)
-        if ((packets & 63) === 0) {
-          opts.onProgress?.({
-            packets,
-            elapsedMs: performance.now() - start,
-            captureMs: (t - (firstCapture ?? t)) * 1000,
-          })
+        if (opts.onProgress) {
+          progress.packets = packets
+          progress.elapsedMs = performance.now() - start
+          progress.captureMs = (t - (firstCapture ?? t)) * 1000
+          opts.onProgress(progress)
         }
         if (opts.limit !== undefined && packets >= opts.limit) break outer
       }

@@ -4,7 +4,9 @@
  * the total; prints nothing.
  */
 import type { HepError } from '../errors.js'
+import { payloadOf } from '../hep/compress.js'
 import type { HepEncodingOptions } from '../hep/encoding-options.js'
+import type { HepPacket } from '../hep/packet.js'
 import { ItemEncoder } from '../item/encode.js'
 import type { HepItem } from '../item/item.js'
 import type { HepSender, SenderStats } from '../net/sender-types.js'
@@ -28,6 +30,12 @@ export interface SendOptions extends HepEncodingOptions {
   /** ms the sender may still flush once `signal` has stopped the sending (default 400) */
   stopFlushMs?: number
   onSkip?: (where: string, reason: string, error?: HepError) => void
+}
+
+/** The SIP Call-ID of a packet's payload (inflated when compressed). */
+function callIdOfPacket(p: HepPacket): string | undefined {
+  const b = payloadOf(p)
+  return b ? callIdOf(b) : undefined
 }
 
 export async function sendItems(
@@ -55,10 +63,7 @@ export async function sendItems(
       stats.in++
       if (!encoder.next(item)) continue
       const p = encoder.packet
-      const key =
-        opts.needCallId === true
-          ? (p.correlationId ?? (p.payload ? callIdOf(p.payload) : undefined))
-          : undefined
+      const key = opts.needCallId === true ? (p.correlationId ?? callIdOfPacket(p)) : undefined
       if (!sender.send(encoder.bytes, key)) await Promise.race([sender.ready(), aborted(opts.signal)])
     }
   }

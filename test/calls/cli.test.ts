@@ -58,7 +58,7 @@ describe('hep calls: filters, inputs, errors', () => {
     const r = await hep(['calls', 'README.md'])
     expect(r.code).toBe(1)
     expect(r.stderr).toBe(
-      'hep calls: README.md: cannot tell the input format; say it with --from raw|hex|jsonl|pcap\n',
+      'hep calls: README.md: neither HEP nor a capture (it starts with text: "# hep"); hep reads HEP as raw, hex or JSON lines, and pcap/pcapng captures\n',
     )
     const t = await hep(['calls', fixture('captures/edge-sip-udp-truncated-file.pcap'), '--json'])
     expect(t.code).toBe(1)

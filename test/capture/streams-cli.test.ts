@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { fixture, hep } from '../helpers/cli.js'
+import { fixture, hep, packetLines } from '../helpers/cli.js'
 import { loadTcpSegments } from '../helpers/fixtures.js'
 
 describe('the CLI on stream captures', () => {
@@ -14,7 +14,7 @@ describe('the CLI on stream captures', () => {
     const fromPcap = await hep(['decode', fixture('captures/hep-v3-tcp.pcap'), '--json'])
     const fromRaw = await hep(['decode', raw, '--json'])
     expect(fromPcap.code).toBe(0)
-    const lines = fromPcap.stdout.trimEnd().split('\n')
+    const lines = packetLines(fromPcap.stdout)
     expect(lines).toHaveLength(39)
     expect(fromPcap.stdout).toBe(fromRaw.stdout)
   })

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaptureExtractor, type CapturedMessage } from '../../src/capture/extract.js'
-import { fixture, haveTool, hep } from '../helpers/cli.js'
+import { fixture, haveTool, hep, packetLines } from '../helpers/cli.js'
 
 async function messages(path: string): Promise<CapturedMessage[]> {
   const out: CapturedMessage[] = []
@@ -44,10 +44,9 @@ describe('capture -> HEP -> capture round trip', () => {
     const back = await messages(join(d, 'back.pcap'))
     expect(back.map(key)).toEqual(orig.map(key))
     // the HEP in between carries the options
-    const json = (await hep(['decode', join(d, 'x.hep.pcap'), '--json'])).stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l))
+    const json = packetLines((await hep(['decode', join(d, 'x.hep.pcap'), '--json'])).stdout).map((l) =>
+      JSON.parse(l),
+    )
     expect(json).toHaveLength(orig.length)
     expect(json.every((j, i) => j.captureId === 2002 && j.correlationId === orig[i].sip?.callId)).toBe(true)
     if (haveTool('tshark')) {
@@ -82,7 +81,7 @@ describe('capture -> HEP -> capture round trip', () => {
     ])
     expect(r.code).toBe(0)
     expect(readFileSync(join(d, 'x.jsonl'), 'utf8')).toBe('')
-    expect(r.stderr).toMatch(/port filter\s+│ 6 /)
+    expect(r.stderr).toMatch(/filtered out\s+│ 6 /)
   })
 
   it('a truncated capture converts every record before the cut and exits 1 naming record 18', async () => {

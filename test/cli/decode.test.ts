@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { BIN, ROOT, fixture, hep } from '../helpers/cli.js'
+import { BIN, ROOT, fixture, hep, packetLines, summaryOf } from '../helpers/cli.js'
 
 const hexLines = (name: string) =>
   readFileSync(fixture(`hep/${name}`), 'utf8')
@@ -20,11 +20,12 @@ describe('hep --help', () => {
 })
 
 describe('hep decode', () => {
-  it('--json prints one JSON object per packet on stdout and nothing else', async () => {
+  it('--json prints one JSON object per packet on stdout, then the summary, and nothing else', async () => {
     const r = await hep(['decode', fixture('hep/hep-v3.hex'), '--json'])
     expect(r.code).toBe(0)
-    const lines = r.stdout.trimEnd().split('\n')
+    const lines = packetLines(r.stdout)
     expect(lines).toHaveLength(39)
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(40)
     const objs = lines.map((l) => JSON.parse(l))
     // Kamailio's receiver: first packet INVITE 127.0.0.1:5070 -> :5060 at 1795437599.584087, capture id 2001
     expect(objs[0]).toMatchObject({
@@ -38,7 +39,8 @@ describe('hep decode', () => {
       payloadType: 1,
     })
     expect(objs[0].payload.startsWith('INVITE sip:service@127.0.0.1:5060 SIP/2.0\r\n')).toBe(true)
-    expect(r.stderr).toContain('39 packets decoded')
+    expect(summaryOf(r.stdout)).toEqual({ summary: true, packets: 39, malformed: 0 })
+    expect(r.stderr).toBe('')
   })
 
   it('prints one pinned human line per packet', async () => {
@@ -75,10 +77,7 @@ describe('hep decode', () => {
     const raw = Buffer.concat(hexLines('hep-v3-ipv6.hex').map((h) => Buffer.from(h, 'hex')))
     const r = await hep(['decode', '--json'], { input: raw })
     expect(r.code).toBe(0)
-    const objs = r.stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l))
+    const objs = packetLines(r.stdout).map((l) => JSON.parse(l))
     expect(objs).toHaveLength(39)
     expect(objs.every((o) => o.srcIp === '::1' && o.protocolFamily === 10)).toBe(true)
     // payload bytes survive stdin: re-encode and compare with the original packets
@@ -96,7 +95,8 @@ describe('hep decode', () => {
     writeFileSync(f, [lines[0], bad, 'zz', lines[1], lines[2]].join('\n') + '\n')
     const r = await hep(['decode', f, '--json'])
     expect(r.code).toBe(1)
-    expect(r.stdout.trimEnd().split('\n')).toHaveLength(3)
+    expect(packetLines(r.stdout)).toHaveLength(3)
+    expect(summaryOf(r.stdout)).toMatchObject({ packets: 3, malformed: 2 })
     expect(r.stderr).toContain(`${f} line 2: `)
     expect(r.stderr).toMatch(/line 2: .*total length/)
     expect(r.stderr).toMatch(/line 3: not hex at column 1/)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CaptureExtractor, type CapturedMessage } from '../../src/capture/extract.js'
-import { fixture, hep, start } from '../helpers/cli.js'
+import { fixture, hep, start, packetLines } from '../helpers/cli.js'
 
 async function sipOf(name: string): Promise<CapturedMessage[]> {
   const out: CapturedMessage[] = []
@@ -26,12 +26,7 @@ async function replayTo(name: string, extra: string[], expected: number) {
     timeoutMs: 30000,
   })
   expect(await l.exited).toBe(0)
-  const got = l
-    .stdout()
-    .trimEnd()
-    .split('\n')
-    .filter(Boolean)
-    .map((x) => JSON.parse(x))
+  const got = packetLines(l.stdout()).map((x) => JSON.parse(x))
   return { r, got }
 }
 
@@ -97,10 +92,7 @@ describe('hep replay options', () => {
       'auto',
     ])
     expect(r.code).toBe(0)
-    const lines = r.stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l))
+    const lines = packetLines(r.stdout).map((l) => JSON.parse(l))
     expect(lines).toHaveLength(18)
     expect(
       lines.every((l) => l.captureId === 9 && l.correlationId === /Call-ID: (.*)\r\n/.exec(l.payload)?.[1]),
@@ -116,10 +108,7 @@ describe('hep replay options', () => {
       '--method',
       'INVITE',
     ])
-    const lines = inv.stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l))
+    const lines = packetLines(inv.stdout).map((l) => JSON.parse(l))
     expect(lines).toHaveLength(9) // per call: INVITE, 180, 200
     expect(lines.every((l) => /CSeq: \d+ INVITE/.test(l.payload))).toBe(true)
     const one = await hep([
@@ -130,7 +119,7 @@ describe('hep replay options', () => {
       '--call-id',
       '1-18356@127.0.0.1',
     ])
-    expect(one.stdout.trimEnd().split('\n')).toHaveLength(6)
+    expect(packetLines(one.stdout)).toHaveLength(6)
   })
 
   it('several files replay as one timeline merged by time; --limit and --loop', async () => {
@@ -141,17 +130,15 @@ describe('hep replay options', () => {
       '--dry-run',
       '--json',
     ])
-    const t = r.stdout
-      .trimEnd()
-      .split('\n')
+    const t = packetLines(r.stdout)
       .map((l) => JSON.parse(l))
       .map((l) => l.timeSeconds * 1e6 + l.timeUseconds)
     expect(t).toHaveLength(30)
     expect([...t].sort((a, b) => a - b)).toEqual(t)
     const lim = await hep(['replay', fixture('captures/sip-udp.pcap'), '--dry-run', '--json', '--limit', '5'])
-    expect(lim.stdout.trimEnd().split('\n')).toHaveLength(5)
+    expect(packetLines(lim.stdout)).toHaveLength(5)
     const loop = await hep(['replay', fixture('captures/sip-udp.pcap'), '--dry-run', '--json', '--loop', '2'])
-    expect(loop.stdout.trimEnd().split('\n')).toHaveLength(36)
+    expect(packetLines(loop.stdout)).toHaveLength(36)
   })
 
   it('--json gives the summary as one JSON object; --timestamps now shifts times to now', async () => {
@@ -174,11 +161,7 @@ describe('hep replay options', () => {
     expect(s).toMatchObject({ summary: true, sent: 18, failed: 0, dropped: 0 })
     expect(s.timing.count).toBe(18)
     await l.exited
-    const got = l
-      .stdout()
-      .trimEnd()
-      .split('\n')
-      .map((x) => JSON.parse(x))
+    const got = packetLines(l.stdout()).map((x) => JSON.parse(x))
     expect(
       got.every((g) => g.timeSeconds >= Math.floor(before) && g.timeSeconds <= Date.now() / 1000 + 1),
     ).toBe(true)

@@ -110,7 +110,7 @@ describe('Ctrl-C and SIGTERM end every command promptly, with its summary', () =
     const { code, ms } = await stopWith(r)
     expect(code).toBe(0)
     expect(ms).toBeLessThan(STOP_MS)
-    expect(r.stderr()).toContain('1 packets: 1 sent, 0 failed, 0 dropped')
+    expect(r.stderr()).toContain('1 packet: 1 sent, 0 failed, 0 dropped')
   })
 
   it('send while the sender reconnects with backoff: Ctrl-C gives the summary at once (exit 3)', async () => {
@@ -125,7 +125,7 @@ describe('Ctrl-C and SIGTERM end every command promptly, with its summary', () =
     const { code, ms } = await stopWith(r)
     expect(ms).toBeLessThan(STOP_MS)
     expect(code).toBe(3)
-    expect(r.stderr()).toContain('1 packets: 0 sent, 1 failed, 0 dropped')
+    expect(r.stderr()).toContain('1 packet: 0 sent, 1 failed, 0 dropped')
   })
 
   it('replay waiting for a long gap of the capture: Ctrl-C ends it with the summary', async () => {
@@ -275,7 +275,8 @@ describe('exit codes stay in the table', () => {
       input: '{"version":3,"payload":\n',
     })
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain('0 packets: 0 sent, 0 failed, 0 dropped')
+    // the line read counts: 1 packet, skipped as unreadable (sent, failed, dropped and skipped add up)
+    expect(r.stderr).toContain('1 packet: 0 sent, 0 failed, 0 dropped, 1 unreadable')
   })
 })
 

@@ -109,3 +109,19 @@ export function start(args: string[], opts: { env?: Record<string, string> } = {
   void running.exited.then(() => clearTimeout(killer))
   return running
 }
+
+/** The lines of a --json stdout that are packets: every line but the {"summary":true,…} one. */
+export function packetLines(stdout: string): string[] {
+  return stdout
+    .trimEnd()
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('{"summary":true'))
+}
+
+/** The {"summary":true,…} line of a --json stdout, parsed (the last line). */
+export function summaryOf(stdout: string): Record<string, unknown> {
+  const last = stdout.trimEnd().split('\n').pop() ?? ''
+  const o = JSON.parse(last) as Record<string, unknown>
+  if (o.summary !== true) throw new Error(`the last stdout line is not a summary: ${last.slice(0, 200)}`)
+  return o
+}

@@ -503,8 +503,9 @@ export function sqliteExec(db: string, sqlText: string): void {
 }
 
 /** JSON lines -> objects (blank lines skipped) */
+/** The packets of a --json stdout (its {"summary":true,…} line left out). */
 export const jsonLines = <T = Record<string, unknown>>(text: string): T[] =>
   text
     .split('\n')
-    .filter((l) => l.trim())
+    .filter((l) => l.trim() && !l.startsWith('{"summary":true'))
     .map((l) => JSON.parse(l) as T)

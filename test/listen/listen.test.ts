@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { afterAll, describe, expect, it } from 'vitest'
-import { listen, type ListenSession } from '../../src/index.js'
+import { listen, PacketFilter, type ListenSession } from '../../src/index.js'
 import { CaptureReader, type CaptureRecord } from '../../src/pcap/read/index.js'
 import { hep3, waitFor } from '../net/helpers.js'
 
@@ -47,7 +47,9 @@ describe('listen()', () => {
   })
 
   it('filters: a packet that does not pass is counted as filtered, not shown', async () => {
-    const l = await listen([{ transport: 'udp', address: '127.0.0.1:0' }], { filter: { grep: /BYE/ } })
+    const l = await listen([{ transport: 'udp', address: '127.0.0.1:0' }], {
+      filter: new PacketFilter({ grep: /BYE/ }),
+    })
     await sendUdp(portOf(l), hep3('INVITE sip:a@b SIP/2.0'), hep3('BYE sip:a@b SIP/2.0'))
     await waitFor(() => l.stats.received === 2, 'both packets')
     const r = await l.stop()

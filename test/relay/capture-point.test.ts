@@ -11,7 +11,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { encode } from '../../src/index.js'
-import { fixture, haveTool, hep, start as startHep, type Running } from '../helpers/cli.js'
+import {
+  fixture,
+  haveTool,
+  hep,
+  start as startHep,
+  type Running,
+  packetLines,
+  summaryOf,
+} from '../helpers/cli.js'
 import { sipPacket } from '../net/helpers.js'
 
 /** a long-running hep; UDP listeners get a 4 MiB receive buffer (a loaded machine drops less) */
@@ -68,15 +76,11 @@ describe('hep listen --dedup', () => {
     await sendFrom(p, [[other, first, later]])
     await sleep(300)
     expect(await stop(l)).toBe(0)
-    const lines = l
-      .stdout()
-      .trimEnd()
-      .split('\n')
-      .map((x) => JSON.parse(x))
+    const lines = packetLines(l.stdout()).map((x) => JSON.parse(x))
     expect(lines).toHaveLength(202)
     const calls = lines.map((j) => /Call-ID: (\S+)/.exec(j.payload)![1])
     expect(new Set(calls.slice(0, 200)).size).toBe(200)
-    expect(l.stderr()).toContain('403 packets (202 shown, 0 filtered out, 201 duplicates)')
+    expect(summaryOf(l.stdout())).toMatchObject({ received: 403, shown: 202, filtered: 0, deduplicated: 201 })
   })
 })
 
