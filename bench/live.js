@@ -7,7 +7,7 @@
 // latency: the HEP packet's kernel timestamp minus the SIP packet's.
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -170,6 +170,14 @@ async function level(dir, cps, seconds) {
     `${seconds + 20}s`,
   ])
   await uac.done
+  const rssOf = (pid) => {
+    try {
+      return Number(/VmRSS:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
+    } catch {
+      return NaN
+    }
+  }
+  const rss = rssOf(ours.pid)
   say(`calls made: sipp exit ${uac.exitCode} ${uac.err.slice(-300)}`)
   await sleep(1500)
   await stop(uas, 'SIGTERM')
@@ -177,7 +185,14 @@ async function level(dir, cps, seconds) {
   await stop(oracle)
   await Promise.all(sinks.map((s) => stop(s, 'SIGTERM')))
   say(`stopped; ours: ${ours.err.slice(-400)}`)
-  return analyse(wire)
+  const num = (re, text) => Number(re.exec(text)?.[1] ?? NaN)
+  const notes = {
+    sent: num(/sent\s*│\s*(\d+)/, ours.err),
+    kernel: num(/kernel drops\s*│\s*(\d+)/, ours.err),
+    oracleDrops: num(/\(pcap:(\d+)\//, oracle.err),
+    rss,
+  }
+  return { ...(await analyse(wire)), notes }
 }
 
 export async function run() {
@@ -198,6 +213,9 @@ export async function run() {
       const l = (w) => `${ms(r[w].median)} (${ms(r[w].p99)})`
       out.push(
         `${String(cps).padStart(7)}  ${String(r.sip).padStart(8)}   ${d('hep')} / ${d('sngrep')} / ${d('pipe')}   ${l('hep')} | ${l('sngrep')} | ${l('pipe')}`,
+      )
+      out.push(
+        `         hep capture's own count: ${r.notes.sent} sent, ${r.notes.kernel} kernel drops, RSS ${r.notes.rss.toFixed(0)} MB at the end; the oracle dropped ${r.notes.oracleDrops}`,
       )
       if (r.hep.median > 0 && r.sngrep.median > 0)
         out.push(

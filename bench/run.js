@@ -52,3 +52,10 @@ if (!only || only === 'calls') {
   )
   console.log((await calls()).join('\n'))
 }
+if (!only || only === 'live') {
+  const { run: live } = await import('./live.js')
+  console.log(
+    '== live capture: hep capture vs sngrep (and tcpdump | hep replay -), same sipp traffic on a veth ==',
+  )
+  console.log((await live()).join('\n'))
+}

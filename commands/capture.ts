@@ -9,7 +9,7 @@ import { createSender } from '../src/net/sender.js'
 import { counterFrom, newRegistry, serveMetrics, type MetricsServer } from '../src/metrics/metrics.js'
 import { SendMetrics } from '../src/metrics/send-metrics.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
-import { encodingOptionsFrom, hepEncodingFlags } from './_hep-flags.js'
+import { encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
 
 export default class Capture extends BaseCommand<typeof Capture> {
   static override summary = 'Capture SIP live from network interfaces and send it as HEP (the capture agent)'
@@ -52,7 +52,8 @@ packets the kernel dropped.`
     'port-range': Flags.string({
       description: 'only traffic to or from these ports, e.g. 5060 or 5060-5080,5090',
     }),
-    'call-id': Flags.string({ description: 'only this call (repeatable)', multiple: true }),
+    rtcp: rtcpFlag,
+    'call-id': Flags.string({ description: 'only this call, its SIP and RTCP (repeatable)', multiple: true }),
     method: Flags.string({
       description: 'only this method: requests by method, responses by their CSeq (repeatable)',
       multiple: true,
@@ -73,7 +74,7 @@ packets the kernel dropped.`
       default: 'auto' as const,
       description: 'capture engine: auto (tcpdump, else dumpcap), tcpdump or dumpcap',
     })(),
-    buffer: Flags.integer({ description: 'kernel capture buffer, MiB', min: 1 }),
+    buffer: Flags.integer({ description: 'kernel capture buffer per interface, MiB (default 64)', min: 1 }),
     'queue-limit': Flags.integer({
       description: 'packets queued per destination while it is slow or away',
       default: 10000,
@@ -91,6 +92,10 @@ packets the kernel dropped.`
     if (f['list-interfaces']) return this.list()
     const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     enc.version ??= 3
+    // HEPv1/v2 carry SIP only: a type-5 report would arrive as a SIP message
+    const rtcp = enc.version === 3 ? f.rtcp : 'off'
+    if (rtcp !== f.rtcp && this.argv.some((a) => a === '--rtcp' || a.startsWith('--rtcp=')))
+      this.note(`warning: --rtcp: HEPv${enc.version} carries SIP only; RTCP reports need --version 3`)
     if (!f.interface?.length)
       this.error('say where to capture: --interface IF (or -i any)', { exit: EXIT.USAGE })
     if (!f.to?.length) this.error('say where to send: --to HOST:PORT', { exit: EXIT.USAGE })
@@ -163,6 +168,7 @@ packets the kernel dropped.`
         engine: f.engine,
         bufferMiB: f.buffer,
         portRanges,
+        rtcp,
         callIds: f['call-id'],
         methods: f.method,
         needCallId: f.balance === 'call-id',
@@ -230,7 +236,7 @@ packets the kernel dropped.`
     t.push(
       { 'frames captured': String(s.captured) },
       { 'SIP messages': String(s.sip) },
-      { 'RTCP reports': String(s.rtcp) },
+      { 'RTCP reports': `${s.rtcp} (of ${s.rtcpFound} RTCP packets found)` },
       { sent: String(s.sent) },
       { failed: String(s.failed) },
       { dropped: String(s.dropped) },

@@ -11,6 +11,7 @@ import { CaptureItems } from '../capture/items.js'
 import type { HepError } from '../errors.js'
 import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import { ItemEncoder } from '../item/encode.js'
+import type { RtcpMode } from '../rtcp/correlate.js'
 import type { HepItem } from '../item/item.js'
 import { countSkip, tallyAll, type Counts } from '../item/skip.js'
 import type { HepSender } from '../net/sender-types.js'
@@ -28,9 +29,13 @@ export interface LiveCaptureOptions extends HepEncodingOptions {
   engine?: EngineChoice
   /** PATH the engines are looked up in (default process.env.PATH) */
   pathEnv?: string
-  /** kernel capture buffer, MiB */
+  /** kernel capture buffer, MiB (default 64) */
   bufferMiB?: number
+  /** bytes kept of each packet (default engine.ts DEFAULT_SNAPLEN) */
+  snaplen?: number
   portRanges?: [number, number][]
+  /** RTCP as HEP type 5: of the captured calls (default 'correlated'), 'all', or 'off' (--rtcp) */
+  rtcp?: RtcpMode
   /** only these calls (Call-ID) */
   callIds?: string[]
   /** only these methods: requests by method, responses by their CSeq method */
@@ -65,8 +70,10 @@ export interface LiveStats {
   captured: number
   /** SIP messages found (complete ones: over TCP, a message of several segments is one) */
   sip: number
-  /** RTCP reports found */
+  /** RTCP reports made into HEP (type 5) */
   rtcp: number
+  /** RTCP packets found (made into HEP, or skipped: of no captured call, malformed) */
+  rtcpFound: number
   /** messages handed to the sender */
   packets: number
   sent: number
@@ -109,6 +116,7 @@ export class LiveCapture {
   private frameSkips: Counts = {}
   private sip = 0
   private rtcp = 0
+  private rtcpFound = 0
   private packets = 0
   private kernelDrops = 0
   private engineDrops = 0
@@ -137,7 +145,11 @@ export class LiveCapture {
   /** The counts so far (the periodic stats). */
   stats(): LiveStats {
     let captured = this.captured
-    for (const s of this.slots) captured += s.items?.stats.records ?? 0
+    let rtcpFound = this.rtcpFound
+    for (const s of this.slots) {
+      captured += s.items?.stats.records ?? 0
+      rtcpFound += s.items?.rtcpCounts?.found ?? 0
+    }
     const skipped: Counts = { ...this.encoder.skipped }
     tallyAll(skipped, this.frameSkips)
     for (const s of this.slots) if (s.items) tallyAll(skipped, s.items.stats.skipped)
@@ -147,6 +159,7 @@ export class LiveCapture {
       captured,
       sip: this.sip,
       rtcp: this.rtcp,
+      rtcpFound,
       packets: this.packets,
       sent: st.sent,
       failed: st.failed,
@@ -198,7 +211,8 @@ export class LiveCapture {
       const lists = engineArgs(engine.name, {
         interfaces: this.opts.interfaces,
         filter: this.opts.filter,
-        bufferMiB: this.opts.bufferMiB,
+        bufferMiB: this.opts.bufferMiB ?? 64,
+        snaplen: this.opts.snaplen,
       })
       this.slots = lists.map((args, i) => ({
         args,
@@ -241,6 +255,7 @@ export class LiveCapture {
         mode: 'sip',
         portRanges: this.opts.portRanges,
         captureId: this.opts.captureId ?? 1,
+        rtcp: this.opts.rtcp,
         extract: { sipDetails: this.needSip },
       })
       return undefined
@@ -297,6 +312,7 @@ export class LiveCapture {
     slot.items = undefined
     if (items) {
       this.captured += items.stats.records
+      this.rtcpFound += items.rtcpCounts?.found ?? 0
       tallyAll(this.frameSkips, items.stats.skipped)
     }
     const proc = slot.proc
@@ -324,7 +340,13 @@ export class LiveCapture {
           if (!enc.readable(it)) continue
           if (it.packet?.payloadType === 5) this.rtcp++
           else this.sip++
-          if (o.callIds?.length && !(it.sip?.callId !== undefined && o.callIds.includes(it.sip.callId))) {
+          // an RTCP report's call is its correlation id
+          const call = it.sip
+            ? it.sip.callId
+            : it.packet?.payloadType === 5
+              ? it.packet.correlationId
+              : undefined
+          if (o.callIds?.length && !(call !== undefined && o.callIds.includes(call))) {
             countSkip(enc.skipped, 'filtered')
             continue
           }

@@ -75,6 +75,13 @@ export function enginesToTry(choice: EngineChoice, pathEnv: string | undefined =
   return found
 }
 
+/**
+ * Bytes kept of each packet: every IPv4 packet and a TSO/GRO super-packet of 64 KiB whole, with its
+ * link header. Not tcpdump's 262144: in immediate mode each slot of the kernel's capture ring is
+ * sized for the snapshot length, so 256 KiB slots leave a 32 MiB ring only 128 packets deep.
+ */
+export const DEFAULT_SNAPLEN = 65600
+
 export interface EngineRunOptions {
   interfaces: string[]
   /** the BPF filter */
@@ -86,7 +93,7 @@ export interface EngineRunOptions {
 
 /** The argument lists of the processes that capture `o.interfaces`: one for dumpcap, one per interface for tcpdump. */
 export function engineArgs(engine: EngineName, o: EngineRunOptions): string[][] {
-  const snap = String(o.snaplen ?? 262144)
+  const snap = String(o.snaplen ?? DEFAULT_SNAPLEN)
   if (engine === 'dumpcap') {
     const args: string[] = []
     for (const i of o.interfaces) {

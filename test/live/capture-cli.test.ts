@@ -74,6 +74,34 @@ describe('hep capture with a stand-in engine', { timeout: 30_000 }, () => {
     expect(p.payload?.toString('latin1')).toMatch(/^INVITE sip:/)
   })
 
+  it('RTCP of the captured calls goes as HEP type 5 with its Call-ID (--rtcp correlated); --rtcp off sends none', async () => {
+    const env = { ...ENV, FAKE_PCAP: fixture('captures/sip-rtcp.pcap') }
+    const rx = await receiver()
+    const r = await hep(['capture', '-i', 'eth0', '--to', `127.0.0.1:${rx.port}`, '--count', '9', '--json'], {
+      env,
+    })
+    rx.close()
+    expect(r.code, r.stderr).toBe(0)
+    const got = rx.got.map((b) => decodeDatagram(b))
+    const rtcp = got.filter((p) => p.payloadType === 5)
+    expect(rtcp).toHaveLength(6)
+    for (const p of rtcp) {
+      expect(p.correlationId).toBe('call-1@10.0.0.1')
+      expect(JSON.parse(p.payload!.toString('utf8'))).toHaveProperty('type')
+    }
+    const s = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+    expect(s).toMatchObject({ rtcp: 6, sip: 3, sent: 9 })
+    expect(s.rtcpFound).toBeGreaterThanOrEqual(6)
+    const rx2 = await receiver()
+    const off = await hep(
+      ['capture', '-i', 'eth0', '--to', `127.0.0.1:${rx2.port}`, '--count', '3', '--rtcp', 'off'],
+      { env },
+    )
+    rx2.close()
+    expect(off.code, off.stderr).toBe(0)
+    expect(rx2.got.map((b) => decodeDatagram(b).payloadType)).toEqual([1, 1, 1])
+  })
+
   it('an engine that stops by itself is started again and reported; counts add up over the runs', async () => {
     const rx = await receiver()
     const r = await hep(

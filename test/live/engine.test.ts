@@ -71,7 +71,7 @@ describe('engine selection', () => {
 describe('engine arguments', () => {
   it('dumpcap: every interface in one process, filter per interface, pcapng on stdout', () => {
     expect(engineArgs('dumpcap', { interfaces: ['eth0', 'eth1'], filter: 'udp' })).toEqual([
-      ['-i', 'eth0', '-f', 'udp', '-s', '262144', '-i', 'eth1', '-f', 'udp', '-s', '262144', '-n', '-w', '-'],
+      ['-i', 'eth0', '-f', 'udp', '-s', '65600', '-i', 'eth1', '-f', 'udp', '-s', '65600', '-n', '-w', '-'],
     ])
   })
 
