@@ -85,6 +85,10 @@ packets the kernel dropped.`
     if (f['list-interfaces']) return this.list()
     const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     enc.version ??= 3
+    // HEPv1/v2 carry SIP only: a type-5 report would arrive as a SIP message
+    const rtcp = enc.version === 3 ? f.rtcp : 'off'
+    if (rtcp !== f.rtcp && this.argv.some((a) => a === '--rtcp' || a.startsWith('--rtcp=')))
+      this.note(`warning: --rtcp: HEPv${enc.version} carries SIP only; RTCP reports need --version 3`)
     if (!f.interface?.length)
       this.error('say where to capture: --interface IF (or -i any)', { exit: EXIT.USAGE })
     if (!f.to?.length) this.error('say where to send: --to HOST:PORT', { exit: EXIT.USAGE })
@@ -153,7 +157,7 @@ packets the kernel dropped.`
         engine: f.engine,
         bufferMiB: f.buffer,
         portRanges,
-        rtcp: f.rtcp,
+        rtcp,
         packetFilter,
         needCallId: f.balance === 'call-id',
         count: f.count,

@@ -36,7 +36,7 @@ export interface LiveCaptureOptions extends HepEncodingOptions {
   /** bytes kept of each packet (default engine.ts DEFAULT_SNAPLEN) */
   snaplen?: number
   portRanges?: [number, number][]
-  /** RTCP as HEP type 5: of the captured calls only (default), all, or off */
+  /** RTCP as HEP type 5: of the captured calls (default 'correlated'), 'all', or 'off' (--rtcp) */
   rtcp?: RtcpMode
   /** only the messages that pass (filter/filter.ts); the rest counted as 'filtered out' */
   packetFilter?: PacketFilter
