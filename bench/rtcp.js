@@ -57,7 +57,7 @@ export async function run() {
     const offRate = gs.records / best.sipOff
     out.push(
       `SIP-only, --rtcp correlated (default) vs off: ${fmt(sRate)} vs ${fmt(offRate)} packets/s ` +
-        `(the media table's SDP reading costs ${(((offRate - sRate) / offRate) * 100).toFixed(1)} %)`,
+        `(--rtcp correlated costs ${(((offRate - sRate) / offRate) * 100).toFixed(1)} %)`,
     )
   } finally {
     rmSync(dir, { recursive: true, force: true })

@@ -37,6 +37,9 @@ if (!only || only === 'rtcp') {
     '== RTCP: a 90 % RTP capture vs a SIP-only one (convert, same run); SDP reading on the SIP path ==',
   )
   console.log((await rtcp()).join('\n'))
+  const { run: sdp } = await import('./sdp.js')
+  console.log('== SDP: the media endpoints of one offer, our scan vs sdp-transform (same run) ==')
+  console.log(sdp().join('\n'))
 }
 if (!only || only === 'wait') {
   const { run: wait } = await import('./wait.js')

@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core'
 import { Table } from './_lazy.js'
-import { parsePortRanges } from '../src/capture/extract.js'
 import { buildFilter, destinationEndpoints } from '../src/live/bpf.js'
 import { LiveCapture, type LiveStats } from '../src/live/capture.js'
 import { CaptureSetupError, enginesToTry, listInterfaces } from '../src/live/engine.js'
@@ -9,6 +8,7 @@ import { createSender } from '../src/net/sender.js'
 import { counterFrom, newRegistry, serveMetrics, type MetricsServer } from '../src/metrics/metrics.js'
 import { SendMetrics } from '../src/metrics/send-metrics.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
+import { filterFlags, filterFrom } from './_filter-flags.js'
 import { encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
 
 export default class Capture extends BaseCommand<typeof Capture> {
@@ -49,15 +49,8 @@ packets the kernel dropped.`
     filter: Flags.string({
       description: 'capture filter (BPF, as tcpdump takes it); default: udp or tcp or sctp',
     }),
-    'port-range': Flags.string({
-      description: 'only traffic to or from these ports, e.g. 5060 or 5060-5080,5090',
-    }),
     rtcp: rtcpFlag,
-    'call-id': Flags.string({ description: 'only this call (repeatable)', multiple: true }),
-    method: Flags.string({
-      description: 'only this method: requests by method, responses by their CSeq (repeatable)',
-      multiple: true,
-    }),
+    ...filterFlags,
     write: Flags.string({ description: 'also write what was captured to this pcapng file' }),
     duration: Flags.integer({ description: 'stop after this many seconds', min: 1 }),
     count: Flags.integer({ description: 'stop after this many messages sent', min: 1 }),
@@ -92,16 +85,16 @@ packets the kernel dropped.`
     if (f['list-interfaces']) return this.list()
     const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     enc.version ??= 3
+    // HEPv1/v2 carry SIP only: a type-5 report would arrive as a SIP message
+    const rtcp = enc.version === 3 ? f.rtcp : 'off'
+    if (rtcp !== f.rtcp && this.argv.some((a) => a === '--rtcp' || a.startsWith('--rtcp=')))
+      this.note(`warning: --rtcp: HEPv${enc.version} carries SIP only; RTCP reports need --version 3`)
     if (!f.interface?.length)
       this.error('say where to capture: --interface IF (or -i any)', { exit: EXIT.USAGE })
     if (!f.to?.length) this.error('say where to send: --to HOST:PORT', { exit: EXIT.USAGE })
     const dests = f.to.map((d) => this.usage(() => parseDestination(d)))
-    let portRanges: [number, number][] | undefined
-    if (f['port-range'] !== undefined) {
-      portRanges = parsePortRanges(f['port-range'])
-      if (!portRanges)
-        this.error(`--port-range ${f['port-range']}: expected PORT, LO-HI or a list`, { exit: EXIT.USAGE })
-    }
+    const packetFilter = this.usage(() => filterFrom(f))
+    const portRanges = packetFilter.opts.ports
     const filter = buildFilter({
       filter: f.filter,
       portRanges,
@@ -164,9 +157,8 @@ packets the kernel dropped.`
         engine: f.engine,
         bufferMiB: f.buffer,
         portRanges,
-        rtcp: f.rtcp,
-        callIds: f['call-id'],
-        methods: f.method,
+        rtcp,
+        packetFilter,
         needCallId: f.balance === 'call-id',
         count: f.count,
         durationMs: f.duration === undefined ? undefined : f.duration * 1000,

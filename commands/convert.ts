@@ -88,6 +88,11 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       if (this.argv.some((a) => a === '--rtcp' || a.startsWith('--rtcp=')))
         this.note('warning: --rtcp: a pcap output holds SIP only; RTCP reports go into HEP outputs')
       rtcp = 'off'
+    } else if (enc.version !== undefined && enc.version !== 3 && rtcp !== 'off') {
+      // HEPv1/v2 carry SIP only: a type-5 report would arrive as a SIP message
+      if (this.argv.some((a) => a === '--rtcp' || a.startsWith('--rtcp=')))
+        this.note(`warning: --rtcp: HEPv${enc.version} carries SIP only; RTCP reports need --version 3`)
+      rtcp = 'off'
     }
     const sipMode = from === 'pcap' || from === 'pcapng'
     const read = readHepBatches(args.input, {

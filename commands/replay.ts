@@ -91,6 +91,13 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
     const files = argv as string[]
     const enc = encodingOptionsFrom(f, (m) => this.note(`warning: ${m}`))
     enc.version ??= 3
+    // HEPv1/v2 carry SIP only: a type-5 report would arrive as a SIP message
+    let rtcp = f.rtcp
+    if (enc.version !== 3 && rtcp !== 'off') {
+      if (this.argv.some((a) => a === '--rtcp' || a.startsWith('--rtcp=')))
+        this.note(`warning: --rtcp: HEPv${enc.version} carries SIP only; RTCP reports need --version 3`)
+      rtcp = 'off'
+    }
     if (!f['dry-run'] && !f.to?.length)
       this.error('say where to send: --to HOST:PORT (or --dry-run)', { exit: EXIT.USAGE })
     for (const d of f.to ?? []) this.usage(() => parseDestination(d))
@@ -143,7 +150,7 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
         limit: f.limit,
         timestamps: f.timestamps,
         filter,
-        rtcp: f.rtcp,
+        rtcp,
         signal: this.stop.signal,
         stopFlushMs: STOP_FLUSH_MS,
         onSkip: (where, reason, e) => this.problem(`${where}: ${reason}${e ? ': ' + e.message : ''}`),

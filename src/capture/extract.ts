@@ -31,6 +31,8 @@ export interface ExtractOptions extends PacketDecoderOptions, StreamOptions {
    * messages of kind 'rtcp', for the RTCP correlator to decide (rtcp/correlate.ts); default false
    */
   rtcp?: boolean
+  /** with `rtcp`: told once, at the first UDP payload of version 2 that is not RTCP (RTP) */
+  onMedia?: () => void
   /** only traffic with a source or destination port in these ranges ([lo, hi], inclusive) */
   portRanges?: [number, number][]
   readSize?: number
@@ -194,6 +196,11 @@ export class CaptureExtractor {
             if (kind === undefined && rtcp && rtcpCandidate(payload)) kind = 'rtcp'
           }
           if (kind === undefined) {
+            // the first RTP (version 2) tells the RTCP correlator that media is here
+            if (rtcp && (payload[0] & 0xc0) === 0x80 && this.opts.onMedia !== undefined) {
+              this.opts.onMedia()
+              this.opts.onMedia = undefined
+            }
             this.skip(
               want === 'hep' && scanSip(payload) !== undefined
                 ? 'SIP (not HEP)'

@@ -103,6 +103,7 @@ export class CaptureItems {
     this.rtcp = opts.mode !== 'hep' && rtcp !== 'off' ? new RtcpCorrelator(rtcp, opts.mediaTable) : undefined
     this.extractor = new CaptureExtractor(source, {
       rtcp: this.rtcp !== undefined,
+      onMedia: this.rtcp === undefined ? undefined : () => this.rtcp?.media(),
       ...opts.extract,
       stdin: opts.stdin,
       want: opts.mode === 'auto' ? 'both' : opts.mode,

@@ -11,6 +11,8 @@ import { CaptureItems } from '../capture/items.js'
 import type { HepError } from '../errors.js'
 import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import { ItemEncoder } from '../item/encode.js'
+import type { PacketFilter } from '../filter/filter.js'
+import type { HepPacket } from '../hep/packet.js'
 import type { RtcpMode } from '../rtcp/correlate.js'
 import type { HepItem } from '../item/item.js'
 import { countSkip, tallyAll, type Counts } from '../item/skip.js'
@@ -34,12 +36,10 @@ export interface LiveCaptureOptions extends HepEncodingOptions {
   /** bytes kept of each packet (default engine.ts DEFAULT_SNAPLEN) */
   snaplen?: number
   portRanges?: [number, number][]
-  /** RTCP as HEP type 5: of the captured calls only (default), all, or off */
+  /** RTCP as HEP type 5: of the captured calls (default 'correlated'), 'all', or 'off' (--rtcp) */
   rtcp?: RtcpMode
-  /** only these calls (Call-ID) */
-  callIds?: string[]
-  /** only these methods: requests by method, responses by their CSeq method */
-  methods?: string[]
+  /** only the messages that pass (filter/filter.ts); the rest counted as 'filtered out' */
+  packetFilter?: PacketFilter
   /** the sender balances by call: give it each message's Call-ID */
   needCallId?: boolean
   /** stop after this many messages sent */
@@ -100,13 +100,10 @@ interface Slot {
   items?: CaptureItems
 }
 
-const methodOf = (it: HepItem): string | undefined =>
-  it.sip?.kind === 'request' ? it.sip.method : it.sip?.cseq?.method
-
 export class LiveCapture {
   private readonly halt = new AbortController()
   private readonly encoder: ItemEncoder
-  private readonly methods: string[] | undefined
+  private readonly filter: PacketFilter | undefined
   private readonly needSip: boolean
   private engine: Engine | undefined
   private slots: Slot[] = []
@@ -127,11 +124,8 @@ export class LiveCapture {
     private readonly sender: HepSender,
   ) {
     this.encoder = new ItemEncoder(opts)
-    this.methods = opts.methods?.map((m) => m.toUpperCase())
-    this.needSip =
-      Boolean(opts.callIds?.length || this.methods?.length) ||
-      opts.correlationId === 'auto' ||
-      opts.needCallId === true
+    this.filter = opts.packetFilter?.empty === false ? opts.packetFilter : undefined
+    this.needSip = this.filter?.needsSip === true || opts.correlationId === 'auto' || opts.needCallId === true
     const stop = () => this.halt.abort()
     if (opts.signal?.aborted) stop()
     else opts.signal?.addEventListener('abort', stop, { once: true })
@@ -340,16 +334,9 @@ export class LiveCapture {
           if (!enc.readable(it)) continue
           if (it.packet?.payloadType === 5) this.rtcp++
           else this.sip++
-          if (o.callIds?.length && !(it.sip?.callId !== undefined && o.callIds.includes(it.sip.callId))) {
+          if (this.filter && !this.filter.matches(it.packet as HepPacket, it.sip)) {
             countSkip(enc.skipped, 'filtered')
             continue
-          }
-          if (this.methods?.length) {
-            const m = methodOf(it)
-            if (m === undefined || !this.methods.includes(m)) {
-              countSkip(enc.skipped, 'filtered')
-              continue
-            }
           }
           if (!enc.encode(it)) continue
           const bytes = enc.bytes

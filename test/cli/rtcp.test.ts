@@ -87,6 +87,17 @@ describe('hep convert --rtcp', () => {
     expect(row(pcap.stderr, 'out (pcap)')).toBe(3)
   })
 
+  it('HEPv2 output carries SIP only: RTCP off, said when asked for', async () => {
+    const out = join(dir, 'v2.hex')
+    const r = await hep(['convert', CAP, out, '--version', '2', '--rtcp', 'correlated'])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/HEPv2 carries SIP only/)
+    expect(row(r.stderr, 'out (hex)')).toBe(3)
+    const d = await hep(['replay', CAP, '--dry-run', '--version', '1'])
+    expect(d.stderr).not.toMatch(/carries SIP only/)
+    expect(row(d.stderr, 'packets (dry run)')).toBe(3)
+  })
+
   it('rejects a mode it does not know', async () => {
     const r = await hep(['convert', CAP, join(dir, 'x.jsonl'), '--rtcp', 'some'])
     expect(r.code).toBe(2)
@@ -109,7 +120,13 @@ describe('decode of type-5 packets', () => {
     expect(c.stdout).toMatch(/│ 0x0020 │ mos +│ 8 +│ 400 /)
     expect(c.stdout).toMatch(/│ 1 +│ 0x22222222 +│ 10 +│ 1 +│ 9 +│ 417 +│ 2712847316 +│ 98304 │/)
     const j = await hep(['decode', out, '--json'])
-    expect(j.stdout).toBe(text)
+    // (decode --json ends with its summary line)
+    expect(
+      j.stdout
+        .split('\n')
+        .filter((l) => l !== '' && !l.startsWith('{"summary":true'))
+        .join('\n') + '\n',
+    ).toBe(text)
   })
 })
 
@@ -132,10 +149,10 @@ describe('hep replay --rtcp', () => {
 
   it("--call-id keeps the call's RTCP; --dry-run prints it as one line; off sends none", async () => {
     const f = await hep(['replay', CAP, '--dry-run', '--call-id', CALL])
-    expect(f.stdout.split('\n').filter((x) => / RTCP (SR|RR) ssrc /.test(x))).toHaveLength(6)
+    expect(f.stdout.split('\n').filter((x) => / (SR|RR) ssrc 0x/.test(x))).toHaveLength(6)
     expect(row(f.stderr, 'RTCP packets (dry run)')).toBe(6)
     const other = await hep(['replay', CAP, '--dry-run', '--call-id', 'nope', '--json'])
-    expect(other.stdout).toBe('')
+    expect(lines(other.stdout).filter((x) => x.summary !== true)).toEqual([])
     const off = await hep(['replay', CAP, '--dry-run', '--rtcp', 'off'])
     expect(row(off.stderr, 'packets (dry run)')).toBe(3)
     expect(row(off.stderr, 'RTCP packets found')).toBeUndefined()

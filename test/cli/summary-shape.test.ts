@@ -25,3 +25,29 @@ describe('--json summary', () => {
     expect(s.stderr).toBe('')
   })
 })
+
+describe('--json summary on every command', () => {
+  it('decode, convert and replay --dry-run end with {"summary":true,…} whose counts add up', async () => {
+    const dir = (await import('node:fs')).mkdtempSync(`${(await import('node:os')).tmpdir()}/hep-sum-`)
+    const [d, c, r] = await Promise.all([
+      hep(['decode', fixture('captures/hep-v3.pcap'), '--json', '--not-method', 'INVITE']),
+      hep(['convert', fixture('captures/sip-rtp.pcap'), `${dir}/x.jsonl`, '--json', '--rtcp', 'off']),
+      hep(['replay', fixture('captures/sip-udp.pcap'), '--dry-run', '--json', '--method', 'BYE']),
+    ])
+    const last = (s: string) => JSON.parse(s.trimEnd().split('\n').pop()!)
+    const ds = last(d.stdout)
+    expect(ds).toMatchObject({ summary: true, malformed: 0 })
+    expect(ds.packets + ds.filtered).toBe(39)
+    expect(d.stdout.trimEnd().split('\n')).toHaveLength(ds.packets + 1)
+    const cs = last(c.stdout)
+    expect(cs.summary).toBe(true)
+    const skipped = Object.values(cs.skipped as Record<string, number>).reduce((a, b) => a + b, 0)
+    expect(cs.records).toBe(242)
+    expect(cs.out).toBe(6)
+    expect(cs.out + skipped).toBe(cs.records)
+    const rs = last(r.stdout)
+    expect(rs).toMatchObject({ summary: true, dryRun: true, packets: 6 })
+    expect(rs.skipped['filtered out']).toBe(12)
+    for (const x of [d, c, r]) expect(x.stderr).toBe('')
+  })
+})

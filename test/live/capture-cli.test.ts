@@ -102,6 +102,35 @@ describe('hep capture with a stand-in engine', { timeout: 30_000 }, () => {
     expect(rx2.got.map((b) => decodeDatagram(b).payloadType)).toEqual([1, 1, 1])
   })
 
+  it('the shared filters: --method BYE keeps the BYEs and their answers, the rest counted as filtered out', async () => {
+    const rx = await receiver()
+    const r = await hep(
+      [
+        'capture',
+        '-i',
+        'eth0',
+        '--to',
+        `127.0.0.1:${rx.port}`,
+        '--method',
+        'BYE',
+        '--duration',
+        '2',
+        '--json',
+      ],
+      {
+        env: ENV,
+      },
+    )
+    rx.close()
+    expect(r.code, r.stderr).toBe(0)
+    const got = rx.got.map((b) => decodeDatagram(b).payload!.toString('latin1'))
+    expect(got.length).toBeGreaterThan(0)
+    for (const m of got) expect(m).toMatch(/^(BYE |SIP\/2\.0 )[^]*\r\nCSeq: *\d+ BYE\r\n/i)
+    const s = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
+    expect(s.sent).toBe(got.length)
+    expect(s.skipped['filtered out']).toBe(18 - got.length)
+  })
+
   it('an engine that stops by itself is started again and reported; counts add up over the runs', async () => {
     const rx = await receiver()
     const r = await hep(

@@ -228,6 +228,24 @@ describe('the correlator over captures', () => {
     expect(r.counts).toMatchObject({ found: 2, items: 1, uncorrelated: 1, backlogDropped: 8 })
   })
 
+  it('the first RTP starts the reading: calls after it are all known, however many before the RTCP', async () => {
+    const frames: Frame[] = [
+      sipF(0, INVITE('first', sdp(A, [{ port: 4000 }]))),
+      { t: 0.01, src: B, dst: A, srcPort: 5000, dstPort: 4000, payload: rtp(0, 1, 160, 9) },
+    ]
+    for (let k = 0; k < BACKLOG + 8; k++) {
+      const ip = `10.1.${k >> 8}.${k & 255}`
+      frames.push(sipF(1 + k / 1000, INVITE(`c${k}`, sdp(ip, [{ port: 4000 }])), ip, B))
+    }
+    frames.push(rtcpF(20, 7001, 4001, B, A), rtcpF(20.1, 7001, 4001, B, '10.1.0.0'))
+    const r = await run(frames)
+    expect(rtcpItems(r.items)).toEqual([
+      [7001, 'first'],
+      [7001, 'c0'],
+    ])
+    expect(r.counts.backlogDropped).toBe(0)
+  })
+
   it('--rtcp off: no RTCP items, the old "RTCP" skip label', async () => {
     const file = join(dir, 'off.pcap')
     writePcap(file, [sipF(0, INVITE('c1', sdp(A, [{ port: 4000 }]))), rtcpF(0.1, 7001, 4001)])
