@@ -13,7 +13,7 @@ export type { DecodeResult, SkipReason, TransportResult } from './pcap/result.js
 export { TcpReassembler } from './pcap/tcp.js'
 export { SctpReassembler } from './pcap/sctp.js'
 export { FrameBuilder } from './pcap/synth.js'
-export { CaptureExtractor, parsePortRanges } from './capture/extract.js'
+export { CaptureExtractor } from './capture/extract.js'
 export type { CapturedMessage, ExtractOptions, ExtractStats } from './capture/extract.js'
 export { CaptureItems, messageToHep } from './capture/items.js'
 // SIP
@@ -35,7 +35,13 @@ export { encodingLosses, oncePerKind } from './hep/lossy.js'
 export type { EncodingLoss } from './hep/lossy.js'
 export { checkInput, checkOutput, pathProblems, PathError } from './input/paths.js'
 export { completePacket } from './hep/complete.js'
-export { PacketFilter, filterOptionsFrom, matchedNothing, parsePortList } from './filter/filter.js'
+export {
+  PacketFilter,
+  filterOptionsFrom,
+  matchedNothing,
+  parsePortList,
+  parsePortList as parsePortRanges,
+} from './filter/filter.js'
 export type { FilterOptions, FilterTexts } from './filter/filter.js'
 export { replay, mergeByTime } from './replay/replay.js'
 export type { ReplayOptions, ReplayStats } from './replay/replay.js'

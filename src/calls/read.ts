@@ -8,6 +8,7 @@ import type { HepItem } from '../item/item.js'
 import type { HepFormat } from '../input/input.js'
 import { readHepBatches } from '../read/read-hep.js'
 import type { DecodeOptions } from '../hep/codec.js'
+import { timeline } from '../item/timeline.js'
 import { CallCollector, timeUsOf, type CollectOptions } from './collect.js'
 
 export interface ReadCallsOptions extends CollectOptions {
@@ -28,46 +29,6 @@ export interface ReadCallsResult {
 
 const itemTime = (it: HepItem) => (it.packet ? timeUsOf(it.packet) : 0)
 
-/** Items of several inputs as one timeline, merged by capture time (one input: as it comes). */
-async function* timeline(sources: AsyncIterable<HepItem[]>[]): AsyncGenerator<HepItem[]> {
-  if (sources.length === 1) {
-    yield* sources[0]
-    return
-  }
-  const its = sources.map((s) => s[Symbol.asyncIterator]())
-  const heads: { batch: HepItem[]; i: number }[] = []
-  const pull = async (k: number): Promise<boolean> => {
-    for (;;) {
-      const r = await its[k].next()
-      if (r.done) return false
-      if (r.value.length > 0) {
-        heads[k] = { batch: r.value, i: 0 }
-        return true
-      }
-    }
-  }
-  const live: number[] = []
-  for (let k = 0; k < its.length; k++) if (await pull(k)) live.push(k)
-  let out: HepItem[] = []
-  while (live.length > 0) {
-    let best = 0
-    for (let j = 1; j < live.length; j++) {
-      const a = heads[live[j]]
-      const b = heads[live[best]]
-      if (itemTime(a.batch[a.i]) < itemTime(b.batch[b.i])) best = j
-    }
-    const k = live[best]
-    const h = heads[k]
-    out.push(h.batch[h.i++])
-    if (out.length >= 256) {
-      yield out
-      out = []
-    }
-    if (h.i >= h.batch.length && !(await pull(k))) live.splice(best, 1)
-  }
-  if (out.length > 0) yield out
-}
-
 export async function readCalls(opts: ReadCallsOptions): Promise<ReadCallsResult> {
   const collector = new CallCollector(opts)
   let packets = 0
@@ -75,7 +36,7 @@ export async function readCalls(opts: ReadCallsOptions): Promise<ReadCallsResult
   const sources = opts.files.map((f) =>
     readHepBatches(f, { from: opts.from, captureMode: 'auto', timeByteOrder: opts.timeByteOrder }),
   )
-  outer: for await (const batch of timeline(sources)) {
+  outer: for await (const batch of timeline(sources, itemTime)) {
     for (const it of batch) {
       if (opts.signal?.aborted) break outer
       if (it.error || !it.packet) {

@@ -40,20 +40,6 @@ export interface ExtractOptions extends PacketDecoderOptions, StreamOptions {
   stdin?: StdinSource
 }
 
-/** "5060", "5060-5080", "5060,5070-5080" -> ranges; undefined when the text is not one. */
-export function parsePortRanges(text: string): [number, number][] | undefined {
-  const out: [number, number][] = []
-  for (const part of text.split(',')) {
-    const m = /^\s*(\d{1,5})(?:\s*-\s*(\d{1,5}))?\s*$/.exec(part)
-    if (!m) return undefined
-    const lo = Number(m[1])
-    const hi = m[2] === undefined ? lo : Number(m[2])
-    if (lo > 65535 || hi > 65535 || hi < lo) return undefined
-    out.push([lo, hi])
-  }
-  return out
-}
-
 function inRanges(port: number, ranges: [number, number][]): boolean {
   for (let i = 0; i < ranges.length; i++) if (port >= ranges[i][0] && port <= ranges[i][1]) return true
   return false

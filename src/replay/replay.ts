@@ -10,8 +10,8 @@ import type { HepPacket } from '../hep/packet.js'
 import { msToMicros } from '../hep/time.js'
 import type { PacketFilter } from '../filter/filter.js'
 import { inputName, type StdinSource } from '../input/input.js'
+import { captureTime, timeline } from '../item/timeline.js'
 import { ItemEncoder } from '../item/encode.js'
-import type { HepItem } from '../item/item.js'
 import { countSkip, tallyAll } from '../item/skip.js'
 import type { HepSender } from '../net/sender-types.js'
 import type { RtcpMode } from '../rtcp/correlate.js'
@@ -76,54 +76,7 @@ export interface ReplayStats {
   rtcp?: { found: number; sent: number; uncorrelated: number; malformed: number }
 }
 
-const timeOf = (it: HepItem) => (it.capture ? it.capture.seconds + it.capture.nanos / 1e9 : 0)
-
-/** The captures' items in time order, in arrays: one capture's batches as they are, several merged. */
-async function* timeline(sources: AsyncIterable<HepItem[]>[]): AsyncGenerator<HepItem[]> {
-  if (sources.length === 1) {
-    yield* sources[0]
-    return
-  }
-  let chunk: HepItem[] = []
-  for await (const it of mergeByTime(sources)) {
-    chunk.push(it)
-    if (chunk.length >= 256) {
-      yield chunk
-      chunk = []
-    }
-  }
-  if (chunk.length > 0) yield chunk
-}
-
-/** The items of several captures as one timeline, merged by capture time. */
-export async function* mergeByTime(sources: AsyncIterable<HepItem[]>[]): AsyncGenerator<HepItem> {
-  const its = sources.map((s) => s[Symbol.asyncIterator]())
-  const heads: { batch: HepItem[]; i: number }[] = []
-  const pull = async (k: number): Promise<boolean> => {
-    for (;;) {
-      const r = await its[k].next()
-      if (r.done) return false
-      if (r.value.length > 0) {
-        heads[k] = { batch: r.value, i: 0 }
-        return true
-      }
-    }
-  }
-  const live: number[] = []
-  for (let k = 0; k < its.length; k++) if (await pull(k)) live.push(k)
-  while (live.length > 0) {
-    let best = 0
-    for (let j = 1; j < live.length; j++) {
-      const a = heads[live[j]]
-      const b = heads[live[best]]
-      if (timeOf(a.batch[a.i]) < timeOf(b.batch[b.i])) best = j
-    }
-    const k = live[best]
-    const h = heads[k]
-    yield h.batch[h.i++]
-    if (h.i >= h.batch.length && !(await pull(k))) live.splice(best, 1)
-  }
-}
+export { mergeByTime } from '../item/timeline.js'
 
 export async function replay(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStats> {
   try {
@@ -195,7 +148,7 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
           countSkip(skipped, 'filtered')
           continue
         }
-        const t = timeOf(it)
+        const t = captureTime(it)
         const offset = schedule.at(t)
         if (packets === 0) {
           wallStartMs = Date.now()
