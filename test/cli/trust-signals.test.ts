@@ -4,14 +4,15 @@
  * input error; usage mistakes exit 2 before anything is sent or bound; exit codes stay in the table.
  * Real processes, loopback only, ports chosen by the OS.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { BIN, ROOT, fixture, haveTool, hep, start, type Running } from '../helpers/cli.js'
+import { havePty, onTerminal as ptyRun } from '../helpers/pty.js'
+import { BIN, ROOT, fixture, hep, start, type Running } from '../helpers/cli.js'
 
 /** Exit codes of the README table (130: stopped at once by a second signal). */
 const TABLE = [0, 1, 2, 3, 4, 70, 130]
@@ -177,53 +178,10 @@ describe('Ctrl-C and SIGTERM end every command promptly, with its summary', () =
   })
 })
 
-/** Runs `node bin/run.js ARGS` on a pseudo-terminal (python3's pty), types Ctrl-C after the hint. */
-function onTerminal(args: string[]): { out: string; code: number; ms: number } {
-  const py = `
-import os, pty, select, signal, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.environ['NO_COLOR'] = '1'
-    os.environ['NODE_ENV'] = 'production'
-    os.execv(sys.argv[1], sys.argv[1:])
-out = b''
-def pump(sec):
-    global out
-    end = time.time() + sec
-    while time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.02)
-        if r:
-            try: out += os.read(fd, 4096)
-            except OSError: return
-t0 = time.time()
-while b'Ctrl-D' not in out and time.time() - t0 < 10: pump(0.05)
-time.sleep(0.2)
-os.write(fd, b'\\x03')
-t1 = time.time()
-while True:
-    pump(0.02)
-    p, st = os.waitpid(pid, os.WNOHANG)
-    if p:
-        code = os.waitstatus_to_exitcode(st); break
-    if time.time() - t1 > 5:
-        os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0); code = -999; break
-pump(0.1)
-sys.stdout.write('%d %d\\n' % (code, (time.time() - t1) * 1000))
-sys.stdout.write(out.decode('utf8', 'replace'))
-`
-  const r = spawnSync('python3', ['-c', py, process.execPath, BIN, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 20000,
-  })
-  const [head, ...rest] = r.stdout.split('\n')
-  const [code, ms] = head.split(' ').map(Number)
-  return { out: rest.join('\n'), code, ms }
-}
-
-// python3 drives the pseudo-terminal: in CI its absence fails the run (haveTool), elsewhere it skips
-const python =
-  haveTool('python3') && spawnSync('python3', ['-c', 'import pty'], { encoding: 'utf8' }).status === 0
+// python3 drives the pseudo-terminal (helpers/pty.ts): in CI its absence fails the run, elsewhere it skips
+const python = havePty()
+/** On a pseudo-terminal, Ctrl-C typed 0.2 s after the stdin hint ("… Ctrl-D ends"). */
+const onTerminal = (args: string[]) => ptyRun(args, { ctrlCAfter: 'Ctrl-D', ctrlCDelayMs: 200 })
 
 describe.skipIf(!python)('stdin on a terminal (python3 pty)', () => {
   it.each([
