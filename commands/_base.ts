@@ -62,7 +62,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
     json: Flags.boolean({
       description:
-        'one compact JSON object per line on stdout, nothing else: the packets, then a {"summary":true,…} line',
+        'JSON on stdout, one compact object per line and nothing else: the packets, then one {"summary":true,…} line',
       default: false,
     }),
     quiet: Flags.boolean({

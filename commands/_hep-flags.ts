@@ -23,7 +23,7 @@ export const hepEncodingFlags = {
   compress: Flags.option({
     options: COMPRESSION_METHODS,
     description:
-      'send the payload compressed (chunk 0x0010, as captagent does): gzip, zlib or deflate (raw); HEP v3',
+      'compress the payload into chunk 0x0010, as captagent does (HEP v3 only): gzip, zlib or raw deflate',
   })(),
 }
 

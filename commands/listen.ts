@@ -420,6 +420,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     const nothing = s.received > 0 ? matchedNothing(filter, s.received) : undefined
     if (nothing) this.note(nothing)
     const conns = st.total.connections
+    const fd = st.descriptors
     const json = {
       seconds: Number(secs.toFixed(3)),
       received: s.received,
@@ -433,6 +434,12 @@ Guards with capture-server defaults protect honest senders from the others: a TC
         .kinds()
         .map((k) => ({ captureId: k.captureId, type: payloadTypeName(k.payloadType), packets: k.packets })),
       ...(conns.accepted > 0 ? { connections: { accepted: conns.accepted, closed: conns.closed } } : {}),
+      ...(fd.hits > 0 || fd.pauses > 0
+        ? {
+            descriptors: { admittedByEviction: fd.hits - fd.refused, refused: fd.refused, pauses: fd.pauses },
+          }
+        : {}),
+      ...(this.out.abandoned > 0 ? { notPrinted: this.out.abandoned } : {}),
       ...(result.relay ? { relay: result.relay } : {}),
     }
     this.summaryOut(json, () => this.humanSummary(result, outputs, secs), onStdout)

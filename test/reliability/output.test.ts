@@ -37,6 +37,7 @@ interface Listener {
   stderr: () => string
   /** newline count of what was read from stdout */
   lines: () => number
+  stdoutTail: () => string
   /** stops reading stdout (the pipe fills and the listener's writes back up) */
   stall: () => void
   unstall: () => void
@@ -53,8 +54,10 @@ async function listen(args: string[], stalled: boolean): Promise<Listener> {
   let err = ''
   let lines = 0
   child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  let tail = '' // the end of stdout, where the --json summary line comes
   child.stdout.on('data', (d: Buffer) => {
     for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) lines++
+    tail = (tail + d.toString('latin1')).slice(-65536)
   })
   if (stalled) child.stdout.pause()
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
@@ -73,7 +76,9 @@ async function listen(args: string[], stalled: boolean): Promise<Listener> {
     child,
     port,
     stderr: () => err,
-    lines: () => lines,
+    // packet lines: every line but the {"summary":true,…} one
+    lines: () => lines - (summaryLine(tail) === undefined ? 0 : 1),
+    stdoutTail: () => tail,
     stall: () => child.stdout.pause(),
     unstall: () => child.stdout.resume(),
     exited,
@@ -101,13 +106,19 @@ async function paced(send: (n: number) => Promise<number> | number): Promise<num
   return sent
 }
 
-/** The numbers of the listen summary ("listened …: N packets", "dropped: A by us …, B by the kernel"). */
-function summary(stderr: string, udp = true): { received: number; ours: number; kernel: number } {
-  const r = /listened [\d.]+ s: (\d+) packets/.exec(stderr)
-  const d = /dropped: (\d+) by us \(output full\), (\d+) by the kernel/.exec(stderr)
-  if (!r) throw new Error(`no summary in:\n${stderr}`)
-  if (!d && udp) throw new Error(`no "dropped:" line in:\n${stderr}`)
-  return { received: Number(r[1]), ours: Number(d?.[1] ?? 0), kernel: Number(d?.[2] ?? 0) }
+/** The {"summary":true,…} line at the end of a --json stdout, if it is there. */
+function summaryLine(tail: string): string | undefined {
+  const last = tail.trimEnd().split('\n').pop() ?? ''
+  return last.startsWith('{"summary":true') ? last : undefined
+}
+
+/** The numbers of listen's --json summary: packets received, dropped by us and by the kernel. */
+function summary(l: Listener, udp = true): { received: number; ours: number; kernel: number } {
+  const line = summaryLine(l.stdoutTail())
+  if (line === undefined) throw new Error(`no summary at the end of stdout; stderr:\n${l.stderr()}`)
+  const j = JSON.parse(line) as { received: number; dropped?: { output: number; kernel: number | null } }
+  if (j.dropped === undefined && udp) throw new Error(`no "dropped" in the summary: ${line}`)
+  return { received: j.received, ours: j.dropped?.output ?? 0, kernel: j.dropped?.kernel ?? 0 }
 }
 
 /** Waits until `f()` stays the same for `quietMs`. */
@@ -154,7 +165,7 @@ describe.skipIf(!linux)('listen behind a stalled stdout (50,000 packets/s for 10
     await settle(() => l.lines())
     l.child.kill('SIGINT')
     const code = await l.exited
-    const s = summary(l.stderr())
+    const s = summary(l)
     console.log(
       `UDP: sent ${sent}, printed ${l.lines()}, dropped ${s.ours} by us + ${s.kernel} by the kernel; peak RSS ${Math.round(peak / 1024)} MB`,
     )
@@ -200,7 +211,7 @@ describe.skipIf(!linux)('listen behind a stalled stdout (50,000 packets/s for 10
     const peak2 = peakRssKb(l.child.pid!)
     l.child.kill('SIGINT')
     const code = await l.exited
-    const s = summary(l.stderr(), false)
+    const s = summary(l, false)
     console.log(
       `TCP: written ${written} of ${RATE * SECONDS} due (blocked ${blocked} times), printed ${l.lines()}; peak RSS ${Math.round(Math.max(peak, peak2) / 1024)} MB`,
     )
