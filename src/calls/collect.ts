@@ -4,6 +4,7 @@
  * messages, and the RTCP reports (payload type 5) that name it in their correlation id, are kept for
  * its ladder diagram. Used by `hep calls` on files and by `hep listen --calls` on what it receives.
  */
+import { payloadOf } from '../hep/compress.js'
 import type { HepPacket } from '../hep/packet.js'
 import { tally, type Counts } from '../item/skip.js'
 import { scanSip, type SipInfo } from '../sip/scan.js'
@@ -76,7 +77,8 @@ export class CallCollector {
       else tally(this.skipped, 'RTCP')
       return
     }
-    const payload = p.payload
+    // a compressed payload (chunk 0x0010, as captagent and Asterisk send) is read inflated
+    const payload = payloadOf(p)
     if (type !== PAYLOAD_SIP || payload === undefined) {
       tally(this.skipped, 'not SIP')
       return

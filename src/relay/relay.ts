@@ -11,6 +11,7 @@
  * Counts add up per destination: in + recovered (found in the spool at the start) = sent + failed +
  * dropped + queued + inFlight + inSpool.
  */
+import { payloadOf } from '../hep/compress.js'
 import { HepError } from '../errors.js'
 import { encode } from '../hep/codec.js'
 import {
@@ -152,11 +153,13 @@ class Target {
   private broken(e: Error): void {
     if (this.spoolBroken) return
     this.spoolBroken = true
+    // no spool to release from any more: what is owed to it is forgotten (it would only grow)
+    this.origins.length = 0
     this.onSpoolError?.(this.dest.url, e)
   }
 
   private hand(bytes: Buffer, fromSpool: boolean): void {
-    if (this.spool) this.origins.push(fromSpool)
+    if (this.spool && !this.spoolBroken) this.origins.push(fromSpool)
     this.sender.send(bytes)
   }
 
@@ -326,7 +329,8 @@ export class Relay {
       for (const t of targets) t.push(t.stream && v3 ? v3 : bytes, kind)
       return
     }
-    const key = p.correlationId ?? (p.payload !== undefined ? callIdOf(p.payload) : undefined)
+    const payload = payloadOf(p) // inflated when compressed
+    const key = p.correlationId ?? (payload !== undefined ? callIdOf(payload) : undefined)
     const i = key ? hashKey(key) % targets.length : this.rr++ % targets.length
     const t = targets[i]
     t.push(t.stream && v3 ? v3 : bytes, kind)

@@ -76,6 +76,8 @@ export class DiskSpool {
   private committed: { seq: number; offset: number }
   private positionTimer: NodeJS.Timeout | undefined
   private positionDirty = false
+  /** the position could not be saved in the background (disk full, folder gone): the next call throws it */
+  private failure: Error | undefined
   private closed = false
 
   constructor(
@@ -108,6 +110,7 @@ export class DiskSpool {
 
   /** Appends one packet; false (nothing written) when the shared limit would be passed. */
   append(bytes: Buffer): boolean {
+    if (this.failure) throw this.failure
     const need = bytes.length + 4
     if (this.limit.used + need > this.limit.limit) return false
     let last = this.segments[this.segments.length - 1]
@@ -185,6 +188,7 @@ export class DiskSpool {
 
   /** The next packet to send (handed out: commit it once it is confirmed), or undefined. */
   shift(): Buffer | undefined {
+    if (this.failure) throw this.failure
     if (this.packets === 0) return undefined
     for (;;) {
       const seg = this.segments.find((x) => x.seq === this.readSeq)
@@ -211,6 +215,7 @@ export class DiskSpool {
 
   /** The oldest `n` packets handed out were confirmed (or failed for good): their place is released. */
   commit(n: number): void {
+    if (this.failure) throw this.failure
     for (let i = 0; i < n && this.handed.length > 0; i++) {
       const h = this.handed.shift()!
       this.committed = { seq: h.seq, offset: h.end }
@@ -236,7 +241,12 @@ export class DiskSpool {
     this.positionDirty = true
     this.positionTimer ??= setTimeout(() => {
       this.positionTimer = undefined
-      if (this.positionDirty && !this.closed) this.writePosition()
+      try {
+        if (this.positionDirty && !this.closed) this.writePosition()
+      } catch (e) {
+        // never thrown from a timer (that would end the process): the relay hears it at its next call
+        this.failure = e as Error
+      }
     }, 100).unref()
   }
 

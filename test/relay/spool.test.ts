@@ -94,3 +94,17 @@ describe('DiskSpool.prepend after a partial read', () => {
     expect(drain(t).map(String)).toEqual(['live', ...Array.from({ length: 8 }, (_, i) => String(rec(i + 2)))])
   })
 })
+
+describe('DiskSpool, a disk that fails behind it', () => {
+  it('a position that cannot be saved in the background is thrown at the next call, never from the timer', async () => {
+    const { rmSync } = await import('node:fs')
+    const d = dir()
+    const s = new DiskSpool(d, new SpoolLimit(1e9), 200)
+    for (let i = 0; i < 10; i++) s.append(rec(i))
+    drain(s)
+    s.commit(5) // the position is saved 100 ms later, in a timer
+    rmSync(d, { recursive: true, force: true }) // the folder goes (a clean-up job, a lost mount)
+    await new Promise((r) => setTimeout(r, 250))
+    expect(() => s.append(rec(99))).toThrow(/ENOENT/)
+  })
+})
