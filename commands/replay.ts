@@ -209,7 +209,10 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
   private summary(s: ReplayStats): void {
     const f = this.flags
     const dry = f['dry-run']
-    this.summaryOut({ ...s, ...(dry ? { dryRun: true } : {}) }, () => {
+    // no rate when nothing was sent (a dry run sends nothing)
+    const { rate, ...rest } = s
+    const json = { ...rest, ...(s.sent > 0 ? { rate } : {}), ...(dry ? { dryRun: true } : {}) }
+    this.summaryOut(json, () => {
       const rows: [string, string][] = []
       const ms = (x: number) => `${x.toFixed(3)} ms`
       if (dry) rows.push(['packets (dry run)', String(s.packets)])

@@ -48,3 +48,21 @@ export function countSkip(counts: Counts, reason: SkipReason, n = 1): void {
 export function skippedFor(counts: Readonly<Counts>, reason: SkipReason): number {
   return counts[SKIP_LABELS[reason]] ?? 0
 }
+
+/** Kinds a KindCounts keeps apart; beyond them, new capture ids are counted as "other". */
+export const MAX_KINDS = 1000
+
+/**
+ * Packets by kind, a key whose first word is the capture id ("2002 1 udp"). Capture ids come from the
+ * network, so the kinds kept apart are bounded: once MAX_KINDS are known, a new one counts under
+ * capture id "other" (as do the metrics labels made from them).
+ */
+export function countKind(kinds: Map<string, number>, key: string): void {
+  const n = kinds.get(key)
+  if (n !== undefined) kinds.set(key, n + 1)
+  else if (kinds.size < MAX_KINDS) kinds.set(key, 1)
+  else {
+    const other = 'other' + key.slice(key.indexOf(' '))
+    kinds.set(other, (kinds.get(other) ?? 0) + 1)
+  }
+}

@@ -4,6 +4,7 @@
  * connections and drops are the server's (HepServer.stats()).
  */
 import type { HepPacket } from '../hep/packet.js'
+import { MAX_KINDS } from '../item/skip.js'
 
 export class ListenStats {
   readonly startedAt = Date.now()
@@ -12,12 +13,14 @@ export class ListenStats {
   filtered = 0
   /** dropped by --dedup as repeats */
   deduplicated = 0
-  /** capture id (-1: none) -> payload type -> packets */
+  /** capture id (-1: none; -2: others, beyond MAX_KINDS ids) -> payload type -> packets */
   private byKind = new Map<number, Map<number, number>>()
 
   packet(p: HepPacket): void {
     this.received++
-    const c = p.captureId ?? -1
+    let c = p.captureId ?? -1
+    // capture ids come from the network: beyond MAX_KINDS of them, new ones count together
+    if (!this.byKind.has(c) && this.byKind.size >= MAX_KINDS) c = -2
     let m = this.byKind.get(c)
     if (m === undefined) this.byKind.set(c, (m = new Map()))
     const t = p.payloadType ?? 1
@@ -28,7 +31,8 @@ export class ListenStats {
   kinds(): { captureId: string; payloadType: number; packets: number }[] {
     const rows: { captureId: string; payloadType: number; packets: number }[] = []
     for (const [c, m] of this.byKind) {
-      for (const [t, n] of m) rows.push({ captureId: c < 0 ? '-' : String(c), payloadType: t, packets: n })
+      for (const [t, n] of m)
+        rows.push({ captureId: c === -1 ? '-' : c === -2 ? 'other' : String(c), payloadType: t, packets: n })
     }
     return rows.sort((a, b) => b.packets - a.packets)
   }

@@ -3,6 +3,7 @@
  * filtered out, deduplicated; malformed and rejected by transport and reason; datagrams dropped by us
  * and by the kernel; connections accepted and closed by reason; and the relay's (metrics.ts).
  */
+import { countKind } from '../item/skip.js'
 import type { Registry } from 'prom-client'
 import type { HepPacket } from '../hep/packet.js'
 import type { ListenStats } from '../listen/stats.js'
@@ -89,6 +90,6 @@ export class ListenMetrics {
   /** one packet received (before --dedup and the filters) */
   received(p: HepPacket, meta: ReceiveMeta): void {
     const k = `${p.captureId ?? '-'} ${p.payloadType ?? 1} ${meta.transport}`
-    this.kinds.set(k, (this.kinds.get(k) ?? 0) + 1)
+    countKind(this.kinds, k)
   }
 }

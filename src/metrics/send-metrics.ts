@@ -3,6 +3,7 @@
  * id and payload type, and per destination what was sent, failed and dropped, the queue, the
  * connection state and its connects and disconnects, read from the sender at each scrape.
  */
+import { countKind } from '../item/skip.js'
 import type { Registry } from 'prom-client'
 import type { HepPacket } from '../hep/packet.js'
 import type { HepSender, SenderStats } from '../net/sender-types.js'
@@ -71,6 +72,6 @@ export class SendMetrics {
   /** one packet of this capture id and payload type handed to the sender */
   kind(captureId: number | undefined, payloadType: number | undefined): void {
     const k = `${captureId ?? '-'} ${payloadType ?? 1}`
-    this.kinds.set(k, (this.kinds.get(k) ?? 0) + 1)
+    countKind(this.kinds, k)
   }
 }

@@ -11,6 +11,7 @@
  * Counts add up per destination: in + recovered (found in the spool at the start) = sent + failed +
  * dropped + queued + inFlight + inSpool.
  */
+import { countKind } from '../item/skip.js'
 import { payloadOf } from '../hep/compress.js'
 import { HepError } from '../errors.js'
 import { encode } from '../hep/codec.js'
@@ -130,7 +131,7 @@ class Target {
 
   push(bytes: Buffer, kind: string): void {
     this.in++
-    this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1)
+    countKind(this.kinds, kind)
     const spool = this.spool
     if (spool === undefined || this.spoolBroken) {
       if (this.spoolBroken && this.sender.queued >= this.limit) this.refused++

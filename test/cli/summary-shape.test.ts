@@ -51,3 +51,14 @@ describe('--json summary on every command', () => {
     for (const x of [d, c, r]) expect(x.stderr).toBe('')
   })
 })
+
+describe('no rate when nothing was sent', () => {
+  it('replay --dry-run --json: the summary has no achieved rate (nothing went out)', async () => {
+    const r = await hep(['replay', fixture('captures/sip-udp.pcap'), '--dry-run', '--topspeed', '--json'])
+    expect(r.code).toBe(0)
+    const last = JSON.parse(r.stdout.trimEnd().split('\n').pop()!)
+    expect(last).toMatchObject({ summary: true, dryRun: true, sent: 0 })
+    expect(last.packets).toBe(18)
+    expect(last).not.toHaveProperty('rate')
+  })
+})
