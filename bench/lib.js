@@ -79,3 +79,35 @@ export function runMeasured(cmd, args, opts = {}) {
     })
   })
 }
+
+/**
+ * A helper process of a network bench (node ARGS, NODE_ENV=production): its output collected, `waitFor`
+ * a pattern on stderr (or stdout), `exited` with its code.
+ */
+export function proc(args, opts = {}) {
+  const env = { ...process.env, NODE_ENV: 'production' }
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout?.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (err += d))
+  const exited = new Promise((resolve) => child.on('close', (code) => resolve(code)))
+  const waitFor = (re, which = 'stderr') =>
+    new Promise((resolve, reject) => {
+      const t0 = Date.now()
+      const iv = setInterval(() => {
+        const m = (which === 'stderr' ? err : out).match(re)
+        if (m) {
+          clearInterval(iv)
+          resolve(m)
+        } else if (Date.now() - t0 > 15000) {
+          clearInterval(iv)
+          reject(new Error(`timeout waiting for ${re}: ${err}`))
+        }
+      }, 10)
+    })
+  return { child, exited, waitFor, out: () => out, err: () => err }
+}
+
+/** A port to try (the benches bind on loopback only). */
+export const freePort = () => 30000 + Math.floor(Math.random() * 20000)

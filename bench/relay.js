@@ -1,41 +1,14 @@
 // Relay benchmark: `hep listen --udp … --to udp://…` (the relay, byte for byte) against a plain Node
 // UDP-to-UDP forwarder, in the same run: a blaster offers packets flat out for a few seconds to
 // each, a counting socket behind it counts what came through. Loopback only.
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { fmt } from './lib.js'
+import { fmt, freePort, proc } from './lib.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(ROOT, 'bin/run.js')
 const TOOLS = join(ROOT, 'bench/udp-tools.js')
 const HEX = join(ROOT, 'fixtures/hep/hep-v3.hex')
-const env = { ...process.env, NODE_ENV: 'production' }
-const freePort = () => 30000 + Math.floor(Math.random() * 20000)
-
-function proc(args) {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (d) => (out += d))
-  child.stderr.on('data', (d) => (err += d))
-  const exited = new Promise((resolve) => child.on('close', resolve))
-  const waitFor = (re, which) =>
-    new Promise((resolve, reject) => {
-      const t0 = Date.now()
-      const iv = setInterval(() => {
-        const m = (which === 'stdout' ? out : err).match(re)
-        if (m) {
-          clearInterval(iv)
-          resolve(m)
-        } else if (Date.now() - t0 > 15000) {
-          clearInterval(iv)
-          reject(new Error(`timeout waiting for ${re}: ${err}`))
-        }
-      }, 10)
-    })
-  return { child, exited, waitFor, out: () => out, err: () => err }
-}
 
 /** Offers packets flat out for `secs` to the forwarder (`hep` or `plain`); what reached the sink, per second. */
 async function through(kind, secs, pps = 0) {

@@ -173,6 +173,13 @@ export async function convert(dir, large, records, rounds = 3) {
   return out
 }
 
+/** Lines of a --json output that are packets: all but a last {"summary":true,…} line (newer builds). */
+function packetLinesOf(text) {
+  const lines = text.split('\n')
+  lines.pop() // after the last newline
+  return lines.length - (lines.at(-1)?.startsWith('{"summary":true') ? 1 : 0)
+}
+
 /** A receiver for `seconds` of blast at `pps` (0: flat out); returns sent, lines (packets) taken. */
 async function listenRun(kind, bin, dir, pps, seconds) {
   const port = freePort()
@@ -200,7 +207,7 @@ async function listenRun(kind, bin, dir, pps, seconds) {
   const taken =
     kind === 'plain'
       ? Number(r.out().trim().split('\n').pop().split(' ')[0])
-      : readFileSync(file, 'utf8').split('\n').length - 1
+      : packetLinesOf(readFileSync(file, 'utf8'))
   const buffer = /receive buffer (\d+) bytes/.exec(r.err())?.[1]
   rmSync(file, { force: true })
   return { sent, taken, buffer }
