@@ -71,6 +71,13 @@ describe('hep calls: filters, inputs, errors', () => {
     expect(u.stderr).toContain('--ip 10.0.0.300: expected an IP address or CIDR')
   })
 
+  it('a missing input is named before anything is read, exit 2, also beside one that exists', async () => {
+    const r = await hep(['calls', fixture('captures/sip-udp.pcap'), '/no/such/dir/x.pcap', '--json'])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toBe('hep calls: cannot read /no/such/dir/x.pcap: no such file\n')
+  })
+
   it('a human table that fits --width, every value shortened with …', async () => {
     const r = await hep(['calls', fixture('calls/calls-all.pcap'), '--width', '80'])
     expect(r.code).toBe(0)
