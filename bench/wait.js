@@ -114,7 +114,7 @@ export async function decodeHex(dir, rounds = 5) {
       const fd = openSync(sink, 'w')
       const ms = wall(a, { stdout: fd })
       closeSync(fd)
-      const n = readFileSync(sink, 'utf8').split('\n').length - 1
+      const n = packetLinesOf(readFileSync(sink, 'utf8'))
       if (n !== 100_000) throw new Error(`${k} wrote ${n} lines, not 100000`)
       best[k] = Math.min(best[k] ?? Infinity, ms)
     }
@@ -156,7 +156,7 @@ export async function convert(dir, large, records, rounds = 3) {
       best.tshark = Math.min(best.tshark ?? Infinity, ts.ms)
     }
   }
-  const lines = readFileSync(jsonl, 'utf8').split('\n').length - 1
+  const lines = packetLinesOf(readFileSync(jsonl, 'utf8'))
   rmSync(jsonl)
   for (const h of HEPS) {
     const vs = best.tshark ? best.tshark / best[h.name] : undefined
