@@ -4,6 +4,8 @@
 //   node bench/udp-tools.js blast PORT HEXFILE PPS SECONDS   paced sender (PPS 0 = as fast as possible)
 //   node bench/udp-tools.js tcp PORT HEXFILE N    writes N HEP3 frames over one TCP connection
 //   node bench/udp-tools.js forward PORT - DESTPORT   plain UDP-to-UDP forwarder (the relay's peer); prints its count on SIGTERM
+//   node bench/udp-tools.js count-hep HOST PORT   a HEP3 sink counting by payload type; on SIGTERM prints
+//                                                 {"total","sip","rtcp","rtcpCid","other"} (rtcpCid: RTCP with a correlation id)
 import dgram from 'node:dgram'
 import net from 'node:net'
 import { readFileSync } from 'node:fs'
@@ -25,6 +27,33 @@ if (mode === 'count-any') {
   s.bind(Number(file), portText, () => process.stdout.write('ready\n'))
   process.on('SIGTERM', () => {
     process.stdout.write(`${n}\n`)
+    process.exit(0)
+  })
+} else if (mode === 'count-hep') {
+  const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 16 * 1024 * 1024 })
+  const c = { total: 0, sip: 0, rtcp: 0, rtcpCid: 0, other: 0 }
+  s.on('message', (m) => {
+    c.total++
+    // HEP3: "HEP3", total length, then chunks of vendor(2) type(2) length(2) value
+    let type = -1
+    let cid = false
+    for (let off = 6; off + 6 <= m.length;) {
+      const t = m.readUInt16BE(off + 2)
+      const len = m.readUInt16BE(off + 4)
+      if (len < 6) break
+      if (t === 0x0b) type = m[off + 6]
+      else if (t === 0x11 && len > 6) cid = true
+      off += len
+    }
+    if (type === 1) c.sip++
+    else if (type === 5) {
+      c.rtcp++
+      if (cid) c.rtcpCid++
+    } else c.other++
+  })
+  s.bind(Number(file), portText, () => process.stdout.write('ready\n'))
+  process.on('SIGTERM', () => {
+    process.stdout.write(`${JSON.stringify(c)}\n`)
     process.exit(0)
   })
 } else if (mode === 'count') {
