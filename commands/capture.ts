@@ -113,6 +113,15 @@ packets the kernel dropped.`
       if (!said.has(ev.error.message)) this.problem(`${ev.destination}: ${ev.error.message}`)
       said.add(ev.error.message)
     })
+    // a connection lost (TCP/TLS/WS) is said once, with when it is tried again; the queue holds meanwhile
+    sender.on('disconnect', (ev) => {
+      if (!ev.error || said.has(ev.error.message)) return
+      said.add(ev.error.message)
+      this.problem(
+        `${ev.destination}: ${ev.error.message}` +
+          (ev.reconnectIn !== undefined ? `; reconnecting in ${ev.reconnectIn} ms, queueing meanwhile` : ''),
+      )
+    })
     sender.on('connect', (ev) => {
       if (said.size > 0) this.note(`${ev.destination}: connected again`)
       said.clear()
