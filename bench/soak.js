@@ -3,7 +3,7 @@
 //
 // A veth pair into a network namespace (needs root); sipp calls across it at 200 calls/s for 10
 // minutes (HEP_SOAK_CPS, HEP_SOAK_SECONDS), each call with an SDP offer and answer naming its own
-// media port (bench/soak/*.xml, ports from an injection file: 20,000 distinct endpoints a side, so the
+// media port (fixtures/sipp/sdp-*.xml, ports from an injection file: 20,000 distinct endpoints a side, so the
 // media table fills and its calls expire), and RTCP (an RFC 3550 sender report) sent to the answer's
 // RTCP port (RTP port + 1) of each call a second after it starts, so the RTCP is correlated with its
 // call. `hep capture -i <veth> --rtcp correlated` sends the HEP to a counting sink on loopback (bench/
@@ -53,7 +53,7 @@ function teardown() {
 }
 
 function start(cmd, args, opts = {}) {
-  const c = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const c = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] })
   c.err = ''
   c.out = ''
   c.stderr.on('data', (d) => (c.err = (c.err + d).slice(-64 * 1024)))
@@ -81,32 +81,6 @@ const rssOf = (pid) => {
   } catch {
     return NaN
   }
-}
-
-/** An RFC 3550 sender report (28 bytes) with an SDES CNAME: a compound RTCP packet. */
-function senderReport(ssrc, n) {
-  const sr = Buffer.alloc(28)
-  sr[0] = 0x80
-  sr[1] = 200
-  sr.writeUInt16BE(6, 2)
-  sr.writeUInt32BE(ssrc >>> 0, 4)
-  const now = Date.now()
-  sr.writeUInt32BE(Math.floor(now / 1000) + 2208988800, 8)
-  sr.writeUInt32BE(((now % 1000) * 4294967) >>> 0, 12)
-  sr.writeUInt32BE((n * 160) >>> 0, 16)
-  sr.writeUInt32BE(n, 20)
-  sr.writeUInt32BE(n * 160, 24)
-  const cname = Buffer.from('soak@hep')
-  const sdesLen = Math.ceil((4 + 2 + cname.length + 1) / 4) * 4
-  const sdes = Buffer.alloc(4 + sdesLen)
-  sdes[0] = 0x81
-  sdes[1] = 202
-  sdes.writeUInt16BE(sdes.length / 4 - 1, 2)
-  sdes.writeUInt32BE(ssrc >>> 0, 4)
-  sdes[8] = 1
-  sdes[9] = cname.length
-  cname.copy(sdes, 10)
-  return Buffer.concat([sr, sdes])
 }
 
 /** Least squares slope of y over x. */
@@ -158,7 +132,10 @@ export async function run() {
         'correlated',
         '--stats-interval',
         '60',
+        '--metrics',
+        `127.0.0.1:${c.port + 100}`,
       ])
+      c.metrics = c.port + 100
       all.push(c.proc)
       await waitFor(c.proc, /capturing on/)
       c.samples = []
@@ -178,7 +155,7 @@ export async function run() {
       NS,
       'sipp',
       '-sf',
-      join(ROOT, 'bench/soak/uas.xml'),
+      join(ROOT, 'fixtures/sipp/sdp-uas.xml'),
       '-inf',
       inf,
       '-i',
@@ -194,7 +171,7 @@ export async function run() {
     const total = cps * seconds
     const uac = start('sipp', [
       '-sf',
-      join(ROOT, 'bench/soak/uac.xml'),
+      join(ROOT, 'fixtures/sipp/sdp-uac.xml'),
       '-inf',
       inf,
       `${B}:5060`,
@@ -204,6 +181,8 @@ export async function run() {
       A,
       '-p',
       '5061',
+      '-d',
+      '2000',
       '-r',
       String(cps),
       '-m',
@@ -216,31 +195,55 @@ export async function run() {
       '-trace_stat',
       '-stf',
       join(dir, 'uac-stat.csv'),
+      '-fd',
+      '1',
     ])
     all.push(uac)
     const t0 = Date.now()
-    // RTCP: a sender report to the answer's RTCP port of each call, a second after the call began
-    const rtcp = dgram.createSocket('udp4')
+    // RTCP: a sender report from the far end to the offer's RTCP port (RTP + 1) of each call about a
+    // second after sipp made it (its count of calls made, -trace_stat every second)
+    const rtcp = start('ip', ['netns', 'exec', NS, process.execPath, TOOLS, 'rtcp-send'])
+    rtcp.stdin = rtcp.stdio[0]
+    all.push(rtcp)
     let rtcpSent = 0
-    let next = 0
+    const createdAgo = []
     const tick = setInterval(() => {
-      const due = Math.min(total, Math.floor(((Date.now() - t0 - 1000) / 1000) * cps))
-      for (; next < due; next++) {
-        rtcp.send(senderReport(0x5ea0000 + next, next), uasPort(next) + 1, B)
-        rtcpSent++
+      let created = 0
+      try {
+        const lines = readFileSync(join(dir, 'uac-stat.csv'), 'utf8').trim().split('\n')
+        const head = lines[0].split(';')
+        created = Number(lines.at(-1).split(';')[head.indexOf('TotalCallCreated')]) || 0
+      } catch {
+        // not written yet
       }
-    }, 20)
+      createdAgo.push(created)
+      const due = createdAgo.length > 1 ? createdAgo[createdAgo.length - 2] : 0
+      let text = ''
+      for (; rtcpSent < due; rtcpSent++) text += `${A} ${uacPort(rtcpSent) + 1} ${rtcpSent}\n`
+      if (text) rtcp.stdin.write(text)
+    }, 1000)
+    // the process's heap (its metrics), beside its RSS
+    const heapOf = async (port) => {
+      try {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+        return Number(/^hep_process_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1]) / 2 ** 20
+      } catch {
+        return NaN
+      }
+    }
     const everyMs = 10_000
-    const sampler = setInterval(() => {
+    const sampler = setInterval(async () => {
       const t = (Date.now() - t0) / 1000
-      for (const c of [...capturers, ...(peer ? [peer] : [])]) c.samples.push([t, rssOf(c.proc.pid)])
+      for (const c of [...capturers, ...(peer ? [peer] : [])])
+        c.samples.push([t, rssOf(c.proc.pid), c.metrics ? await heapOf(c.metrics) : NaN])
       const s = capturers[0].samples.at(-1)
       say(`${t.toFixed(0)} s: ${capturers[0].name} RSS ${s[1].toFixed(1)} MB, RTCP sent ${rtcpSent}`)
     }, everyMs)
     await uac.done
     clearInterval(tick)
     clearInterval(sampler)
-    rtcp.close()
+    rtcp.stdin.end()
+    await rtcp.done
     const stat = readFileSync(join(dir, 'uac-stat.csv'), 'utf8').trim().split('\n')
     const head = stat[0].split(';')
     const last = stat.at(-1).split(';')
@@ -277,10 +280,18 @@ export async function run() {
       if (c.bin) {
         const num = (re) => Number(re.exec(c.proc.err)?.[1] ?? NaN)
         out.push(
-          `${''.padEnd(12)} its summary: captured ${num(/frames captured\s*│\s*(\d+)/)}, SIP ${num(/SIP messages\s*│\s*(\d+)/)}, RTCP ${num(/RTCP reports\s*│\s*(\d+)/)}, sent ${num(/sent\s*│\s*(\d+)/)}, failed ${num(/failed\s*│\s*(\d+)/)}, dropped ${num(/dropped\s*│\s*(\d+)/)}, kernel drops ${num(/kernel drops\s*│\s*(\d+)/)}`,
+          `${''.padEnd(12)} its summary: captured ${num(/frames captured\s*│\s*(\d+)/)}, SIP ${num(/SIP messages\s*│\s*(\d+)/)}, RTCP ${num(/RTCP reports\s*│\s*(\d+)/)} (of ${num(/of (\d+) RTCP packets found/)} found; ${num(/RTCP uncorrelated\s*│\s*(\d+)/) || 0} uncorrelated), sent ${num(/sent\s*│\s*(\d+)/)}, failed ${num(/failed\s*│\s*(\d+)/)}, dropped ${num(/dropped\s*│\s*(\d+)/)}, kernel drops ${num(/kernel drops\s*│\s*(\d+)/)}`,
         )
+        const heap = c.samples.filter((s) => s[0] >= 60 && Number.isFinite(s[2]))
+        if (heap.length > 1)
+          out.push(
+            `${''.padEnd(12)} heap used (its metrics) after the first minute: min ${mb(Math.min(...heap.map((s) => s[2])))}, max ${mb(Math.max(...heap.map((s) => s[2])))}, slope ${slope(
+              heap.map((s) => s[0] / 60),
+              heap.map((s) => s[2]),
+            ).toFixed(3)} MB/min`,
+          )
         out.push(
-          `${''.padEnd(12)} samples (s:MB): ${c.samples.map((s) => `${s[0].toFixed(0)}:${s[1].toFixed(0)}`).join(' ')}`,
+          `${''.padEnd(12)} samples (s:RSS/heap MB): ${c.samples.map((s) => `${s[0].toFixed(0)}:${s[1].toFixed(0)}/${s[2].toFixed(0)}`).join(' ')}`,
         )
       }
     }
