@@ -14,7 +14,7 @@
 // (HEP_SOAK_PEER=0 leaves it out), and HEP_BENCH_BEFORE=DIR runs another built checkout's hep capture
 // alongside too (e.g. main before a change).
 import { spawn, spawnSync } from 'node:child_process'
-import dgram from 'node:dgram'
+import { get } from 'node:http'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -223,14 +223,16 @@ export async function run() {
       if (text) rtcp.stdin.write(text)
     }, 1000)
     // the process's heap (its metrics), beside its RSS
-    const heapOf = async (port) => {
-      try {
-        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
-        return Number(/^hep_process_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1]) / 2 ** 20
-      } catch {
-        return NaN
-      }
-    }
+    const heapOf = (port) =>
+      new Promise((done) => {
+        get(`http://127.0.0.1:${port}/metrics`, (res) => {
+          let text = ''
+          res.on('data', (d) => (text += d))
+          res.on('end', () =>
+            done(Number(/^hep_process_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1]) / 2 ** 20),
+          )
+        }).on('error', () => done(NaN))
+      })
     const everyMs = 10_000
     const sampler = setInterval(async () => {
       const t = (Date.now() - t0) / 1000

@@ -69,8 +69,11 @@ describe('LiveCapture counts', { timeout: 30_000 }, () => {
       createSender(`127.0.0.1:${rx.port}`),
     )
     const done = cap.run()
-    await until(() => rx.got.length >= 36)
-    cap.stop()
+    try {
+      await until(() => rx.got.length >= 36)
+    } finally {
+      cap.stop() // the stand-in engine too, whatever happened
+    }
     const s = await done
     rx.close()
     expect(readFileSync(state, 'utf8').trim()).toBe('4') // four engine runs
@@ -99,8 +102,11 @@ describe('LiveCapture counts', { timeout: 30_000 }, () => {
       createSender(`127.0.0.1:${rx.port}`),
     )
     const done = cap.run()
-    await until(() => cap.stats().sip + cap.stats().filtered >= 18)
-    cap.stop()
+    try {
+      await until(() => cap.stats().sip + cap.stats().filtered >= 18)
+    } finally {
+      cap.stop()
+    }
     const s = await done
     rx.close()
     expect(s.sip).toBeGreaterThan(0)
