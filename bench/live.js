@@ -50,13 +50,48 @@ function teardown() {
   ip('link', 'del', HERE)
 }
 
+/**
+ * Every process in a session of its own (detached: setsid). With the kernel's autogroup scheduling
+ * (sched_autogroup_enabled, on here) a session is one scheduling group: processes of one session
+ * share one group's CPU. Before, only the tcpdump | hep replay - pipeline had a session of its own
+ * (detached, to kill it as a group) and every other capturer shared the bench's with sipp and the
+ * oracle: on a loaded machine the pipeline got as much CPU as all of them together (its 98 % against
+ * hep capture's and sngrep's 62-71 % at 1,000 calls/s, load 18). A capture agent runs as a service
+ * or in a terminal of its own: a group of its own is how it runs.
+ */
 function start(cmd, args, opts = {}) {
-  const c = spawn(cmd, args, { env, stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'], ...opts.spawn })
+  const c = spawn(cmd, args, {
+    env,
+    stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'],
+    detached: true,
+    ...opts.spawn,
+  })
   c.err = ''
   c.stderr.on('data', (d) => (c.err += d))
   c.done = new Promise((r) => c.on('close', r))
+  started.add(c)
+  void c.done.then(() => started.delete(c))
   return c
 }
+// a session of its own is not ended with ours: whatever still runs when the bench ends (an error,
+// Ctrl-C) is killed, its group with it
+const started = new Set()
+const killAll = () => {
+  for (const c of started) {
+    try {
+      process.kill(-c.pid, 'SIGKILL')
+    } catch {
+      // gone
+    }
+  }
+}
+process.on('exit', killAll)
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.once(sig, () => {
+    killAll()
+    teardown()
+    process.exit(130)
+  })
 async function waitFor(c, re, ms = 10_000) {
   const end = Date.now() + ms
   while (!re.test(c.err)) {
@@ -212,7 +247,7 @@ async function level(dir, cps, seconds) {
         '-c',
         `tcpdump -i ${HERE} --immediate-mode -U -s ${snap} -w - -B 32768 'udp port 5060' 2>${drops} | ${process.execPath} ${NODE_ARGS.join(' ')} ${BIN} replay - --topspeed --to ${B}:${PORTS.pipe}`,
       ],
-      { spawn: { detached: true }, stdout: keepFile(`pipe-${cps}.out`) },
+      { stdout: keepFile(`pipe-${cps}.out`) },
     )
     run.pipe.group = true
     run.pipe.dropsFile = drops
