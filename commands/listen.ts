@@ -1,9 +1,12 @@
 import { Flags } from '@oclif/core'
+import { existsSync, fstatSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { InternalError } from '../src/errors.js'
 import { matchedNothing, type PacketFilter } from '../src/filter/filter.js'
 import { payloadTypeName } from '../src/hep/constants.js'
 import type { HepPacket } from '../src/hep/packet.js'
 import { listen, type ListenResult, type ListenSession, type SavedOutput } from '../src/listen/listen.js'
+import { OutThread } from '../src/listen/out-thread.js'
 import { endpoint, fittedTable } from './_pretty.js'
 import { parseListenAddress } from '../src/net/address.js'
 import { checkTlsFiles } from '../src/net/pem.js'
@@ -33,6 +36,12 @@ const addr = (e: Endpoint) => endpoint(e.address, e.port)
  * request at net.core.rmem_max and reports twice what it keeps.
  */
 const DEFAULT_RECV_BUFFER = 8 * 1024 * 1024
+
+/** The output thread's bound: what it has not written yet, at most this much (it drains within the stop's second). */
+const THREAD_MAX_BUFFER = 16 * 1024 * 1024
+
+/** The bundle's worker (dist/listen-worker.js, next to dist/hep.js); absent when running the sources. */
+const WORKER_URL = new URL('./listen-worker.js', import.meta.url)
 
 export default class Listen extends BaseCommand<typeof Listen> {
   static override summary = 'Receive HEP on UDP, TCP, TLS and WebSocket and show it'
@@ -162,6 +171,10 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     // with --to, --quiet also stops the packet lines: a quiet relay
     const show = !(f.quiet && relay)
     const live = f.calls ? this.liveCalls() : undefined
+    const thread = show && !live && this.twoThreads(specs) ? this.outThread() : undefined
+    this.thread = thread
+    if (thread && /\bthreads\b/.test(process.env.HEP_DEBUG ?? ''))
+      this.note('JSON lines written on a second thread')
     const session = await listen(specs, {
       server: {
         authKey: f['auth-key'],
@@ -180,12 +193,18 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       write: f.write,
       writeHep: f['write-hep'],
       maxBuffer: this.maxBuffer,
-      watch: [this.out],
+      watch: thread ? [this.out, thread] : [this.out],
       dedup: f.dedup,
       relay,
       openSink: rotate ? rotatingOpenSink(rotate) : undefined,
       onReceived: lm ? (p, meta) => lm.received(p, meta) : undefined,
-      onPacket: live ? (p) => live.packet(p) : show ? (p, meta) => this.show(p, meta) : undefined,
+      onPacket: live
+        ? (p) => live.packet(p)
+        : thread
+          ? (_p, meta, raw) => thread.packet(raw, this.viaOf(meta))
+          : show
+            ? (p, meta) => this.show(p, meta)
+            : undefined,
       onListening: (l) => {
         const buf = l.getRecvBufferSize()
         this.note(
@@ -247,20 +266,72 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     })
     await metrics?.close()
     live?.end()
+    // everything received is written before the summary (within the stop's second after Ctrl-C)
+    await thread?.end(this.signalled ? STOP_FLUSH_MS : 10_000)
     // a stalled reader does not hold the stop: what it has not taken within a second is counted, not waited for
     // under --json the summary is stdout's last line: written before stdout ends
-    const onStdout = f.json && this.stopReason !== 'pipe' && !this.out.error
+    const onStdout = f.json && this.stopReason !== 'pipe' && !this.out.error && !thread?.error
     if (onStdout) this.summary(result, session.outputs, filter, true)
     await this.out.endWithin(1000)
     if (!onStdout) this.summary(result, session.outputs, filter, false)
-    else if (this.out.abandoned > 0)
-      this.note(`not printed: ${this.out.abandoned} (stdout did not take them within 1 s of the stop)`)
+    else if (this.notPrinted > 0) this.note(this.notPrintedText())
     if (process.exitCode !== EXIT.OUTPUT && result.server.total.malformed > 0 && result.stats.shown === 0)
       process.exitCode = EXIT.INPUT
     const lost = result.relay?.destinations.some((d) => d.failed > 0 || d.dropped > 0)
     if (lost && process.exitCode === undefined) process.exitCode = EXIT.PARTIAL
     // writes a stalled reader never takes would keep the process alive after the summary
     if (this.out.abandoned > 0) process.exit()
+  }
+
+  /** the output thread (two-thread path), if taken */
+  private thread?: OutThread
+
+  /**
+   * The two-thread path (out-thread.ts): JSON lines into a file (or /dev/null), UDP listeners only,
+   * one line per packet (not --calls). Elsewhere (a terminal, a pipe, text lines, stream listeners
+   * with their events) one thread. HEP_LISTEN_THREADS=1 keeps one thread.
+   */
+  private twoThreads(specs: ListenOptions[]): boolean {
+    if (!this.flags.json || process.env.HEP_LISTEN_THREADS === '1') return false
+    if (!specs.every((s) => s.transport === 'udp') || process.stdout.isTTY) return false
+    if (!existsSync(fileURLToPath(WORKER_URL))) return false
+    try {
+      const st = fstatSync(1)
+      return st.isFile() || st.isCharacterDevice()
+    } catch {
+      return false
+    }
+  }
+
+  private outThread(): OutThread {
+    const crash = process.env.HEP_TEST_LISTEN_WORKER_CRASH
+    return new OutThread({
+      workerUrl: WORKER_URL,
+      fd: 1,
+      name: 'stdout',
+      decode: { timeByteOrder: this.flags['time-byte-order'] },
+      maxBuffer: Math.min(this.maxBuffer, THREAD_MAX_BUFFER),
+      onError: (e) => this.outputFailed(e),
+      onCrash: (e) => {
+        this.problem(
+          `internal error (a bug: please report it with HEP_DEBUG=1 output): the output thread failed: ${e.message}`,
+        )
+        process.exitCode = EXIT.INTERNAL
+        this.requestStop('signal')
+      },
+      crashAfter: crash !== undefined ? Number(crash) : undefined,
+    })
+  }
+
+  /** packets shown that never reached stdout: not taken within 1 s of the stop, or lost with the output thread */
+  private get notPrinted(): number {
+    return this.out.abandoned + (this.thread?.notWritten ?? 0)
+  }
+
+  private notPrintedText(): string {
+    return this.thread?.crash
+      ? `not printed: ${this.notPrinted} (lost with the output thread)`
+      : `not printed: ${this.notPrinted} (stdout did not take them within 1 s of the stop)`
   }
 
   private liveCalls(): LiveCalls {
@@ -350,33 +421,41 @@ Guards with capture-server defaults protect honest senders from the others: a TC
   private viaConn?: number
   private viaTransport?: string
 
+  /**
+   * "via" as JSON text, made once per sender and connection rather than per packet: the new text
+   * when it changed since the previous packet, else undefined (the previous one's, in `lastVia`).
+   */
+  private viaOf(meta: ReceiveMeta): Buffer | undefined {
+    if (
+      meta.remote === this.viaRemote &&
+      meta.connectionId === this.viaConn &&
+      meta.transport === this.viaTransport
+    )
+      return undefined
+    this.viaRemote = meta.remote
+    this.viaConn = meta.connectionId
+    this.viaTransport = meta.transport
+    this.lastVia = Buffer.from(
+      ',"via":' +
+        JSON.stringify({
+          transport: meta.transport,
+          remote: addr(meta.remote),
+          connection: meta.connectionId,
+        }),
+    )
+    return this.lastVia
+  }
+
   private show(p: HepPacket, meta: ReceiveMeta): void {
     const f = this.flags
-    if (meta.remote !== this.lastRemote) {
-      this.lastRemote = meta.remote
-      this.lastRemoteText = addr(meta.remote)
-    }
     if (f.json) {
-      // "via" as JSON text, made once per sender and connection rather than per packet
-      if (
-        meta.remote !== this.viaRemote ||
-        meta.connectionId !== this.viaConn ||
-        meta.transport !== this.viaTransport
-      ) {
-        this.viaRemote = meta.remote
-        this.viaConn = meta.connectionId
-        this.viaTransport = meta.transport
-        this.lastVia = Buffer.from(
-          ',"via":' +
-            JSON.stringify({
-              transport: meta.transport,
-              remote: this.lastRemoteText,
-              connection: meta.connectionId,
-            }),
-        )
-      }
+      this.viaOf(meta)
       this.packetOut(p, '', this.lastVia)
     } else {
+      if (meta.remote !== this.lastRemote) {
+        this.lastRemote = meta.remote
+        this.lastRemoteText = addr(meta.remote)
+      }
       const tag = this.c.dim(
         `[${meta.transport} ${this.lastRemoteText}${meta.connectionId ? ' #' + meta.connectionId : ''}]`,
       )
@@ -439,7 +518,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
             descriptors: { admittedByEviction: fd.hits - fd.refused, refused: fd.refused, pauses: fd.pauses },
           }
         : {}),
-      ...(this.out.abandoned > 0 ? { notPrinted: this.out.abandoned } : {}),
+      ...(this.notPrinted > 0 ? { notPrinted: this.notPrinted } : {}),
       ...(result.relay ? { relay: result.relay } : {}),
     }
     this.summaryOut(json, () => this.humanSummary(result, outputs, secs), onStdout)
@@ -468,10 +547,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
         (udp ? `dropped: ${dropped.output} by us (output full), ${kernel} by the kernel\n` : ''),
     )
     if (result.relay) process.stderr.write(relaySummary(result.relay))
-    if (this.out.abandoned > 0)
-      process.stderr.write(
-        `not printed: ${this.out.abandoned} (stdout did not take them within 1 s of the stop)\n`,
-      )
+    if (this.notPrinted > 0) process.stderr.write(this.notPrintedText() + '\n')
     for (const { sink, what } of outputs) if (sink.error) this.outputNote(sink, what)
     if (s.received > 0) {
       const rows = s.kinds().map((k) => [k.captureId, payloadTypeName(k.payloadType), String(k.packets)])

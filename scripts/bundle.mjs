@@ -7,6 +7,22 @@ import { build } from 'esbuild'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+// the worker threads' entries, each one file next to dist/hep.js (new URL('./NAME.js', import.meta.url))
+const workers = { 'listen-worker': 'dist/src/listen/out-worker.js' }
+for (const [name, entry] of Object.entries(workers)) {
+  await build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile: `dist/${name}.js`,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    keepNames: true,
+    sourcemap: true,
+    logLevel: 'warning',
+  })
+}
 await build({
   absWorkingDir: root,
   entryPoints: ['dist/commands/index.js'],

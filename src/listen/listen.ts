@@ -31,6 +31,9 @@ import type { RelayStats } from '../relay/relay.js'
 import { Deduplicator } from './dedup.js'
 import { ListenStats } from './stats.js'
 
+/** An output whose bound pauses the inputs: an OutputWriter, or the output thread (out-thread.ts). */
+export type Watched = Pick<OutputWriter, 'name' | 'full' | 'drained'>
+
 /** Where accepted packets are relayed (src/relay/relay.ts: `hep listen --to`). */
 export interface PacketRelay {
   /** `owned`: `raw` is the packet's own buffer (a UDP datagram), not a view of a larger one */
@@ -81,7 +84,7 @@ export interface ListenSessionOptions extends ListenHandlers {
   /** the outputs' bound in bytes (default 64 MiB) */
   maxBuffer?: number
   /** more outputs whose bound pauses the inputs (the caller's stdout) */
-  watch?: OutputWriter[]
+  watch?: Watched[]
   /** drop a packet equal to one seen within this many ms (dedup.ts) */
   dedup?: number
   /** relay every accepted packet (after --dedup and the filter) here; closed by stop() */
@@ -162,7 +165,7 @@ class Session implements ListenSession {
   /** inputs paused because an output is over its bound */
   private paused = false
   private saidFull = false
-  private readonly watch: OutputWriter[]
+  private readonly watch: Watched[]
   private readonly filter: PacketFilter | undefined
   readonly dedup: Deduplicator | undefined
 
