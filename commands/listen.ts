@@ -240,7 +240,9 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       onFull: (who) =>
         this.note(
           this.cErr.yellow(
-            `${who} is not keeping up (over --output-buffer ${Math.round(this.maxBuffer / 1048576)} MiB): TCP/TLS/WebSocket inputs pause and UDP packets are dropped and counted until it drains`,
+            who === thread?.name
+              ? `${who} is not keeping up (its ${Math.round(thread.maxBuffer / 1024)} KiB queue is full): UDP packets are dropped and counted until it drains`
+              : `${who} is not keeping up (over --output-buffer ${Math.round(this.maxBuffer / 1048576)} MiB): TCP/TLS/WebSocket inputs pause and UDP packets are dropped and counted until it drains`,
           ),
         ),
       onOutputError: (e) => {

@@ -3,11 +3,12 @@
  * filters (and saves, relays, serves metrics) as before, and copies each packet it shows into a
  * batch; out-worker.ts decodes it again, writes its JSON line and hands the lines to the file. The
  * JSON serialisation and the writes (about half the main thread's time per packet) leave the thread
- * that has to keep up with the socket. A batch goes when it is full (256 KiB) or 1 ms after its first
- * packet, so lines stay prompt at low rates. One worker, batches in order: lines in arrival order.
+ * that has to keep up with the socket. The packets go through a ring in shared memory (out-ring.ts),
+ * no message per packet or batch: the worker is woken when 128 KiB are waiting or 1 ms after the
+ * first, so lines stay prompt at low rates. One reader, in order: lines in arrival order.
  *
- * - Bounded like an OutputWriter (`full`, `drained()`): the bytes handed to the worker and not yet
- *   written count against `maxBuffer`; the listener drops and counts UDP packets while it is full.
+ * - Bounded like an OutputWriter (`full`, `drained()`): the ring is `maxBuffer` bytes (what is handed
+ *   to the worker and not yet written); the listener drops and counts UDP packets while it is full.
  * - The worker's first write error is reported once through `onError` (as OutputWriter does); the
  *   worker dying (our bug) through `onCrash`, once; then nothing more is taken and `notWritten`
  *   says how many packets never reached the file.
@@ -16,7 +17,23 @@
 import { Worker } from 'node:worker_threads'
 import type { DecodeOptions } from '../hep/codec.js'
 import { OutputError } from '../output/writer.js'
-import { BatchBuilder, type ToMain, type ToWorker, type WorkerSetup } from './out-batch.js'
+import {
+  CONTROL_WORDS,
+  END,
+  MAX_RECORD,
+  RPOS,
+  SAME_VIA,
+  SLEEPING,
+  WPOS,
+  WRAP,
+  WRITTEN,
+  used,
+  type ToMain,
+  type WorkerSetup,
+} from './out-ring.js'
+
+/** the worker is woken when this much waits (or `flushMs` after the first packet) */
+const WAKE_AT = 128 * 1024
 
 export interface OutThreadOptions {
   /** the built out-worker.js */
@@ -27,7 +44,7 @@ export interface OutThreadOptions {
   name: string
   /** the listener's decode options (the same lines as the one-thread path) */
   decode?: DecodeOptions
-  /** bound on bytes handed to the worker and not yet written */
+  /** bound on bytes handed to the worker and not yet written: the ring's size (at least 256 KiB) */
   maxBuffer: number
   /** a batch goes at most this long after its first packet (default 1 ms) */
   flushMs?: number
@@ -40,21 +57,26 @@ export interface OutThreadOptions {
 }
 
 export class OutThread {
+  /** in messages about the bound ("stdout's writing thread") */
   readonly name: string
+  /** the ring's size */
   readonly maxBuffer: number
   private readonly worker: Worker
-  private batch = new BatchBuilder()
+  private readonly ring: Buffer
+  private readonly control: Int32Array
+  /** where the next record goes, and the position the worker was last told */
+  private pos = 0
+  private published = 0
   private timer: NodeJS.Timeout | undefined
-  /** bytes handed to the worker and not yet acknowledged */
-  private inFlight = 0
+  private poll: NodeJS.Timeout | undefined
   private waiters: (() => void)[] = []
   private endWaiter: (() => void) | undefined
   /** no more packets are taken: ended, failed or crashed */
   closed = false
   /** packets taken */
   taken = 0
-  /** lines the OS accepted */
-  written = 0
+  /** lines the OS accepted (as last read) */
+  private writtenAtEnd: number | undefined
   /** the output's error, if it failed */
   error: OutputError | undefined
   /** the worker's death, if it died */
@@ -62,17 +84,34 @@ export class OutThread {
   private finished = false
 
   constructor(private readonly opts: OutThreadOptions) {
-    this.name = opts.name
-    this.maxBuffer = opts.maxBuffer
+    this.name = `${opts.name}'s writing thread`
+    this.maxBuffer = Math.max(opts.maxBuffer, 4 * MAX_RECORD)
+    const ring = new SharedArrayBuffer(this.maxBuffer)
+    const control = new SharedArrayBuffer(CONTROL_WORDS * 4)
+    this.ring = Buffer.from(ring)
+    this.control = new Int32Array(control)
     const { addresses: _cache, ...decode } = opts.decode ?? {}
-    const setup: WorkerSetup = { fd: opts.fd, name: opts.name, decode, crashAfter: opts.crashAfter }
+    const setup: WorkerSetup = {
+      fd: opts.fd,
+      name: opts.name,
+      decode,
+      ring,
+      control,
+      crashAfter: opts.crashAfter,
+    }
     this.worker = new Worker(opts.workerUrl, { workerData: setup })
     this.worker.unref()
     this.worker.on('message', (m: ToMain) => this.message(m))
     this.worker.on('error', (e) => this.died(e))
     this.worker.on('exit', (code) => {
-      if (!this.finished) this.died(new Error(`the output thread stopped (exit code ${code})`))
+      if (code === 0 && Atomics.load(this.control, END) === 1) this.ended()
+      else this.died(new Error(`the output thread stopped (exit code ${code})`))
     })
+  }
+
+  /** lines the OS accepted */
+  get written(): number {
+    return this.writtenAtEnd ?? Atomics.load(this.control, WRITTEN)
   }
 
   /** packets taken that never reached the output (the worker died, the output failed, or `end` gave up) */
@@ -80,63 +119,95 @@ export class OutThread {
     return this.taken - this.written
   }
 
-  /** over the bound: the listener drops (UDP) until it drains */
-  get full(): boolean {
-    return !this.closed && this.inFlight + this.batch.used >= this.maxBuffer
+  /** bytes in the ring not yet written out */
+  private get inUse(): number {
+    return used(this.pos, Atomics.load(this.control, RPOS), this.maxBuffer)
   }
 
-  /** Resolves when half the bound is free again, or nothing more is taken. */
+  /** over the bound (the next datagram might not fit): the listener drops (UDP) until it drains */
+  get full(): boolean {
+    return !this.closed && this.inUse > this.maxBuffer - 2 * MAX_RECORD
+  }
+
+  /** Resolves when half the ring is free again, or nothing more is taken. */
   drained(): Promise<void> {
     this.flush()
-    if (this.closed || this.inFlight <= this.maxBuffer / 2) return Promise.resolve()
-    return new Promise((resolve) => this.waiters.push(resolve))
+    if (this.closed || this.inUse <= this.maxBuffer / 2) return Promise.resolve()
+    const p = new Promise<void>((resolve) => this.waiters.push(resolve))
+    // the worker sends no message as it reads: look again every few milliseconds
+    this.poll ??= setInterval(() => {
+      if (this.closed || this.inUse <= this.maxBuffer / 2) this.wake()
+    }, 5)
+    return p
   }
 
   /** One packet shown: its datagram and, when it changed since the previous packet, its via text. */
   packet(raw: Uint8Array, via: Uint8Array | undefined): void {
     if (this.closed) return
+    const v = via === undefined ? 0 : Math.min(via.length, 1024)
+    const need = 6 + v + raw.length
+    const size = this.maxBuffer
+    let p = this.pos
+    const r = Atomics.load(this.control, RPOS)
+    // a record never straddles the end, and the writer never catches up with the reader
+    const wrap = p + need + 4 > size
+    const start = wrap ? 0 : p
+    if (used(p, r, size) + need + (wrap ? size - p : 0) + 1 >= size || (wrap && need + 1 >= r)) {
+      this.taken++ // not written: counted in notWritten (the bound holds the listener back first)
+      return
+    }
+    if (wrap) this.ring.writeUInt32LE(WRAP, p)
+    p = start
+    const b = this.ring
+    b.writeUInt32LE(raw.length, p)
+    b.writeUInt16LE(via === undefined ? SAME_VIA : v, p + 4)
+    p += 6
+    if (via !== undefined) {
+      b.set(v === via.length ? via : via.subarray(0, v), p)
+      p += v
+    }
+    b.set(raw, p)
+    this.pos = p + raw.length
     this.taken++
-    const v = via?.length ?? 0
-    if (!this.batch.fits(raw.length, v)) this.flush()
-    this.batch.add(raw, via)
-    if (this.timer === undefined) {
+    if (used(this.pos, this.published, size) >= WAKE_AT) this.flush()
+    else if (this.timer === undefined) {
       this.timer = setTimeout(() => this.flush(), this.opts.flushMs ?? 1)
       this.timer.unref()
     }
   }
 
-  /** Hands the batch in progress to the worker. */
+  /** Tells the worker what is waiting. */
   flush(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer)
       this.timer = undefined
     }
-    if (this.batch.packets === 0 || this.closed) return
-    const b = this.batch.take()
-    this.inFlight += b.used
-    const m: ToWorker = { t: 'batch', ...b }
-    this.worker.postMessage(m, [b.buf])
+    if (this.published === this.pos) return
+    this.published = this.pos
+    Atomics.store(this.control, WPOS, this.pos)
+    // a wake-up is a system call: only for a reader that sleeps
+    if (Atomics.load(this.control, SLEEPING) === 1) Atomics.notify(this.control, WPOS)
   }
 
   private message(m: ToMain): void {
-    if (m.t === 'ack') {
-      this.inFlight -= m.bytes
-      this.written = m.written
-      if (this.inFlight <= this.maxBuffer / 2) this.wake()
-    } else if (m.t === 'error') {
-      this.error = new OutputError(this.name, m.code, m.reason)
+    if (m.t === 'error') {
+      this.error = new OutputError(this.opts.name, m.code, m.reason)
       this.close()
       this.opts.onError(this.error)
-    } else {
-      this.written = m.written
-      this.finished = true
-      this.endWaiter?.()
-    }
+    } else this.ended(m.written)
+  }
+
+  private ended(written?: number): void {
+    if (this.finished) return
+    this.writtenAtEnd = written ?? Atomics.load(this.control, WRITTEN)
+    this.finished = true
+    this.endWaiter?.()
   }
 
   private died(e: Error): void {
     if (this.crash || this.finished) return
     this.crash = e
+    this.writtenAtEnd = Atomics.load(this.control, WRITTEN)
     this.finished = true
     this.close()
     this.endWaiter?.()
@@ -151,6 +222,8 @@ export class OutThread {
   }
 
   private wake(): void {
+    if (this.poll !== undefined) clearInterval(this.poll)
+    this.poll = undefined
     for (const w of this.waiters.splice(0)) w()
   }
 
@@ -170,9 +243,11 @@ export class OutThread {
         await new Promise<void>((resolve) => {
           this.endWaiter = resolve
           timer = setTimeout(resolve, within) // holds the process until the worker answers
-          this.worker.postMessage({ t: 'end' } satisfies ToWorker)
+          Atomics.store(this.control, END, 1)
+          Atomics.notify(this.control, WPOS)
         })
         clearTimeout(timer)
+        if (!this.finished) this.writtenAtEnd = Atomics.load(this.control, WRITTEN)
       }
       this.finished = true
       await this.worker.terminate()
