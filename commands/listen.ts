@@ -171,10 +171,13 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     // with --to, --quiet also stops the packet lines: a quiet relay
     const show = !(f.quiet && relay)
     const live = f.calls ? this.liveCalls() : undefined
-    const thread = show && !live && this.twoThreads(specs) ? this.outThread() : undefined
+    const mode =
+      show && !live ? this.twoThreads(specs, filter, outputs.length > 0 || relay !== undefined) : undefined
+    const thread = mode ? this.outThread(mode === 'decodes') : undefined
+    const decodes = mode === 'decodes'
     this.thread = thread
     if (thread && /\bthreads\b/.test(process.env.HEP_DEBUG ?? ''))
-      this.note('JSON lines written on a second thread')
+      this.note(`JSON lines written on a second thread${decodes ? ', which decodes and counts too' : ''}`)
     const session = await listen(specs, {
       server: {
         authKey: f['auth-key'],
@@ -187,7 +190,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
         decode: { timeByteOrder: f['time-byte-order'] },
       },
       filter,
-      count: f.count,
+      count: decodes ? undefined : f.count, // the thread counts
       duration: f.duration,
       signal: this.stop.signal,
       write: f.write,
@@ -197,6 +200,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       dedup: f.dedup,
       relay,
       openSink: rotate ? rotatingOpenSink(rotate) : undefined,
+      onDatagram: decodes ? (raw, meta) => thread!.packet(raw, this.viaOf(meta)) : undefined,
       onReceived: lm ? (p, meta) => lm.received(p, meta) : undefined,
       onPacket: live
         ? (p) => live.packet(p)
@@ -270,6 +274,16 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     live?.end()
     // everything received is written before the summary (within the stop's second after Ctrl-C)
     await thread?.end(this.signalled ? STOP_FLUSH_MS : 10_000)
+    const counted = thread?.counts()
+    if (counted) {
+      // what the output thread decoded and counted, as the session would have
+      const { stats, server } = result
+      stats.received += counted.received
+      stats.shown += counted.shown
+      stats.addRows(counted.kinds)
+      server.total.packets += counted.received
+      server.total.malformed += counted.malformed
+    }
     // a stalled reader does not hold the stop: what it has not taken within a second is counted, not waited for
     // under --json the summary is stdout's last line: written before stdout ends
     const onStdout = f.json && this.stopReason !== 'pipe' && !this.out.error && !thread?.error
@@ -290,22 +304,34 @@ Guards with capture-server defaults protect honest senders from the others: a TC
 
   /**
    * The two-thread path (out-thread.ts): JSON lines into a file (or /dev/null), UDP listeners only,
-   * one line per packet (not --calls). Elsewhere (a terminal, a pipe, text lines, stream listeners
-   * with their events) one thread. HEP_LISTEN_THREADS=1 keeps one thread.
+   * one line per packet (not --calls). Without a filter, --dedup, --auth-key, --metrics, --write,
+   * --write-hep or --to the output thread also decodes and counts ('decodes': the main thread only
+   * receives); with them the main thread decodes, counts, filters, saves and relays, the output
+   * thread writes ('writes'). Elsewhere (a terminal, a pipe, text lines, stream listeners with their
+   * events) one thread. HEP_LISTEN_THREADS=1 keeps one thread; =writes keeps decoding on the main one.
    */
-  private twoThreads(specs: ListenOptions[]): boolean {
-    if (!this.flags.json || process.env.HEP_LISTEN_THREADS === '1') return false
-    if (!specs.every((s) => s.transport === 'udp') || process.stdout.isTTY) return false
-    if (!existsSync(fileURLToPath(WORKER_URL))) return false
+  private twoThreads(
+    specs: ListenOptions[],
+    filter: PacketFilter,
+    outputs: boolean,
+  ): 'decodes' | 'writes' | undefined {
+    const f = this.flags
+    const want = process.env.HEP_LISTEN_THREADS
+    if (!f.json || want === '1') return undefined
+    if (!specs.every((s) => s.transport === 'udp') || process.stdout.isTTY) return undefined
+    if (!existsSync(fileURLToPath(WORKER_URL))) return undefined
     try {
       const st = fstatSync(1)
-      return st.isFile() || st.isCharacterDevice()
+      if (!st.isFile() && !st.isCharacterDevice()) return undefined
     } catch {
-      return false
+      return undefined
     }
+    const light =
+      filter.empty && !f.dedup && !f['auth-key'] && f.metrics === undefined && !outputs && want !== 'writes'
+    return light ? 'decodes' : 'writes'
   }
 
-  private outThread(): OutThread {
+  private outThread(decodes: boolean): OutThread {
     const crash = process.env.HEP_TEST_LISTEN_WORKER_CRASH
     return new OutThread({
       workerUrl: WORKER_URL,
@@ -322,6 +348,10 @@ Guards with capture-server defaults protect honest senders from the others: a TC
         this.requestStop('signal')
       },
       crashAfter: crash !== undefined ? Number(crash) : undefined,
+      decodes,
+      count: this.flags.count,
+      onCount: () => this.requestStop('signal'),
+      onMalformed: (remote, message) => this.problem(`udp ${remote}: ${message}`),
     })
   }
 

@@ -19,7 +19,12 @@ export const WRITTEN = 2
 export const END = 3
 /** 1: the reader sleeps (Atomics.wait on WPOS): the writer must notify */
 export const SLEEPING = 4
-export const CONTROL_WORDS = 5
+/** records the reader is done with (written, malformed, or past --count) */
+export const HANDLED = 5
+/** with `decodes`: packets decoded (the session's `received`), and datagrams that were no HEP */
+export const RECEIVED = 6
+export const MALFORMED = 7
+export const CONTROL_WORDS = 8
 
 export const SAME_VIA = 0xffff
 export const WRAP = 0xffffffff
@@ -35,12 +40,30 @@ export interface WorkerSetup {
   decode: Omit<DecodeOptions, 'addresses'>
   ring: SharedArrayBuffer
   control: SharedArrayBuffer
+  /**
+   * the worker decodes and counts (received, malformed, capture ids and types): the main thread
+   * hands over every datagram undecoded (no filter, no other output); else it decodes, counts and
+   * filters, and hands over the packets shown
+   */
+  decodes: boolean
+  /** with `decodes`: --count, the packets after it are not taken */
+  count?: number
   /** tests only: the worker throws at this packet */
   crashAfter?: number
 }
 
-/** From the worker: the output failed (the first error), or it drained everything after END. */
-export type ToMain = { t: 'error'; code: string; reason: string } | { t: 'ended'; written: number }
+/** Capture id and payload type counts (ListenStats.kinds() rows, the capture id as a number, -1: none, -2: others). */
+export type KindRow = [captureId: number, payloadType: number, packets: number]
+
+/**
+ * From the worker: the output failed (the first error); a datagram was no HEP (with `decodes`);
+ * --count was reached; it drained everything after END (with `decodes`, the counts by kind).
+ */
+export type ToMain =
+  | { t: 'error'; code: string; reason: string }
+  | { t: 'malformed'; remote: string; message: string }
+  | { t: 'count' }
+  | { t: 'ended'; written: number; kinds?: KindRow[] }
 
 /** Bytes in use in a ring of `size` bytes between the read and the write positions. */
 export function used(w: number, r: number, size: number): number {

@@ -20,6 +20,9 @@ import { OutputError } from '../output/writer.js'
 import {
   CONTROL_WORDS,
   END,
+  HANDLED,
+  MALFORMED,
+  RECEIVED,
   MAX_RECORD,
   RPOS,
   SAME_VIA,
@@ -28,6 +31,7 @@ import {
   WRAP,
   WRITTEN,
   used,
+  type KindRow,
   type ToMain,
   type WorkerSetup,
 } from './out-ring.js'
@@ -52,8 +56,26 @@ export interface OutThreadOptions {
   onError: (e: OutputError) => void
   /** the worker died: our bug */
   onCrash: (e: Error) => void
+  /**
+   * the worker decodes and counts (see WorkerSetup.decodes): `packet()` gets every datagram
+   * undecoded, `counts()` says what the session would have counted
+   */
+  decodes?: boolean
+  /** with `decodes`: --count; `onCount` is called once it is reached */
+  count?: number
+  onCount?: () => void
+  /** with `decodes`: a datagram that was no HEP (its sender, the decoder's message) */
+  onMalformed?: (remote: string, message: string) => void
   /** tests only: the worker throws at this packet */
   crashAfter?: number
+}
+
+/** What the worker counted (with `decodes`), as the session counts it. */
+export interface ThreadCounts {
+  received: number
+  shown: number
+  malformed: number
+  kinds: KindRow[]
 }
 
 export class OutThread {
@@ -77,6 +99,7 @@ export class OutThread {
   taken = 0
   /** lines the OS accepted (as last read) */
   private writtenAtEnd: number | undefined
+  private kinds: KindRow[] | undefined
   /** the output's error, if it failed */
   error: OutputError | undefined
   /** the worker's death, if it died */
@@ -97,6 +120,8 @@ export class OutThread {
       decode,
       ring,
       control,
+      decodes: opts.decodes === true,
+      count: opts.count,
       crashAfter: opts.crashAfter,
     }
     this.worker = new Worker(opts.workerUrl, { workerData: setup })
@@ -114,9 +139,27 @@ export class OutThread {
     return this.writtenAtEnd ?? Atomics.load(this.control, WRITTEN)
   }
 
-  /** packets taken that never reached the output (the worker died, the output failed, or `end` gave up) */
+  /**
+   * Packets that never reached the output: lost with the worker, or not written when `end` gave up
+   * (after an output error, which is said, the rest is not counted here, as for OutputWriter).
+   */
   get notWritten(): number {
-    return this.taken - this.written
+    if (this.error) return 0
+    if (!this.opts.decodes) return this.taken - this.written
+    const c = this.counts()
+    return c === undefined ? 0 : c.shown - this.written
+  }
+
+  /**
+   * With `decodes`: what the worker counted. Datagrams it never got to (it died, or `end` gave up)
+   * count as received and shown, and so as not written.
+   */
+  counts(): ThreadCounts | undefined {
+    if (!this.opts.decodes) return undefined
+    const c = this.control
+    const lost = this.taken - Atomics.load(c, HANDLED)
+    const received = Atomics.load(c, RECEIVED) + lost
+    return { received, shown: received, malformed: Atomics.load(c, MALFORMED), kinds: this.kinds ?? [] }
   }
 
   /** bytes in the ring not yet written out */
@@ -194,11 +237,16 @@ export class OutThread {
       this.error = new OutputError(this.opts.name, m.code, m.reason)
       this.close()
       this.opts.onError(this.error)
-    } else this.ended(m.written)
+    } else if (m.t === 'malformed') this.opts.onMalformed?.(m.remote, m.message)
+    else if (m.t === 'count') {
+      this.close()
+      this.opts.onCount?.()
+    } else this.ended(m.written, m.kinds)
   }
 
-  private ended(written?: number): void {
+  private ended(written?: number, kinds?: KindRow[]): void {
     if (this.finished) return
+    this.kinds = kinds
     this.writtenAtEnd = written ?? Atomics.load(this.control, WRITTEN)
     this.finished = true
     this.endWaiter?.()

@@ -10,9 +10,14 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { decodeDatagram, type DecodeOptions } from '../hep/codec.js'
 import { Ipv4Texts } from '../hep/ip.js'
 import { ChunkedBytes } from '../output/chunked-bytes.js'
+import { HepError } from '../errors.js'
 import { outputError } from '../output/writer.js'
+import { ListenStats } from './stats.js'
 import {
   END,
+  HANDLED,
+  MALFORMED,
+  RECEIVED,
   RPOS,
   SAME_VIA,
   SLEEPING,
@@ -37,6 +42,13 @@ class RingReader {
   private written = 0
   /** packets seen (written or not) */
   private seen = 0
+  /** records done with */
+  private handled = 0
+  /** with setup.decodes: what the session counts (received, kinds), and the datagrams that were no HEP */
+  private readonly stats = setup.decodes ? new ListenStats() : undefined
+  private malformed = 0
+  /** --count reached (with setup.decodes): the rest is not taken */
+  private counted = false
   /** lines in the chunk not yet handed to the OS */
   private pending = 0
   private failed = false
@@ -59,12 +71,22 @@ class RingReader {
       }
       while (r !== w) r = this.record(r)
       this.flush()
-      Atomics.store(c, WRITTEN, this.written)
+      this.publish()
       Atomics.store(c, RPOS, r)
     }
     this.flush()
+    this.publish()
+    post({ t: 'ended', written: this.written, kinds: this.stats?.rows() })
+  }
+
+  private publish(): void {
+    const c = this.control
     Atomics.store(c, WRITTEN, this.written)
-    post({ t: 'ended', written: this.written })
+    Atomics.store(c, HANDLED, this.handled)
+    if (this.stats) {
+      Atomics.store(c, RECEIVED, this.stats.received)
+      Atomics.store(c, MALFORMED, this.malformed)
+    }
   }
 
   /** Writes the record at `r`; returns the position after it. */
@@ -79,14 +101,44 @@ class RingReader {
       p += v
     }
     this.seen++
+    if (setup.crashAfter !== undefined && this.seen > setup.crashAfter)
+      throw new Error(`test crash after ${setup.crashAfter} packets (HEP_TEST_LISTEN_WORKER_CRASH)`)
+    this.packet(b.subarray(p, p + n))
+    this.handled++
+    return p + n
+  }
+
+  private packet(raw: Buffer): void {
+    const stats = this.stats
+    if (stats === undefined) {
+      // the main thread decoded it, counted it and showed it
+      if (this.failed) return
+      this.bytes.json(decodeDatagram(raw, this.decode), this.via)
+      this.bytes.mark()
+      this.pending++
+      return
+    }
+    if (this.counted) return // after --count, as the session takes none
+    let p
+    try {
+      p = decodeDatagram(raw, this.decode)
+    } catch (e) {
+      if (!(e instanceof HepError)) throw e // our bug: the thread dies, said as an internal error
+      this.malformed++
+      post({ t: 'malformed', remote: remoteOf(this.via), message: e.message })
+      return
+    }
+    stats.packet(p)
+    stats.shown++
     if (!this.failed) {
-      if (setup.crashAfter !== undefined && this.seen > setup.crashAfter)
-        throw new Error(`test crash after ${setup.crashAfter} packets (HEP_TEST_LISTEN_WORKER_CRASH)`)
-      this.bytes.json(decodeDatagram(b.subarray(p, p + n), this.decode), this.via)
+      this.bytes.json(p, this.via)
       this.bytes.mark()
       this.pending++
     }
-    return p + n
+    if (setup.count !== undefined && stats.shown >= setup.count) {
+      this.counted = true
+      post({ t: 'count' })
+    }
   }
 
   private flush(): void {
@@ -109,6 +161,17 @@ class RingReader {
       return
     }
     this.written += lines
+  }
+}
+
+/** The sender's "host:port" from a via text (`,"via":{…,"remote":"…",…}`). */
+function remoteOf(via: Uint8Array | undefined): string {
+  if (via === undefined) return '?'
+  try {
+    const v = JSON.parse(Buffer.from(via).toString('utf8').slice(7)) as { remote?: string }
+    return v.remote ?? '?'
+  } catch {
+    return '?'
   }
 }
 

@@ -137,22 +137,30 @@ describe('listen --json > file on two threads', () => {
 
   it('writes the one-thread path’s JSON lines byte for byte: HEP1/2/3, IPv6, compressed, malformed among them', async () => {
     const one = await run({ HEP_LISTEN_THREADS: '1' })
-    const two = await run({})
-    expect(one.err).not.toContain('output thread')
-    expect(two.err).toContain('JSON lines written on a second thread')
+    const writes = await run({ HEP_LISTEN_THREADS: 'writes' })
+    const decodes = await run({})
+    expect(one.err).not.toContain('second thread')
+    expect(writes.err).toContain('JSON lines written on a second thread\n')
+    expect(decodes.err).toContain('JSON lines written on a second thread, which decodes and counts too')
     expect(good.length).toBeGreaterThan(300)
     expect(good.length).toBeLessThan(pkts.length) // the malformed ones are not lines
-    expect(packetLines(two.text)).toHaveLength(good.length)
-    expect(two.text.slice(0, two.text.lastIndexOf('{"summary"'))).toBe(
-      one.text.slice(0, one.text.lastIndexOf('{"summary"')),
-    )
-    const s = summaryNoTime(two.text)
-    expect(s).toEqual(summaryNoTime(one.text))
-    expect(s).toMatchObject({
-      received: good.length,
-      shown: good.length,
-      malformed: pkts.length - good.length,
-    })
+    const errors = (t: string) => t.split('\n').filter((l) => l.startsWith('error: udp'))
+    expect(errors(one.err)).toHaveLength(pkts.length - good.length)
+    for (const two of [writes, decodes]) {
+      expect(packetLines(two.text)).toHaveLength(good.length)
+      expect(two.text.slice(0, two.text.lastIndexOf('{"summary"'))).toBe(
+        one.text.slice(0, one.text.lastIndexOf('{"summary"')),
+      )
+      const s = summaryNoTime(two.text)
+      expect(s).toEqual(summaryNoTime(one.text))
+      expect(s).toMatchObject({
+        received: good.length,
+        shown: good.length,
+        malformed: pkts.length - good.length,
+      })
+      // the malformed ones said alike, in the same order (the decoding thread says them too)
+      expect(errors(two.err)).toEqual(errors(one.err))
+    }
   })
 
   it('a ring of 512 KiB that wraps many times: every line whole and in order, counts add up', async () => {
@@ -211,40 +219,47 @@ describe('listen --json > file on two threads', () => {
     expect(s.filtered).toBeGreaterThan(0)
   })
 
-  it('Ctrl-C in mid-stream: every packet received is in the file, counts add up, out within 1 s', async () => {
-    const { l, file } = listenToFile(['--write', join(dir, 'mid.pcap')])
-    const port = await portOf(l)
-    const v3 = hexLines('hep-v3.hex')
-    let sending = true
-    let sent = 0
-    const pump = async () => {
-      while (sending) {
-        for (let k = 0; k < 50; k++) sender.send(v3[sent++ % v3.length], port, '127.0.0.1')
-        await new Promise((r) => setTimeout(r, 2))
+  it.each([
+    ['decoding on the output thread', []],
+    ['decoding on the main thread (with --write)', ['--write', join(dir, 'mid.pcap')]],
+  ])(
+    'Ctrl-C in mid-stream, %s: every packet received is in the file, counts add up, out within 1 s',
+    async (_what, args) => {
+      const { l, file } = listenToFile(args)
+      const port = await portOf(l)
+      const v3 = hexLines('hep-v3.hex')
+      let sending = true
+      let sent = 0
+      const pump = async () => {
+        while (sending) {
+          for (let k = 0; k < 50; k++) sender.send(v3[sent++ % v3.length], port, '127.0.0.1')
+          await new Promise((r) => setTimeout(r, 2))
+        }
       }
-    }
-    const pumping = pump()
-    await linesIn(file, 2000)
-    const t0 = Date.now()
-    l.child.kill('SIGINT')
-    const code = await l.exited
-    const took = Date.now() - t0
-    sending = false
-    await pumping
-    expect(code).toBe(0)
-    expect(took).toBeLessThan(1500) // 1 s, and the start-up of a loaded machine's process exit
-    const text = readFileSync(file, 'utf8')
-    const s = summaryOf(text) as { received: number; shown: number; dropped: { output: number } }
-    expect(s.shown).toBe(s.received)
-    expect(packetLines(text)).toHaveLength(s.shown)
-    expect(s.received).toBeLessThanOrEqual(sent)
-    expect(s.dropped.output).toBe(0)
-    // the pcap saved on the main thread holds the same packets
-    const pcap = readFileSync(join(dir, 'mid.pcap'))
-    let records = 0
-    for (let o = 24; o + 16 <= pcap.length; o += 16 + pcap.readUInt32LE(o + 8)) records++
-    expect(records).toBe(s.shown)
-  })
+      const pumping = pump()
+      await linesIn(file, 2000)
+      const t0 = Date.now()
+      l.child.kill('SIGINT')
+      const code = await l.exited
+      const took = Date.now() - t0
+      sending = false
+      await pumping
+      expect(code).toBe(0)
+      expect(took).toBeLessThan(1500) // 1 s, and the start-up of a loaded machine's process exit
+      const text = readFileSync(file, 'utf8')
+      const s = summaryOf(text) as { received: number; shown: number; dropped: { output: number } }
+      expect(s.shown).toBe(s.received)
+      expect(packetLines(text)).toHaveLength(s.shown)
+      expect(s.received).toBeLessThanOrEqual(sent)
+      expect(s.dropped.output).toBe(0)
+      if (args.length === 0) return
+      // the pcap saved on the main thread holds the same packets
+      const pcap = readFileSync(join(dir, 'mid.pcap'))
+      let records = 0
+      for (let o = 24; o + 16 <= pcap.length; o += 16 + pcap.readUInt32LE(o + 8)) records++
+      expect(records).toBe(s.shown)
+    },
+  )
 
   it('--count ends by itself: the worker does not keep the process alive', async () => {
     const { l, file } = listenToFile(['--count', '25'])
