@@ -165,7 +165,6 @@ export class UdpSender extends BaseSender {
     const address = this.address
     if (!socket || address === undefined) return
     const max = this.maxDatagramSize
-    const port = this.target.port
     while (this.st.inFlight < WINDOW) {
       const buf = this.take()
       if (buf === undefined) break
