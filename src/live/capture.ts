@@ -15,7 +15,7 @@ import type { PacketFilter } from '../filter/filter.js'
 import type { HepPacket } from '../hep/packet.js'
 import type { RtcpMode } from '../rtcp/correlate.js'
 import type { HepItem } from '../item/item.js'
-import { countSkip, tallyAll, type Counts } from '../item/skip.js'
+import { tallyAll, type Counts } from '../item/skip.js'
 import type { HepSender } from '../net/sender-types.js'
 import { closeOrStop } from '../send/send.js'
 import { CaptureSetupError, engineArgs, engineFailure, enginesToTry, parseEngineDrops } from './engine.js'
@@ -68,10 +68,15 @@ export interface LiveStats {
   engine: EngineName | undefined
   /** frames the engines delivered */
   captured: number
-  /** SIP messages found (complete ones: over TCP, a message of several segments is one) */
+  /**
+   * SIP messages found that passed the filters (complete ones: over TCP, a message of several
+   * segments is one). sip + rtcp = packets + those not encodable; sent + failed + dropped = packets.
+   */
   sip: number
-  /** RTCP reports made into HEP (type 5) */
+  /** RTCP reports made into HEP (type 5) that passed the filters */
   rtcp: number
+  /** SIP messages and RTCP reports found but left out by the filters (--method, --call-id…) */
+  filtered: number
   /** RTCP packets found (made into HEP, or skipped: of no captured call, malformed) */
   rtcpFound: number
   /** messages handed to the sender */
@@ -85,7 +90,7 @@ export interface LiveStats {
   kernelDrops: number
   /** packets the engine itself dropped */
   engineDrops: number
-  /** times an engine stopped by itself and was started again */
+  /** times an engine stopped by itself and was started again (attempts that failed not counted) */
   restarts: number
   /** --write: records written, and left out because the file took nothing (bounded buffer) */
   written?: number
@@ -114,6 +119,7 @@ export class LiveCapture {
   private sip = 0
   private rtcp = 0
   private rtcpFound = 0
+  private filtered = 0
   private packets = 0
   private kernelDrops = 0
   private engineDrops = 0
@@ -147,12 +153,19 @@ export class LiveCapture {
     const skipped: Counts = { ...this.encoder.skipped }
     tallyAll(skipped, this.frameSkips)
     for (const s of this.slots) if (s.items) tallyAll(skipped, s.items.stats.skipped)
+    // frames the reader leaves out by --port-range (its label is every filter's): not messages
+    const outside = skipped['filtered out']
+    if (outside !== undefined) {
+      delete skipped['filtered out']
+      skipped['frames outside the port ranges'] = outside
+    }
     const st = this.sender.stats()
     return {
       engine: this.engine?.name,
       captured,
       sip: this.sip,
       rtcp: this.rtcp,
+      filtered: this.filtered,
       rtcpFound,
       packets: this.packets,
       sent: st.sent,
@@ -282,9 +295,9 @@ export class LiveCapture {
         await sleep(delay, this.halt.signal)
         if (this.halt.signal.aborted) return
         delay = Math.min(delay * 2, 10_000)
-        this.restarts++
         const failure = await this.launch(slot)
         if (!failure) {
+          this.restarts++
           delay = this.opts.restartDelayMs ?? 1000
           this.opts.onEvent?.({
             kind: 'started',
@@ -332,12 +345,13 @@ export class LiveCapture {
           // --count reached: what the pipe still held came after the stop
           if (o.count !== undefined && this.packets >= o.count) break
           if (!enc.readable(it)) continue
-          if (it.packet?.payloadType === 5) this.rtcp++
-          else this.sip++
+          // counted once each: left out by the filters, or SIP or RTCP handed on (counts add up)
           if (this.filter && !this.filter.matches(it.packet as HepPacket, it.sip)) {
-            countSkip(enc.skipped, 'filtered')
+            this.filtered++
             continue
           }
+          if (it.packet?.payloadType === 5) this.rtcp++
+          else this.sip++
           if (!enc.encode(it)) continue
           const bytes = enc.bytes
           const full = !this.sender.send(bytes, it.sip?.callId ?? enc.packet.correlationId)
