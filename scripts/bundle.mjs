@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 // the worker threads' entries, each one file next to dist/hep.js (new URL('./NAME.js', import.meta.url))
-const workers = { 'listen-worker': 'dist/src/listen/out-worker.js' }
+const workers = {
+  'listen-worker': 'dist/src/listen/out-worker.js',
+  'replay-worker': 'dist/src/replay/worker.js',
+}
 for (const [name, entry] of Object.entries(workers)) {
   await build({
     absWorkingDir: root,
@@ -21,6 +24,9 @@ for (const [name, entry] of Object.entries(workers)) {
     keepNames: true,
     sourcemap: true,
     logLevel: 'warning',
+    banner: {
+      js: "import { createRequire as __hepRequire } from 'node:module'\nconst require = __hepRequire(import.meta.url)",
+    },
   })
 }
 await build({
