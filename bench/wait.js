@@ -55,14 +55,11 @@ function wall(args, opts = {}) {
 }
 
 function bg(cmd, args, opts = {}) {
-<<<<<<< HEAD
+  // opts.env: variables added to the environment
   const child = spawn(cmd, args, {
     env: { ...env, ...opts.env },
     stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],
   })
-=======
-  const child = spawn(cmd, args, { env: opts.env ?? env, stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'] })
->>>>>>> main
   let out = ''
   let err = ''
   child.stdout?.on('data', (d) => (out += d))
