@@ -264,7 +264,7 @@ describe('listen --json > file on two threads', () => {
   it('only malformed datagrams: exit 1 as on one thread, the same summary; SIGTERM ends it', async () => {
     const junk = [Buffer.from('not HEP at all'), Buffer.alloc(0), Buffer.from('HEP3\x00\x05')]
     const results = []
-    for (const env of [{ HEP_LISTEN_THREADS: '1' }, {}]) {
+    for (const env of [{ HEP_LISTEN_THREADS: '1' }, {}] as Record<string, string>[]) {
       const { l, file } = listenToFile(['--duration', '30'], env)
       const port = await portOf(l)
       await send(sender, port, junk)
