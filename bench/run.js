@@ -1,5 +1,7 @@
 // npm run bench: every benchmark, side by side with its peer in the same run, with the ratios.
-// node bench/run.js [codec|capture|net|replay|wait [startup,decode,convert,listen,replay]]
+// node bench/run.js [codec|capture|net|replay|wait [startup,decode,convert,listen,replay]|live|calls]
+// node bench/run.js soak: opt-in, NOT in `npm run bench` (it takes over 10 minutes, and root):
+// hep capture's RSS over 10 minutes of sipp calls at 200/s with SDP and RTCP (bench/soak.js).
 import { run as codec } from './codec.js'
 import { run as capture } from './capture.js'
 
@@ -61,4 +63,11 @@ if (!only || only === 'live') {
     '== live capture: hep capture vs sngrep (and tcpdump | hep replay -), same sipp traffic on a veth ==',
   )
   console.log((await live()).join('\n'))
+}
+if (only === 'soak') {
+  const { run: soak } = await import('./soak.js')
+  console.log(
+    '== soak: hep capture RSS over 10 minutes of sipp calls at 200/s with SDP and RTCP (sngrep alongside) ==',
+  )
+  console.log((await soak()).join('\n'))
 }

@@ -113,6 +113,15 @@ packets the kernel dropped.`
       if (!said.has(ev.error.message)) this.problem(`${ev.destination}: ${ev.error.message}`)
       said.add(ev.error.message)
     })
+    // a connection lost (TCP/TLS/WS) is said once, with when it is tried again; the queue holds meanwhile
+    sender.on('disconnect', (ev) => {
+      if (!ev.error || said.has(ev.error.message)) return
+      said.add(ev.error.message)
+      this.problem(
+        `${ev.destination}: ${ev.error.message}` +
+          (ev.reconnectIn !== undefined ? `; reconnecting in ${ev.reconnectIn} ms, queueing meanwhile` : ''),
+      )
+    })
     sender.on('connect', (ev) => {
       if (said.size > 0) this.note(`${ev.destination}: connected again`)
       said.clear()
@@ -128,8 +137,13 @@ packets the kernel dropped.`
       const live = (name: string, help: string, read: (s: LiveStats) => number) =>
         counterFrom(registry, name, help, [], () => (cap ? [[{}, read(cap.stats())]] : []))
       live('hep_capture_frames_total', 'frames the capture engine delivered', (s) => s.captured)
-      live('hep_capture_sip_total', 'SIP messages found', (s) => s.sip)
-      live('hep_capture_rtcp_total', 'RTCP reports found', (s) => s.rtcp)
+      live('hep_capture_sip_total', 'SIP messages found that passed the filters', (s) => s.sip)
+      live('hep_capture_rtcp_total', 'RTCP reports found that passed the filters', (s) => s.rtcp)
+      live(
+        'hep_capture_filtered_total',
+        'SIP messages and RTCP reports left out by the filters',
+        (s) => s.filtered,
+      )
       live(
         'hep_capture_kernel_drops_total',
         'packets the kernel dropped (as the engine reported them)',
@@ -160,6 +174,7 @@ packets the kernel dropped.`
         rtcp,
         packetFilter,
         needCallId: f.balance === 'call-id',
+        senderDrops: true,
         count: f.count,
         durationMs: f.duration === undefined ? undefined : f.duration * 1000,
         write: f.write,
@@ -225,6 +240,10 @@ packets the kernel dropped.`
       { 'frames captured': String(s.captured) },
       { 'SIP messages': String(s.sip) },
       { 'RTCP reports': `${s.rtcp} (of ${s.rtcpFound} RTCP packets found)` },
+    )
+    // the filters' count: SIP and RTCP above are what passed them
+    if (s.filtered > 0) t.push({ 'filtered out': String(s.filtered) })
+    t.push(
       { sent: String(s.sent) },
       { failed: String(s.failed) },
       { dropped: String(s.dropped) },
@@ -242,6 +261,7 @@ packets the kernel dropped.`
 function statsLine(s: LiveStats): string {
   return (
     `capture: ${(s.elapsedMs / 1000).toFixed(0)} s, ${s.captured} frames, ${s.sip} SIP, ${s.rtcp} RTCP, ` +
+    (s.filtered ? `${s.filtered} filtered out, ` : '') +
     `${s.sent} sent, ${s.failed} failed, ${s.dropped} dropped` +
     (s.kernelDrops ? `, ${s.kernelDrops} kernel drops` : '') +
     (s.restarts ? `, ${s.restarts} engine restarts` : '')

@@ -15,7 +15,7 @@ import type { PacketFilter } from '../filter/filter.js'
 import type { HepPacket } from '../hep/packet.js'
 import type { RtcpMode } from '../rtcp/correlate.js'
 import type { HepItem } from '../item/item.js'
-import { countSkip, tallyAll, type Counts } from '../item/skip.js'
+import { tallyAll, type Counts } from '../item/skip.js'
 import type { HepSender } from '../net/sender-types.js'
 import { closeOrStop } from '../send/send.js'
 import { CaptureSetupError, engineArgs, engineFailure, enginesToTry, parseEngineDrops } from './engine.js'
@@ -42,6 +42,12 @@ export interface LiveCaptureOptions extends HepEncodingOptions {
   packetFilter?: PacketFilter
   /** the sender balances by call: give it each message's Call-ID */
   needCallId?: boolean
+  /**
+   * the sender was made with onFull 'drop': the capture never waits for room in its queue (a full
+   * queue drops and counts); otherwise it waits, holding the engines (the kernel then drops what it
+   * cannot buffer, counted as kernel drops)
+   */
+  senderDrops?: boolean
   /** stop after this many messages sent */
   count?: number
   /** stop after this many ms */
@@ -68,10 +74,15 @@ export interface LiveStats {
   engine: EngineName | undefined
   /** frames the engines delivered */
   captured: number
-  /** SIP messages found (complete ones: over TCP, a message of several segments is one) */
+  /**
+   * SIP messages found that passed the filters (complete ones: over TCP, a message of several
+   * segments is one). sip + rtcp = packets + those not encodable; sent + failed + dropped = packets.
+   */
   sip: number
-  /** RTCP reports made into HEP (type 5) */
+  /** RTCP reports made into HEP (type 5) that passed the filters */
   rtcp: number
+  /** SIP messages and RTCP reports found but left out by the filters (--method, --call-id…) */
+  filtered: number
   /** RTCP packets found (made into HEP, or skipped: of no captured call, malformed) */
   rtcpFound: number
   /** messages handed to the sender */
@@ -85,7 +96,7 @@ export interface LiveStats {
   kernelDrops: number
   /** packets the engine itself dropped */
   engineDrops: number
-  /** times an engine stopped by itself and was started again */
+  /** times an engine stopped by itself and was started again (attempts that failed not counted) */
   restarts: number
   /** --write: records written, and left out because the file took nothing (bounded buffer) */
   written?: number
@@ -114,6 +125,7 @@ export class LiveCapture {
   private sip = 0
   private rtcp = 0
   private rtcpFound = 0
+  private filtered = 0
   private packets = 0
   private kernelDrops = 0
   private engineDrops = 0
@@ -147,12 +159,19 @@ export class LiveCapture {
     const skipped: Counts = { ...this.encoder.skipped }
     tallyAll(skipped, this.frameSkips)
     for (const s of this.slots) if (s.items) tallyAll(skipped, s.items.stats.skipped)
+    // frames the reader leaves out by --port-range (its label is every filter's): not messages
+    const outside = skipped['filtered out']
+    if (outside !== undefined) {
+      delete skipped['filtered out']
+      skipped['frames outside the port ranges'] = outside
+    }
     const st = this.sender.stats()
     return {
       engine: this.engine?.name,
       captured,
       sip: this.sip,
       rtcp: this.rtcp,
+      filtered: this.filtered,
       rtcpFound,
       packets: this.packets,
       sent: st.sent,
@@ -171,10 +190,17 @@ export class LiveCapture {
   /** Captures until stopped (signal, --count, --duration); the final statistics. */
   async run(): Promise<LiveStats> {
     let timer: NodeJS.Timeout | undefined
+    // a stop (Ctrl-C, --duration) ends the engines whatever is being waited for, their start too
+    const stopEngines = () => void this.stopAll()
+    this.halt.signal.addEventListener('abort', stopEngines, { once: true })
     try {
       await this.start()
       if (this.opts.durationMs !== undefined) timer = setTimeout(() => this.stop(), this.opts.durationMs)
-      await this.sender.connect().catch(() => {})
+      // connecting goes on beside the capture, never before it: while a destination is slow to
+      // answer or away, what is captured waits in the sender's bounded queue (dropped and counted
+      // once it is full), the engines are read on (not blocked, their kernel buffer not filling)
+      // and a stop is acted on at once
+      this.sender.connect().catch(() => {})
       await Promise.all(this.slots.map((s) => this.keepRunning(s)))
     } catch (e) {
       await this.stopAll()
@@ -183,6 +209,7 @@ export class LiveCapture {
       throw e
     } finally {
       if (timer) clearTimeout(timer)
+      this.halt.signal.removeEventListener('abort', stopEngines)
     }
     await this.out?.close()
     const flush = this.opts.stopFlushMs ?? 400
@@ -200,6 +227,7 @@ export class LiveCapture {
   private async start(): Promise<void> {
     const engines = enginesToTry(this.opts.engine ?? 'auto', this.opts.pathEnv)
     for (let k = 0; k < engines.length; k++) {
+      if (this.halt.signal.aborted) return
       const engine = engines[k]
       this.engine = engine
       const lists = engineArgs(engine.name, {
@@ -225,6 +253,8 @@ export class LiveCapture {
         return
       }
       await this.stopAll()
+      // stopped while the engines started: no failure of theirs
+      if (this.halt.signal.aborted) return
       if (failed.kind === 'permission' && k + 1 < engines.length) {
         this.opts.onEvent?.({
           kind: 'fallback',
@@ -282,9 +312,9 @@ export class LiveCapture {
         await sleep(delay, this.halt.signal)
         if (this.halt.signal.aborted) return
         delay = Math.min(delay * 2, 10_000)
-        this.restarts++
         const failure = await this.launch(slot)
         if (!failure) {
+          this.restarts++
           delay = this.opts.restartDelayMs ?? 1000
           this.opts.onEvent?.({
             kind: 'started',
@@ -332,19 +362,21 @@ export class LiveCapture {
           // --count reached: what the pipe still held came after the stop
           if (o.count !== undefined && this.packets >= o.count) break
           if (!enc.readable(it)) continue
-          if (it.packet?.payloadType === 5) this.rtcp++
-          else this.sip++
+          // counted once each: left out by the filters, or SIP or RTCP handed on (counts add up)
           if (this.filter && !this.filter.matches(it.packet as HepPacket, it.sip)) {
-            countSkip(enc.skipped, 'filtered')
+            this.filtered++
             continue
           }
+          if (it.packet?.payloadType === 5) this.rtcp++
+          else this.sip++
           if (!enc.encode(it)) continue
           const bytes = enc.bytes
           const full = !this.sender.send(bytes, it.sip?.callId ?? enc.packet.correlationId)
           this.packets++
           o.onPacket?.(it, bytes)
           if (o.count !== undefined && this.packets >= o.count) this.stop()
-          if (full && !this.halt.signal.aborted) await untilAborted(this.sender.ready(), this.halt.signal)
+          if (full && !o.senderDrops && !this.halt.signal.aborted)
+            await untilAborted(this.sender.ready(), this.halt.signal)
         }
     } finally {
       this.halt.signal.removeEventListener('abort', stopOnHalt)

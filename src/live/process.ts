@@ -27,7 +27,6 @@ export class EngineProcess {
   readonly exited: Promise<void>
   /** resolves true once started, false if it ended before */
   readonly ready: Promise<boolean>
-  private stopping = false
 
   constructor(
     readonly engine: Engine,
@@ -74,14 +73,8 @@ export class EngineProcess {
     })
   }
 
-  /** It ended by itself (not asked to stop). */
-  get failed(): boolean {
-    return !this.stopping && this.exitCode !== null
-  }
-
   /** Ask it to stop (SIGTERM); killed if not gone after `deadlineMs`. Resolves once it has ended. */
   async stop(deadlineMs = 300): Promise<void> {
-    this.stopping = true
     if (this.exitCode === null && this.signal === null) {
       this.child.kill('SIGTERM')
       const t = setTimeout(() => this.child.kill('SIGKILL'), deadlineMs)

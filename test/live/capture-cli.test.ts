@@ -128,7 +128,21 @@ describe('hep capture with a stand-in engine', { timeout: 30_000 }, () => {
     for (const m of got) expect(m).toMatch(/^(BYE |SIP\/2\.0 )[^]*\r\nCSeq: *\d+ BYE\r\n/i)
     const s = JSON.parse(r.stdout.trim().split('\n').at(-1)!)
     expect(s.sent).toBe(got.length)
-    expect(s.skipped['filtered out']).toBe(18 - got.length)
+    // SIP counts what passed the filter, filtered what it left out: together every message found
+    expect(s.sip).toBe(got.length)
+    expect(s.filtered).toBe(18 - got.length)
+    expect(s.skipped['filtered out']).toBeUndefined()
+    // the table says the same
+    const rx2 = await receiver()
+    const human = await hep(
+      ['capture', '-i', 'eth0', '--to', `127.0.0.1:${rx2.port}`, '--method', 'BYE', '--duration', '2'],
+      { env: ENV },
+    )
+    rx2.close()
+    expect(human.code, human.stderr).toBe(0)
+    expect(human.stderr).toMatch(new RegExp(`SIP messages\\s*│\\s*${got.length}\\s`))
+    expect(human.stderr).toMatch(new RegExp(`filtered out\\s*│\\s*${18 - got.length}\\s`))
+    expect(human.stderr).toMatch(new RegExp(`sent\\s*│\\s*${got.length}\\s`))
   })
 
   it('an engine that stops by itself is started again and reported; counts add up over the runs', async () => {

@@ -14,6 +14,10 @@ export interface Netns {
   hereIp: string
   /** the address inside the namespace */
   thereIp: string
+  /** the veth end inside the namespace */
+  there: string
+  /** makes the veth pair again, addresses and all (after `ip link del <here>`) */
+  relink(): void
   remove(): void
 }
 
@@ -43,15 +47,14 @@ export function makeNetns(k: number): Netns {
   const net = 100 + (k % 100)
   const hereIp = `10.${net}.${process.pid % 250}.1`
   const thereIp = `10.${net}.${process.pid % 250}.2`
-  const steps = [
-    ['netns', 'add', ns],
+  const link = [
     ['link', 'add', here, 'type', 'veth', 'peer', 'name', there, 'netns', ns],
     ['addr', 'add', `${hereIp}/24`, 'dev', here],
     ['link', 'set', here, 'up'],
     ['-n', ns, 'addr', 'add', `${thereIp}/24`, 'dev', there],
     ['-n', ns, 'link', 'set', there, 'up'],
-    ['-n', ns, 'link', 'set', 'lo', 'up'],
   ]
+  const steps = [['netns', 'add', ns], ...link, ['-n', ns, 'link', 'set', 'lo', 'up']]
   const remove = () => {
     ip(['netns', 'del', ns])
     ip(['link', 'del', here])
@@ -63,7 +66,13 @@ export function makeNetns(k: number): Netns {
       throw new Error(`ip ${s.join(' ')}: ${r.err}`)
     }
   }
-  return { ns, here, hereIp, thereIp, remove }
+  const relink = () => {
+    for (const s of link) {
+      const r = ip(s)
+      if (!r.ok) throw new Error(`ip ${s.join(' ')}: ${r.err}`)
+    }
+  }
+  return { ns, here, hereIp, thereIp, there, relink, remove }
 }
 
 /** The command line that runs `cmd args` inside the namespace. */
