@@ -174,6 +174,7 @@ packets the kernel dropped.`
         rtcp,
         packetFilter,
         needCallId: f.balance === 'call-id',
+        senderDrops: true,
         count: f.count,
         durationMs: f.duration === undefined ? undefined : f.duration * 1000,
         write: f.write,

@@ -42,6 +42,12 @@ export interface LiveCaptureOptions extends HepEncodingOptions {
   packetFilter?: PacketFilter
   /** the sender balances by call: give it each message's Call-ID */
   needCallId?: boolean
+  /**
+   * the sender was made with onFull 'drop': the capture never waits for room in its queue (a full
+   * queue drops and counts); otherwise it waits, holding the engines (the kernel then drops what it
+   * cannot buffer, counted as kernel drops)
+   */
+  senderDrops?: boolean
   /** stop after this many messages sent */
   count?: number
   /** stop after this many ms */
@@ -184,10 +190,17 @@ export class LiveCapture {
   /** Captures until stopped (signal, --count, --duration); the final statistics. */
   async run(): Promise<LiveStats> {
     let timer: NodeJS.Timeout | undefined
+    // a stop (Ctrl-C, --duration) ends the engines whatever is being waited for, their start too
+    const stopEngines = () => void this.stopAll()
+    this.halt.signal.addEventListener('abort', stopEngines, { once: true })
     try {
       await this.start()
       if (this.opts.durationMs !== undefined) timer = setTimeout(() => this.stop(), this.opts.durationMs)
-      await this.sender.connect().catch(() => {})
+      // connecting goes on beside the capture, never before it: while a destination is slow to
+      // answer or away, what is captured waits in the sender's bounded queue (dropped and counted
+      // once it is full), the engines are read on (not blocked, their kernel buffer not filling)
+      // and a stop is acted on at once
+      this.sender.connect().catch(() => {})
       await Promise.all(this.slots.map((s) => this.keepRunning(s)))
     } catch (e) {
       await this.stopAll()
@@ -196,6 +209,7 @@ export class LiveCapture {
       throw e
     } finally {
       if (timer) clearTimeout(timer)
+      this.halt.signal.removeEventListener('abort', stopEngines)
     }
     await this.out?.close()
     const flush = this.opts.stopFlushMs ?? 400
@@ -213,6 +227,7 @@ export class LiveCapture {
   private async start(): Promise<void> {
     const engines = enginesToTry(this.opts.engine ?? 'auto', this.opts.pathEnv)
     for (let k = 0; k < engines.length; k++) {
+      if (this.halt.signal.aborted) return
       const engine = engines[k]
       this.engine = engine
       const lists = engineArgs(engine.name, {
@@ -238,6 +253,8 @@ export class LiveCapture {
         return
       }
       await this.stopAll()
+      // stopped while the engines started: no failure of theirs
+      if (this.halt.signal.aborted) return
       if (failed.kind === 'permission' && k + 1 < engines.length) {
         this.opts.onEvent?.({
           kind: 'fallback',
@@ -358,7 +375,8 @@ export class LiveCapture {
           this.packets++
           o.onPacket?.(it, bytes)
           if (o.count !== undefined && this.packets >= o.count) this.stop()
-          if (full && !this.halt.signal.aborted) await untilAborted(this.sender.ready(), this.halt.signal)
+          if (full && !o.senderDrops && !this.halt.signal.aborted)
+            await untilAborted(this.sender.ready(), this.halt.signal)
         }
     } finally {
       this.halt.signal.removeEventListener('abort', stopOnHalt)
