@@ -46,7 +46,7 @@ function wall(args, opts = {}) {
 }
 
 function bg(cmd, args, opts = {}) {
-  const child = spawn(cmd, args, { env, stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'] })
+  const child = spawn(cmd, args, { env: opts.env ?? env, stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout?.on('data', (d) => (out += d))
@@ -245,12 +245,12 @@ export async function listen(dir, rounds = 3) {
 }
 
 /** Runs a sender into a counting receiver; returns packets received and the first-to-last rate. */
-async function sendInto(cmd) {
+async function sendInto(cmd, senderEnv = env) {
   const port = freePort()
   const r = bg(process.execPath, [TOOLS, 'count', String(port)])
   await r.waitFor(/ready/, 'stdout')
   const [c, ...args] = cmd(port)
-  const s = bg(c, args, { maxMs: 60_000 })
+  const s = bg(c, args, { maxMs: 60_000, env: senderEnv })
   await s.exited
   await sleep(500)
   r.child.kill('SIGTERM')
@@ -262,40 +262,65 @@ async function sendInto(cmd) {
 export async function replay(dir, large, records, rounds = 3) {
   const conf = join(dir, 'sngrep.conf')
   writeFileSync(conf, 'set eep.send.version 3\n')
+  // the plain Node sender's input: the very datagrams hep sends, encoded beforehand
+  const hex = join(dir, 'large.hex')
+  const c = spawnSync(process.execPath, [HEPS[0].bin, 'convert', large, hex, '--into', 'hex', '-q'], { env })
+  if (c.status !== 0) throw new Error(`convert to hex failed: ${c.stderr}`)
   const best = {}
   const lost = {}
   const senders = {}
-  for (const h of HEPS)
-    senders[h.name] = (port) => [
-      process.execPath,
-      h.bin,
-      'replay',
-      large,
-      '--to',
-      `127.0.0.1:${port}`,
-      '--topspeed',
-      '-q',
-    ]
+  const ours = (bin, threads) => (port) => [
+    process.execPath,
+    bin,
+    'replay',
+    large,
+    '--to',
+    `127.0.0.1:${port}`,
+    '--topspeed',
+    '-q',
+    ...(threads ? [threads] : []),
+  ]
+  for (const h of HEPS) senders[h.name] = ours(h.bin)
+  // this checkout on one thread (HEP_REPLAY_THREADS=0): what the second thread adds
+  senders['hep, one thread'] = ours(HEPS[0].bin)
+  const oneThread = { ...env, HEP_REPLAY_THREADS: '0' }
+  senders['plain Node sender'] = (port) => [process.execPath, TOOLS, 'sendall', String(port), hex]
   if (have('sngrep'))
     senders.sngrep = (port) => ['sngrep', '-f', conf, '-N', '-q', '-I', large, '-H', `udp:127.0.0.1:${port}`]
+  const all = {}
   for (let i = 0; i < rounds; i++)
     for (const [k, cmd] of Object.entries(senders)) {
-      const r = await sendInto(cmd)
+      const r = await sendInto(cmd, k === 'hep, one thread' ? oneThread : env)
       best[k] = Math.max(best[k] ?? 0, r.rate)
       lost[k] = Math.max(lost[k] ?? 0, records - r.n)
+      ;(all[k] ??= []).push(r.rate)
     }
-  return HEPS.map(
-    (h) =>
-      `replay --topspeed of the ${records}-message capture into a counting receiver, first to last arrival, best of ${rounds}: ` +
-      `${h.name} ${fmt(best[h.name])} packets/s (lost at most ${lost[h.name]}); ` +
-      (best.sngrep
-        ? `sngrep -I F -H udp:… ${fmt(best.sngrep)}/s (lost at most ${lost.sngrep}); ${ratio(best[h.name], best.sngrep)}` +
-          (h.name === 'hep'
-            ? ` (target ≥ 250 k/s, 0 lost, ≥ 4× sngrep: ${best.hep >= 250_000 && lost.hep === 0 && best.hep / best.sngrep >= 4 ? 'met' : 'NOT met'})`
-            : '')
-        : 'sngrep not installed'),
-  )
+  const spread = (k) => `${fmt(Math.min(...all[k]))}–${fmt(Math.max(...all[k]))}`
+  const out = [
+    `replay --topspeed of the ${records}-message capture into a counting receiver (8 MiB buffer asked), first to last arrival, best of ${rounds} (spread), load ${uptimeLoad()}:`,
+  ]
+  for (const k of Object.keys(senders))
+    out.push(
+      `  ${k.padEnd(18)} ${fmt(best[k]).padStart(8)} packets/s (${spread(k)}), lost at most ${lost[k]}`,
+    )
+  const r = (a, b) => (best[b] ? ratio(best[a], best[b]) : 'n/a')
+  for (const h of HEPS)
+    out.push(
+      `  ${h.name}: ${r(h.name, 'sngrep')} sngrep, ${((best[h.name] / best['plain Node sender']) * 100).toFixed(0)} % of the plain Node sender` +
+        (h.name === 'hep'
+          ? `, ${r('hep', 'hep, one thread')} one thread` +
+            (HEPS.length > 1 ? `, ${r('hep', 'before')} before` : '') +
+            ` (target ≥ 250 k/s, 0 lost, ≥ 4× sngrep: ${best.hep >= 250_000 && lost.hep === 0 && best.sngrep && best.hep / best.sngrep >= 4 ? 'met' : 'NOT met'})`
+          : ''),
+    )
+  if (Object.values(lost).some((n) => n > 0))
+    out.push(
+      '  (a loss is the receiver falling behind: a plain Node socket that only counts, its buffer capped by net.core.rmem_max)',
+    )
+  return out
 }
+
+const uptimeLoad = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
 
 /**
  * The UDP sender's immediate lookup (src/net/udp-sender.ts): 100,000 datagrams, 64 in flight, each

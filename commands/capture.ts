@@ -9,7 +9,7 @@ import { counterFrom, newRegistry, serveMetrics, type MetricsServer } from '../s
 import { SendMetrics } from '../src/metrics/send-metrics.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { filterFlags, filterFrom } from './_filter-flags.js'
-import { encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
+import { destinationFlags, encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
 
 export default class Capture extends BaseCommand<typeof Capture> {
   static override summary = 'Capture SIP live from network interfaces and send it as HEP (the capture agent)'
@@ -36,15 +36,7 @@ packets the kernel dropped.`
       description: 'interface to capture on (repeatable; any = all)',
       multiple: true,
     }),
-    to: Flags.string({
-      description: 'destination (repeatable): HOST:PORT (UDP) or udp/tcp/tls/ws/wss:// URL',
-      multiple: true,
-    }),
-    balance: Flags.option({
-      options: ['all', 'call-id'] as const,
-      default: 'all' as const,
-      description: 'several --to: all get every packet, or one per call',
-    })(),
+    ...destinationFlags,
     ...hepEncodingFlags,
     filter: Flags.string({
       description: 'capture filter (BPF, as tcpdump takes it); default: udp or tcp or sctp',

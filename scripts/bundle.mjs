@@ -7,6 +7,25 @@ import { build } from 'esbuild'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+// the worker threads' entries, each one file next to dist/hep.js (new URL('./NAME.js', import.meta.url))
+const workers = { 'replay-worker': 'dist/src/replay/worker.js' }
+for (const [name, entry] of Object.entries(workers)) {
+  await build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile: `dist/${name}.js`,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    keepNames: true,
+    sourcemap: true,
+    logLevel: 'warning',
+    banner: {
+      js: "import { createRequire as __hepRequire } from 'node:module'\nconst require = __hepRequire(import.meta.url)",
+    },
+  })
+}
 await build({
   absWorkingDir: root,
   entryPoints: ['dist/commands/index.js'],
