@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 // the worker threads' entries, each one file next to dist/hep.js (new URL('./NAME.js', import.meta.url))
-const workers = { 'replay-worker': 'dist/src/replay/worker.js' }
+const workers = {
+  'listen-worker': 'dist/src/listen/out-worker.js',
+  'replay-worker': 'dist/src/replay/worker.js',
+}
 for (const [name, entry] of Object.entries(workers)) {
   await build({
     absWorkingDir: root,
