@@ -20,7 +20,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
@@ -43,15 +43,27 @@ const HEPS = [{ name: 'hep', bin: join(ROOT, 'bin/run.js') }]
 if (process.env.HEP_BENCH_BEFORE)
   HEPS.push({ name: 'before', bin: join(process.env.HEP_BENCH_BEFORE, 'bin/run.js') })
 
-function wall(args, opts = {}) {
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
+
+/** Runs node with `args`; returns its wall ms, and (with /usr/bin/time) its CPU ms (user + system). */
+function timed(args, opts = {}) {
   const t = process.hrtime.bigint()
-  const r = spawnSync(process.execPath, args, {
+  const [cmd, argv] = TIME
+    ? [TIME, ['-f', 'hep-bench-cpu %U %S', process.execPath, ...args]]
+    : [process.execPath, args]
+  const r = spawnSync(cmd, argv, {
     env,
     stdio: [opts.input ?? 'ignore', opts.stdout ?? 'ignore', 'pipe'],
     timeout: 120_000,
   })
+  const ms = Number(process.hrtime.bigint() - t) / 1e6
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}): ${r.stderr}`)
-  return Number(process.hrtime.bigint() - t) / 1e6
+  const m = /hep-bench-cpu ([\d.]+) ([\d.]+)/.exec(String(r.stderr))
+  return { ms, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN }
+}
+
+function wall(args, opts = {}) {
+  return timed(args, opts).ms
 }
 
 function bg(cmd, args, opts = {}) {
@@ -90,23 +102,40 @@ export async function startup(rounds = 15) {
     runs[`${h.name} --help`] = [h.bin, '--help']
     runs[`${h.name} decode FILE`] = [h.bin, 'decode', one]
   }
+  // interleaved rounds; wall time (best and median) and, less sensitive to a loaded machine, the CPU
+  // time each run took (user + system, /usr/bin/time: 10 ms steps)
   const t = Object.fromEntries(Object.keys(runs).map((k) => [k, []]))
-  for (let i = 0; i < rounds; i++) for (const [k, a] of Object.entries(runs)) t[k].push(wall(a))
+  const c = Object.fromEntries(Object.keys(runs).map((k) => [k, []]))
+  for (let i = 0; i < rounds; i++)
+    for (const [k, a] of Object.entries(runs)) {
+      const r = timed(a)
+      t[k].push(r.ms)
+      c[k].push(r.cpu)
+    }
   rmSync(one, { force: true })
   const min = (k) => Math.min(...t[k])
+  const med = (k) => median(t[k])
+  const cpu = (k) => (TIME ? `, CPU ${median(c[k]).toFixed(0)} ms` : '')
   const out = [
-    `start-up, best of ${rounds} (median), alternated: node -e 0 ${min('node -e 0').toFixed(0)} ms; ` +
-      `peer (bare oclif 4 CLI, one command) --help ${min('peer --help').toFixed(0)} ms (${median(t['peer --help']).toFixed(0)}), ` +
-      `its command ${min('peer hello FILE').toFixed(0)} ms (${median(t['peer hello FILE']).toFixed(0)})`,
+    `start-up, ${rounds} interleaved rounds, best (median${TIME ? ', median CPU' : ''}); load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(
+        ' ',
+      )}: node -e 0 ${min('node -e 0').toFixed(0)} ms (${med('node -e 0').toFixed(0)}${cpu('node -e 0')}); ` +
+      `peer (bare oclif 4 CLI, one command) --help ${min('peer --help').toFixed(0)} ms (${med('peer --help').toFixed(0)}${cpu('peer --help')}), ` +
+      `its command ${min('peer hello FILE').toFixed(0)} ms (${med('peer hello FILE').toFixed(0)}${cpu('peer hello FILE')})`,
   ]
   for (const h of HEPS) {
-    const help = min(`${h.name} --help`)
-    const dec = min(`${h.name} decode FILE`)
-    const rh = help / min('peer --help')
-    const rd = dec / min('peer hello FILE')
+    const help = `${h.name} --help`
+    const dec = `${h.name} decode FILE`
+    const rh = min(help) / min('peer --help')
+    const rd = min(dec) / min('peer hello FILE')
+    const rhm = med(help) / med('peer --help')
+    const rdm = med(dec) / med('peer hello FILE')
+    const cr = (a, b) => (TIME ? `, CPU ${(median(c[a]) / median(c[b])).toFixed(2)}×` : '')
     out.push(
-      `  ${h.name} --help ${help.toFixed(0)} ms (${median(t[`${h.name} --help`]).toFixed(0)}) = ${rh.toFixed(2)}× the peer; ` +
-        `one-packet decode ${dec.toFixed(0)} ms (${median(t[`${h.name} decode FILE`]).toFixed(0)}) = ${rd.toFixed(2)}× the peer's command` +
+      `  ${h.name} --help ${min(help).toFixed(0)} ms (${med(help).toFixed(0)}${cpu(help)}) = ${rh.toFixed(2)}× the peer (median ${rhm.toFixed(2)}×${cr(help, 'peer --help')}); ` +
+        `one-packet decode ${min(dec).toFixed(0)} ms (${med(dec).toFixed(0)}${cpu(dec)}) = ${rd.toFixed(2)}× the peer's command (median ${rdm.toFixed(2)}×${cr(dec, 'peer hello FILE')})` +
         (h.name === 'hep' ? ` (target ≤ 1.0×: ${rh <= 1 && rd <= 1 ? 'met' : 'NOT met'})` : ''),
     )
   }

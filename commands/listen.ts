@@ -40,7 +40,7 @@ const DEFAULT_RECV_BUFFER = 8 * 1024 * 1024
 /** The output thread's bound: what it has not written yet, at most this much (it drains within the stop's second). */
 const THREAD_MAX_BUFFER = 16 * 1024 * 1024
 
-/** The bundle's worker (dist/listen-worker.js, next to dist/hep.js); absent when running the sources. */
+/** The bundle's worker (dist/listen-worker.js, next to dist/hep.cjs); absent when running the sources. */
 const WORKER_URL = new URL('./listen-worker.js', import.meta.url)
 
 export default class Listen extends BaseCommand<typeof Listen> {
