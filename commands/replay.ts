@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { Args, Flags } from '@oclif/core'
 import { matchedNothing } from '../src/filter/filter.js'
 import { createSender } from '../src/net/sender.js'
@@ -7,13 +9,23 @@ import { parseDestination } from '../src/net/address.js'
 import type { HepSender } from '../src/net/sender-types.js'
 import { skippedFor } from '../src/item/skip.js'
 import { replay, type ReplayStats } from '../src/replay/replay.js'
+import { replayThreaded, twoThreadsFit } from '../src/replay/threaded.js'
 import type { TimingMode } from '../src/replay/scheduler.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { filterFlags, filterFrom } from './_filter-flags.js'
 import { pathsUsable } from './_paths.js'
-import { encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
+import { destinationFlags, encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
 import { captureHints, plural } from './_hints.js'
 import { kvTable } from './_pretty.js'
+
+/** The bundle's replay thread (dist/replay-worker.js, next to dist/hep.cjs); absent when running the sources. */
+const WORKER_URL = new URL('./replay-worker.js', import.meta.url)
+
+/** HEP_REPLAY_THREADS: 0 never two threads, 1 whenever replay can, else when it pays (threaded.ts) */
+function threadsWanted(): 'auto' | 'always' | 'never' {
+  const v = process.env.HEP_REPLAY_THREADS
+  return v === '0' ? 'never' : v === '1' ? 'always' : 'auto'
+}
 
 export default class Replay extends BaseCommand<typeof Replay> {
   static override summary = 'Re-send the SIP of captures as HEP at their original timing'
@@ -38,15 +50,7 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
   static override strict = false
 
   static override flags = {
-    to: Flags.string({
-      description: 'destination (repeatable): HOST:PORT (UDP) or udp/tcp/tls/ws/wss:// URL',
-      multiple: true,
-    }),
-    balance: Flags.option({
-      options: ['all', 'call-id'] as const,
-      default: 'all' as const,
-      description: 'several --to: all get every packet, or one per call',
-    })(),
+    ...destinationFlags,
     ...hepEncodingFlags,
     timestamps: Flags.option({
       options: ['original', 'now'] as const,
@@ -139,35 +143,40 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
     const started = Date.now()
     const tick = setInterval(() => (live.elapsedMs = Date.now() - started), 100)
     tick.unref()
-    const stats = await replay(
-      {
-        ...enc,
-        files,
-        stdin: this.stdin,
-        timing: { mode, maxGap },
-        loop: f.loop,
-        needCallId: f.balance === 'call-id',
-        limit: f.limit,
-        timestamps: f.timestamps,
-        filter,
-        rtcp,
-        signal: this.stop.signal,
-        stopFlushMs: STOP_FLUSH_MS,
-        onSkip: (where, reason, e) => this.problem(`${where}: ${reason}${e ? ': ' + e.message : ''}`),
-        onPacket: f['dry-run']
-          ? (p) => {
-              sm?.packet(p)
-              this.packetOut(p, f.json ? '' : `#${++dry}`)
-            }
-          : sm
-            ? (p) => sm.packet(p)
-            : undefined,
-        onProgress: (pr) => {
-          live.packets = pr.packets
-          live.captureMs = pr.captureMs
-        },
+    const options: Parameters<typeof replay>[0] = {
+      ...enc,
+      files,
+      stdin: this.stdin,
+      timing: { mode, maxGap },
+      loop: f.loop,
+      needCallId: f.balance === 'call-id',
+      limit: f.limit,
+      timestamps: f.timestamps,
+      filter,
+      rtcp,
+      signal: this.stop.signal,
+      stopFlushMs: STOP_FLUSH_MS,
+      onSkip: (where, reason, e) => this.problem(`${where}: ${reason}${e ? ': ' + e.message : ''}`),
+      onPacket: f['dry-run']
+        ? (p) => {
+            sm?.packet(p)
+            this.packetOut(p, f.json ? '' : `#${++dry}`)
+          }
+        : sm
+          ? (p) => sm.packet(p)
+          : undefined,
+      onProgress: (pr) => {
+        live.packets = pr.packets
+        live.captureMs = pr.captureMs
       },
-      sender,
+    }
+    // at top speed from files: reading and encoding on a second thread, sending on this one
+    const threaded =
+      sender !== undefined &&
+      twoThreadsFit(options, sender, threadsWanted()) &&
+      existsSync(fileURLToPath(WORKER_URL))
+    const stats = await (
+      threaded && sender !== undefined ? replayThreaded(options, sender, WORKER_URL) : replay(options, sender)
     ).finally(() => this.endProgress()) // the line hides the cursor: shown again after an error too
     clearInterval(tick)
     await metrics?.close()
@@ -239,6 +248,8 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
       if (s.rtcp) {
         rows.push(['RTCP packets found', String(s.rtcp.found)])
         rows.push([dry ? 'RTCP packets (dry run)' : 'RTCP packets sent', String(s.rtcp.sent)])
+        // found = sent + uncorrelated + malformed (skipped rows below) + left out
+        if (s.rtcp.leftOut > 0) rows.push(['RTCP left out (filters, encoding, stop)', String(s.rtcp.leftOut)])
       }
       for (const [r, n] of Object.entries(s.skipped)) rows.push([`skipped: ${r}`, String(n)])
       process.stderr.write(kvTable(rows, this.stderrColumns) + '\n')

@@ -40,6 +40,8 @@ export class ItemEncoder {
   bytes!: Buffer
   /** no option changes a packet */
   private readonly plain: boolean
+  /** no option but `version` changes a packet: a packet of that version is not changed either */
+  private readonly plainAtVersion: number | undefined
   private current: HepItem | undefined
   private readonly sipCallId = (): string | undefined => this.current?.sip?.callId
 
@@ -49,13 +51,14 @@ export class ItemEncoder {
   ) {
     checkEncodingOptions(opts)
     this.skipped = skipped
-    this.plain =
-      opts.version === undefined &&
+    const others =
       opts.captureId === undefined &&
       opts.nodeName === undefined &&
       opts.authKey === undefined &&
       opts.correlationId === undefined &&
       opts.compress === undefined
+    this.plain = others && opts.version === undefined
+    this.plainAtVersion = others ? opts.version : undefined
   }
 
   /** Counts `item` as skipped for `reason` and tells onSkip. */
@@ -87,7 +90,9 @@ export class ItemEncoder {
         return true
       }
       let p = o.complete === true && read.chunks === undefined ? completePacket(read) : read
-      if (!this.plain || adjust !== undefined) {
+      // (replay and capture ask for version 3 of packets made as version 3: no copy to make)
+      const plain = this.plain || (this.plainAtVersion !== undefined && p.version === this.plainAtVersion)
+      if (!plain || adjust !== undefined) {
         this.current = item
         p = applyEncodingOptions(p, o, item.sip ? this.sipCallId : o.callIdOf)
         this.current = undefined

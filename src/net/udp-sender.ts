@@ -14,19 +14,27 @@ import type { SenderOptions } from './sender-types.js'
 /** Largest UDP payload: 65535 - 20 (IPv4 header) - 8, and 65535 - 8 over IPv6 (no jumbograms). */
 export const MAX_DATAGRAM = { 4: 65507, 6: 65527 } as const
 
-/** datagrams handed to the socket at once */
-const WINDOW = 64
-
-interface Pending {
-  done: boolean
-}
+/** datagrams handed to the socket and not yet confirmed, at most */
+const WINDOW = 256
 
 export class UdpSender extends BaseSender {
   private socket: Socket | undefined
   private address: string | undefined
   private family: 4 | 6 | undefined
   private resolving = false
-  private readonly pending = new Set<Pending>()
+  /** sent on the connected socket (no per-datagram address), or each to the address (connect failed) */
+  private connectedTo = false
+  /** the datagrams in flight, in the order they were handed to the socket (a ring), and their tries */
+  private readonly ring: (Buffer | undefined)[] = new Array<Buffer | undefined>(WINDOW)
+  private readonly tries = new Uint8Array(WINDOW)
+  private ringHead = 0
+  /** set at shutdown: confirmations that still come are of datagrams already counted */
+  private abandoned = false
+  /**
+   * One callback for every datagram (no closure per send): the socket confirms them in the order
+   * they were handed to it (at once, on the next tick, or after the kernel queue drained)
+   */
+  private readonly confirmed = (err: Error | null): void => this.settled(err ?? undefined)
 
   constructor(
     readonly target: Destination,
@@ -97,9 +105,11 @@ export class UdpSender extends BaseSender {
       type: family === 6 ? 'udp6' : 'udp4',
       lookup: (ip, _opts, cb) => cb(null, ip, family),
     })
-    socket.on('error', (e) =>
-      this.reportError(toNetError(e, `udp socket for ${this.destination}`, this.destination)),
-    )
+    socket.on('error', (e) => {
+      // a connected socket hears ICMP "port unreachable" as ECONNREFUSED: nothing failed to leave
+      if (errorCode(e) === 'ECONNREFUSED') return this.unconnect()
+      this.reportError(toNetError(e, `udp socket for ${this.destination}`, this.destination))
+    })
     // bind now rather than on the first send (an implicit bind delays that packet by milliseconds,
     // which a replay on its schedule would feel)
     await new Promise<void>((resolve) => {
@@ -122,6 +132,28 @@ export class UdpSender extends BaseSender {
         resolve()
       }
     })
+    // then connect it to the destination: a connected socket sends without naming an address each
+    // time (no lookup per datagram in Node, no route lookup per datagram in the kernel). But it
+    // hears ICMP "port unreachable" (nobody listens there, yet): the kernel refuses the next send with
+    // ECONNREFUSED. The first refusal unconnects it (unconnect()), and it goes on as an unconnected
+    // socket, which never hears of it: what the sender did before it connected its socket
+    this.connectedTo = await new Promise<boolean>((resolve) => {
+      const failed = (): void => resolve(false)
+      socket.once('error', failed)
+      try {
+        socket.connect(this.target.port, address, () => {
+          socket.off('error', failed)
+          resolve(true)
+        })
+      } catch {
+        socket.off('error', failed)
+        resolve(false)
+      }
+    })
+    if ((this.phase as string) === 'closed') {
+      socket.close()
+      return
+    }
     this.socket = socket
     this.st.connects++
     this.emit('connect', { destination: this.destination, remote: endpoint(address, this.target.port) })
@@ -132,47 +164,81 @@ export class UdpSender extends BaseSender {
     const socket = this.socket
     const address = this.address
     if (!socket || address === undefined) return
-    while (this.pending.size < WINDOW) {
+    const max = this.maxDatagramSize
+    while (this.st.inFlight < WINDOW) {
       const buf = this.take()
       if (buf === undefined) break
-      if (buf.length > this.maxDatagramSize) {
+      if (buf.length > max) {
         this.fail(1, this.tooLarge(buf.length))
         continue
       }
-      const p: Pending = { done: false }
-      this.pending.add(p)
-      this.st.inFlight++
-      try {
-        socket.send(buf, this.target.port, address, (err) => this.settled(p, buf.length, err ?? undefined))
-      } catch (e) {
-        this.settled(p, buf.length, e instanceof Error ? e : new Error(String(e)))
-      }
+      this.hand(socket, buf, 0)
     }
     this.progress()
   }
 
-  private settled(p: Pending, length: number, err: Error | undefined): void {
-    if (p.done) return
-    p.done = true
-    this.pending.delete(p)
+  /** From now on every datagram names its address (the destination refused one: see setup). */
+  private unconnect(): void {
+    if (!this.connectedTo) return
+    this.connectedTo = false
+    try {
+      this.socket?.disconnect()
+    } catch {
+      // not connected after all
+    }
+  }
+
+  /** Hands one datagram to the socket (its `tries`-th refusal before). */
+  private hand(socket: Socket, buf: Buffer, tries: number): void {
+    const k = (this.ringHead + this.st.inFlight) % WINDOW
+    this.ring[k] = buf
+    this.tries[k] = tries
+    this.st.inFlight++
+    try {
+      if (this.connectedTo) socket.send(buf, this.confirmed)
+      else socket.send(buf, this.target.port, this.address as string, this.confirmed)
+    } catch (e) {
+      // refused at once (the socket closed under us): not in flight, the ring slot free again
+      this.st.inFlight--
+      this.ring[k] = undefined
+      const where = formatHostPort(this.address ?? this.target.host, this.target.port)
+      this.fail(1, toNetError(e, `udp send to ${where}`, this.destination))
+    }
+  }
+
+  private settled(err: Error | undefined): void {
+    if (this.abandoned) return
+    const h = this.ringHead
+    const buf = this.ring[h] as Buffer
+    const tries = this.tries[h]
+    this.ring[h] = undefined
+    this.ringHead = (h + 1) % WINDOW
     this.st.inFlight--
+    const length = buf.length
     if (err === undefined) this.markSent(length)
-    else if (errorCode(err) === 'EMSGSIZE') this.fail(1, this.tooLarge(length, err))
+    else if (errorCode(err) === 'ECONNREFUSED' && this.socket && tries < 3) {
+      // the kernel told the connected socket of an ICMP "port unreachable" (for an earlier datagram)
+      // by refusing this one: it goes again, unconnected, as an unconnected socket would have sent it
+      this.unconnect()
+      this.hand(this.socket, buf, tries + 1)
+      return
+    } else if (errorCode(err) === 'EMSGSIZE') this.fail(1, this.tooLarge(length, err))
     else {
       const where = formatHostPort(this.address ?? this.target.host, this.target.port)
       this.fail(1, toNetError(err, `udp send to ${where}`, this.destination))
     }
-    this.pump()
+    // the socket takes more once half the window is confirmed (or when this was the last one, so
+    // flush() and ready() hear of it)
+    if (this.st.inFlight <= WINDOW / 2) this.pump()
   }
 
   protected async shutdown(): Promise<void> {
     const socket = this.socket
     this.socket = undefined
-    if (this.pending.size > 0) {
-      const n = this.pending.size
-      for (const p of this.pending) p.done = true
-      this.pending.clear()
-      this.st.inFlight -= n
+    if (this.st.inFlight > 0) {
+      const n = this.st.inFlight
+      this.abandoned = true
+      this.st.inFlight = 0
       this.fail(
         n,
         new NetError(`${n} datagrams to ${this.destination} unconfirmed at close`, {

@@ -231,4 +231,47 @@ describe('UDP sender', () => {
     expect(st.sent + st.failed + st.dropped).toBe(st.submitted)
     expect(st.failed).toBe(2)
   })
+
+  it('sends on a socket connected to the destination: ICMP port unreachable fails nothing and reports nothing', async () => {
+    // a port nobody listens on: the kernel answers every datagram with ICMP port unreachable, which a
+    // connected socket hears as ECONNREFUSED errors; the datagrams left all the same
+    const probe = rawSocket('udp4')
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()))
+    const port = probe.address().port
+    await new Promise<void>((r) => probe.close(() => r()))
+    sockets = []
+    const sender = createSender(`127.0.0.1:${port}`)
+    senders.push(sender)
+    const errors: Error[] = []
+    sender.on('error', (e) => errors.push(e))
+    for (let i = 0; i < 300; i++) {
+      if (!sender.send(hep3(`x${i}`))) await sender.ready()
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5))
+    }
+    const st = await sender.close()
+    expect(st).toMatchObject({ submitted: 300, sent: 300, failed: 0, dropped: 0, queued: 0, inFlight: 0 })
+    expect(errors).toEqual([])
+  })
+
+  it('many datagrams of every size, handed over faster than the window: all arrive, in order, byte for byte', async () => {
+    server = new HepServer({})
+    const rec = record(server)
+    const udp = await server.listen({
+      transport: 'udp',
+      host: '127.0.0.1',
+      port: 0,
+      recvBufferSize: 8 * 1024 * 1024,
+    })
+    const sender = createSender(`127.0.0.1:${udp.local.port}`, { queueLimit: 5000 })
+    senders.push(sender)
+    const sent = Array.from({ length: 3000 }, (_, i) => hep3(`p${i}`, {}, 200 + ((i * 37) % 1300)))
+    // 3000 handed over at once: the sender keeps at most its window in the socket, the rest queued
+    for (const b of sent) expect(sender.send(b)).toBe(true)
+    expect(sender.stats().inFlight).toBeLessThanOrEqual(256)
+    const st = await sender.close()
+    expect(st).toMatchObject({ submitted: 3000, sent: 3000, failed: 0, inFlight: 0 })
+    expect(st.bytesSent).toBe(sent.reduce((n, b) => n + b.length, 0))
+    await waitFor(() => rec.packets.length === sent.length, `${sent.length} packets`)
+    expect(rec.packets.every((p, i) => p.raw.equals(sent[i]))).toBe(true)
+  })
 })
