@@ -189,6 +189,8 @@ packets the kernel dropped.`
       },
       sender,
     )
+    // on a terminal, the counts as a live line (cleared for each note and for the summary)
+    await this.startProgress(() => statsLine(cap.stats()))
     let ticker: NodeJS.Timeout | undefined
     if (f['stats-interval'] !== undefined)
       ticker = setInterval(() => this.note(statsLine(cap.stats())), f['stats-interval'] * 1000)
@@ -210,6 +212,18 @@ packets the kernel dropped.`
     this.summaryOut(stats, () => this.summary(stats))
     if (stats.failed > 0 || stats.dropped > 0)
       process.exitCode = stats.sent === 0 ? EXIT.NETWORK : EXIT.PARTIAL
+  }
+
+  // a note or problem while the progress line is shown: the line is cleared first (it is drawn again
+  // below the message at its next redraw), so the two never share a line
+  protected override note(msg: string): void {
+    if (this.progress && !this.flags.quiet) process.stderr.write('\r\x1b[K')
+    super.note(msg)
+  }
+
+  protected override problem(msg: string): void {
+    if (this.progress) process.stderr.write('\r\x1b[K')
+    super.problem(msg)
   }
 
   private async list(): Promise<void> {

@@ -18,7 +18,7 @@ import { destinationFlags, encodingOptionsFrom, hepEncodingFlags, rtcpFlag } fro
 import { captureHints, plural } from './_hints.js'
 import { kvTable } from './_pretty.js'
 
-/** The bundle's replay thread (dist/replay-worker.js, next to dist/hep.js); absent when running the sources. */
+/** The bundle's replay thread (dist/replay-worker.js, next to dist/hep.cjs); absent when running the sources. */
 const WORKER_URL = new URL('./replay-worker.js', import.meta.url)
 
 /** HEP_REPLAY_THREADS: 0 never two threads, 1 whenever replay can, else when it pays (threaded.ts) */
