@@ -232,7 +232,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       onWarning: (m) => this.note(`warning: ${m}`),
     })
     this.session = session
-    await Promise.race([
+    const ended = await Promise.race([
       session.done,
       new Promise<void>((resolve) => {
         if (this.stopped) resolve()
@@ -240,10 +240,13 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       }),
     ])
     if (!this.stopped) this.requestStop('signal') // --count or --duration: stop as Ctrl-C does
-    // bounded (shortly after Ctrl-C): a peer that never finishes its handshake must not hold the summary back
+    // bounded (shortly after Ctrl-C): a peer that never finishes its handshake must not hold the summary
+    // back; --duration is a deadline too: a destination that is down or slow gets the same short flush
+    // (what it did not take goes to the spool, or is counted failed)
+    const short = this.signalled || ended === 'duration'
     const result = await session.stop({
-      within: this.signalled ? STOP_FLUSH_MS : 5000,
-      relayWithin: this.signalled ? STOP_FLUSH_MS : 5000,
+      within: short ? STOP_FLUSH_MS : 5000,
+      relayWithin: short ? STOP_FLUSH_MS : 5000,
     })
     await metrics?.close()
     live?.end()
