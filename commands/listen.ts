@@ -14,7 +14,7 @@ import type {
   ListenTransport,
   ReceiveMeta,
 } from '../src/net/types.js'
-import { BaseCommand, EXIT, STOP_FLUSH_MS, outputBufferFlag } from './_base.js'
+import { BaseCommand, EXIT, metricsExit, STOP_FLUSH_MS, outputBufferFlag } from './_base.js'
 import { captureIdFilterFlag, filterFlags, filterFrom } from './_filter-flags.js'
 import { LiveCalls } from './_calls-live.js'
 import { timeByteOrderFlag } from './_hep-flags.js'
@@ -155,7 +155,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
         metrics = await serveMetrics(f.metrics, registry)
       } catch (e) {
         await relay?.close(0)
-        this.error((e as Error).message, { exit: EXIT.NETWORK })
+        this.error((e as Error).message, { exit: metricsExit(e) })
       }
       this.note(`metrics on http://${endpoint(metrics.address.address, metrics.address.port)}/metrics`)
     }
