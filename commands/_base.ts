@@ -67,12 +67,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
     json: Flags.boolean({
       description:
-        'JSON on stdout, one compact object per line and nothing else: the packets, then one {"summary":true,…} line',
+        'JSON on stdout, one compact object per line and nothing else: the packets, then one {"summary":true,…} line (not with --quiet)',
       default: false,
     }),
     quiet: Flags.boolean({
       char: 'q',
-      description: 'no diagnostics, progress or summary on stderr (errors still shown)',
+      description:
+        'no diagnostics, progress or summary (with --json: no summary line either); errors still shown',
       default: false,
     }),
     color: Flags.boolean({
@@ -241,13 +242,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /**
    * The summary, the one place every command decides how: as JSON (default: under --json) one line
-   * `{"summary":true,…}` on stdout, the same shape in every command; else `human()` (on stderr),
-   * unless --quiet.
+   * `{"summary":true,…}` on stdout, the same shape in every command; else `human()` (on stderr).
+   * Nothing at all under --quiet.
    */
   protected summaryOut(json: object, human: () => void, asJson: boolean = this.flags.json): void {
     this.endProgress()
+    // --quiet: no summary, the JSON line included (`--json -q` is the packets alone)
+    if (this.flags.quiet) return
     if (asJson) this.out.line(JSON.stringify({ summary: true, ...json }))
-    else if (!this.flags.quiet) human()
+    else human()
   }
 
   /** A diagnostic line on stderr (silenced by --quiet). */
