@@ -27,7 +27,15 @@ import type { ReplayOptions, ReplayProgress, ReplayStats } from './replay.js'
 export interface WorkerSetup {
   opts: Omit<
     ReplayOptions,
-    'filter' | 'signal' | 'stdin' | 'onPacket' | 'onSkip' | 'onProgress' | 'onLoss' | 'stopFlushMs'
+    | 'filter'
+    | 'signal'
+    | 'stdin'
+    | 'onPacket'
+    | 'onSkip'
+    | 'onProgress'
+    | 'onLoss'
+    | 'stopFlushMs'
+    | 'scratch'
   >
   filter?: FilterOptions
   warnLoss: boolean
@@ -73,7 +81,18 @@ export async function replayThreaded(
 ): Promise<ReplayStats & { threads: 2 }> {
   // wrong options fail here as in the one-thread path, before any thread starts
   checkEncodingOptions(opts)
-  const { filter, signal, stdin: _s, onPacket: _p, onSkip, onProgress, onLoss, stopFlushMs, ...data } = opts
+  const {
+    filter,
+    signal,
+    stdin: _s,
+    onPacket: _p,
+    onSkip,
+    onProgress,
+    onLoss,
+    stopFlushMs,
+    scratch: _b,
+    ...data
+  } = opts
   const setup: WorkerSetup = {
     opts: data,
     filter: filter?.empty === false ? filter.opts : undefined,
