@@ -39,7 +39,13 @@ export function flowLines(
       )
     }
   }
-  if (col.flowDropped > 0) out.push(c.dim(`(${col.flowDropped} more messages and reports not kept)`))
+  const notKept = [
+    [col.flowMessagesDropped, 'message'],
+    [col.flowReportsDropped, 'RTCP report'],
+  ]
+    .filter(([n]) => (n as number) > 0)
+    .map(([n, what]) => `${n as number} more ${what as string}${n === 1 ? '' : 's'}`)
+  if (notKept.length > 0) out.push(c.dim(`(${notKept.join(' and ')} not kept)`))
   if (full) {
     col.flowMessages.forEach((m, k) => {
       const p = m.packet

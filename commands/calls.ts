@@ -68,12 +68,20 @@ export default class Calls extends BaseCommand<typeof Calls> {
     const rows = new CallRows(this.c, width)
     let shown = 0
     let failed = 0
+    /** of the calls shown, those printed before their end (100,000 calls held) */
+    let early = 0
+    /** calls left out by --failed (those left out by the filters the table counts) */
+    let notFailed = 0
     let headerDone = false
-    const onCall = (c: CallSummary) => {
+    const onCall = (c: CallSummary, wasEarly: boolean) => {
       if (f.flow !== undefined) return
-      if (f.failed && !isFailed(c)) return
+      if (f.failed && !isFailed(c)) {
+        notFailed++
+        return
+      }
       shown++
       if (isFailed(c)) failed++
+      if (wasEarly) early++
       if (f.json) {
         this.out.line(JSON.stringify(callJson(c)))
         return
@@ -93,9 +101,9 @@ export default class Calls extends BaseCommand<typeof Calls> {
       // --flow names its call: the filters that choose calls do not apply
       filter: f.flow === undefined ? filter : undefined,
       flow: f.flow,
-      onCall: (c) => {
+      onCall: (c, wasEarly) => {
         if (f.flow !== undefined && c.callId === f.flow) flowCall = c
-        onCall(c)
+        onCall(c, wasEarly)
       },
       onBad: (where, e) => this.problem(`${where}: ${e?.message ?? 'no packet'}`),
     })
@@ -111,14 +119,17 @@ export default class Calls extends BaseCommand<typeof Calls> {
       this.flowOut(flowCall, col, width ?? 100)
     }
     await this.out.drained()
+    const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
+    // packets = SIP messages + skipped (+ the followed call's RTCP reports); malformed apart
     const skippedText = () => {
       const skipped = Object.entries(col.skipped).map(([r, n]) => `${n} ${r}`)
       return (
-        (skipped.length > 0 ? `; skipped: ${skipped.join(', ')}` : '') +
+        (skipped.length > 0 ? `, skipped: ${skipped.join(', ')}` : '') +
         (result.malformed > 0 ? `; ${result.malformed} malformed` : '')
       )
     }
-    const read = col.stats.messages
+    const messages = col.stats.messages
+    const packetsText = `read ${plural(result.packets, 'packet')}: ${plural(messages, 'SIP message')}`
     if (f.flow !== undefined) {
       const c = flowCall as CallSummary
       const reports = col.flowReports.length
@@ -126,31 +137,52 @@ export default class Calls extends BaseCommand<typeof Calls> {
         {
           call: callJson(c),
           reports,
-          read,
+          // beyond the 10,000 kept: counted in the call (messages) or not shown (reports)
+          messagesNotKept: col.flowMessagesDropped,
+          reportsNotKept: col.flowReportsDropped,
+          messages,
           packets: result.packets,
           malformed: result.malformed,
           skipped: col.skipped,
         },
-        () =>
+        () => {
+          const all = reports + col.flowReportsDropped
+          const notKept = [
+            [col.flowMessagesDropped, 'message'],
+            [col.flowReportsDropped, 'report'],
+          ].filter(([n]) => (n as number) > 0)
           this.note(
-            `call ${c.callId}: ${c.messages} message${c.messages === 1 ? '' : 's'}, ${reports} RTCP report${reports === 1 ? '' : 's'} ` +
-              `(of ${read} SIP message${read === 1 ? '' : 's'} read)${skippedText()}`,
-          ),
+            `call ${c.callId}: ${plural(c.messages, 'message')}, ${plural(all, 'RTCP report')}` +
+              (notKept.length > 0
+                ? ` (${notKept.map(([n, w]) => plural(n as number, w as string)).join(' and ')} beyond 10,000 not shown)`
+                : '') +
+              `; ${packetsText}${all > 0 ? `, ${plural(all, 'RTCP report')} of the call` : ''}${skippedText()}`,
+          )
+        },
       )
     } else {
       if (shown === 0 && !f.json) this.note(result.packets === 0 ? 'no packets read' : 'no call matched')
+      // calls read = listed + filtered out (no message passed the filters) + not failed (--failed)
+      const filteredOut = col.stats.unmatched
       this.summaryOut(
         {
           calls: shown,
           failed,
-          messages: read,
+          filteredOut,
+          notFailed,
+          early,
+          messages,
           packets: result.packets,
           malformed: result.malformed,
           skipped: col.skipped,
         },
         () =>
           this.note(
-            `${shown} call${shown === 1 ? '' : 's'} (${failed} failed), ${read} SIP message${read === 1 ? '' : 's'}${skippedText()}`,
+            `${plural(shown, 'call')} listed (${failed} failed)` +
+              (filteredOut > 0 ? `, ${filteredOut} filtered out` : '') +
+              (notFailed > 0 ? `, ${notFailed} not failed` : '') +
+              (early > 0 ? `; ${early} listed before their end (100,000 calls held)` : '') +
+              `; ${packetsText}${skippedText()}`,
           ),
       )
     }

@@ -256,6 +256,8 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
       if (s.rtcp) {
         rows.push(['RTCP packets found', String(s.rtcp.found)])
         rows.push([dry ? 'RTCP packets (dry run)' : 'RTCP packets sent', String(s.rtcp.sent)])
+        // found = sent + uncorrelated + malformed (skipped rows below) + left out
+        if (s.rtcp.leftOut > 0) rows.push(['RTCP left out (filters, encoding, stop)', String(s.rtcp.leftOut)])
       }
       for (const [r, n] of Object.entries(s.skipped)) rows.push([`skipped: ${r}`, String(n)])
       process.stderr.write(kvTable(rows, this.stderrColumns) + '\n')

@@ -30,7 +30,7 @@ export interface FlowReport {
 }
 
 export interface CollectOptions extends Omit<CallTableOptions, 'onCall'> {
-  onCall: (c: CallSummary) => void
+  onCall: (c: CallSummary, early: boolean) => void
   /** a call is shown when one of its messages passes this (all its messages are counted) */
   filter?: CallFilter
   /** keep the messages and RTCP reports of this call (exact Call-ID) */
@@ -53,8 +53,10 @@ export class CallCollector {
   readonly skipped: Counts = {}
   readonly flowMessages: FlowMessage[] = []
   readonly flowReports: FlowReport[] = []
-  /** messages and reports of the followed call beyond flowLimit */
-  flowDropped = 0
+  /** messages of the followed call beyond flowLimit: counted in the call, not kept for its ladder */
+  flowMessagesDropped = 0
+  /** RTCP reports of the followed call beyond flowLimit: not kept */
+  flowReportsDropped = 0
   private readonly flowLimit: number
 
   constructor(private readonly opts: CollectOptions) {
@@ -102,13 +104,13 @@ export class CallCollector {
     )
     if (this.opts.flow !== undefined && callId === this.opts.flow) {
       if (this.flowMessages.length < this.flowLimit) this.flowMessages.push({ timeUs, packet: p, sip: s })
-      else this.flowDropped++
+      else this.flowMessagesDropped++
     }
   }
 
   private keep(list: FlowReport[], p: HepPacket): void {
     if (list.length < this.flowLimit) list.push({ timeUs: timeUsOf(p), packet: p })
-    else this.flowDropped++
+    else this.flowReportsDropped++
   }
 
   /** The end of the input: every call still held is emitted. */

@@ -4,7 +4,8 @@
  * for `lingerSeconds` of capture time (retransmissions and late ACKs still count in it), or once it
  * has been quiet for `idleSeconds` whatever its state; calls are emitted in the order they started,
  * so a call still running holds back the ones that started after it, and when more than `maxCalls`
- * are held the oldest is emitted early (counted in `stats.early`). Only summaries are held: a call
+ * are held the oldest is emitted early (counted in `stats.early`). A call none of whose messages
+passed the filter is forgotten the same way, not emitted (counted in `stats.unmatched`). Only summaries are held: a call
  * costs a few hundred bytes, whatever its number of messages.
  */
 import { CallState, type CallSummary, type MessageFacts } from './call.js'
@@ -16,16 +17,21 @@ export interface CallTableOptions {
   idleSeconds?: number
   /** at most this many calls held (default 100,000) */
   maxCalls?: number
-  /** called with each call as it is emitted, in order of start */
-  onCall: (c: CallSummary) => void
+  /** called with each call as it is emitted, in order of start; `early`: because maxCalls were held */
+  onCall: (c: CallSummary, early: boolean) => void
 }
 
 export interface CallTableStats {
   /** SIP messages taken in */
   messages: number
-  /** calls emitted */
+  /** calls emitted (one of their messages passed the filter) */
   calls: number
-  /** of those, emitted before they were finished and quiet because maxCalls were held */
+  /** calls forgotten without being emitted: none of their messages passed the filter */
+  unmatched: number
+  /**
+   * of the calls emitted, those emitted before they were finished and quiet because maxCalls were
+   * held (a message of theirs that comes later starts a new call of the same Call-ID)
+   */
   early: number
 }
 
@@ -38,7 +44,7 @@ export class CallTable {
   private nowUs = 0
   /** when the head was last looked at, µs */
   private lookedUs = 0
-  readonly stats: CallTableStats = { messages: 0, calls: 0, early: 0 }
+  readonly stats: CallTableStats = { messages: 0, calls: 0, unmatched: 0, early: 0 }
 
   constructor(private readonly opts: CallTableOptions) {
     this.lingerUs = (opts.lingerSeconds ?? 32) * 1e6
@@ -80,23 +86,28 @@ export class CallTable {
   flush(): void {
     const rest = [...this.calls.values()].sort((a, b) => a.startUs - b.startUs)
     this.calls.clear()
-    for (const c of rest) this.emit(c)
+    for (const c of rest) this.emit(c, false)
   }
 
   private emitReady(): void {
     for (const [id, c] of this.calls) {
       const quiet = this.nowUs - c.endUs
       const over = this.calls.size > this.maxCalls
-      if (!over && !(quiet >= this.idleUs || (c.finished && quiet >= this.lingerUs))) break
-      if (over && !(quiet >= this.idleUs || (c.finished && quiet >= this.lingerUs))) this.stats.early++
+      const ready = quiet >= this.idleUs || (c.finished && quiet >= this.lingerUs)
+      if (!over && !ready) break
       this.calls.delete(id)
-      this.emit(c)
+      this.emit(c, !ready)
     }
   }
 
-  private emit(c: CallState): void {
-    if (!c.matched) return
+  /** Emits `c` if it matched, else counts it as unmatched. */
+  private emit(c: CallState, early: boolean): void {
+    if (!c.matched) {
+      this.stats.unmatched++
+      return
+    }
     this.stats.calls++
-    this.opts.onCall(c.summary())
+    if (early) this.stats.early++
+    this.opts.onCall(c.summary(), early)
   }
 }

@@ -115,6 +115,11 @@ export class CaptureItems {
     return this.extractor.stats
   }
 
+  /** items handed out so far (packets, unreadable ones included) */
+  get items(): number {
+    return this.index
+  }
+
   /** RTCP found, made into items and skipped (undefined when RTCP is not looked for) */
   get rtcpCounts(): RtcpCounts | undefined {
     return this.rtcp?.counts

@@ -22,6 +22,8 @@ export const SKIP_LABELS = {
   rtcpUncorrelated: 'RTCP uncorrelated',
   /** a packet that looked like RTCP but did not parse */
   rtcpMalformed: 'RTCP malformed',
+  /** read before the run stopped (Ctrl-C, --limit), neither sent nor skipped for another reason */
+  stopped: 'left by the stop',
 } as const
 
 export type SkipReason = keyof typeof SKIP_LABELS

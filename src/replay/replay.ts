@@ -71,14 +71,18 @@ export interface ReplayStats {
   rate: number
   /** lateness of each send against its schedule, ms */
   timing: { median: number; p99: number; max: number; count: number }
-  /** records read from the captures, per loop */
+  /**
+   * records read from the captures, over all loops (after a stop, those read so far: the captures
+   * are read a batch ahead, and what was read and not replayed is skipped as 'left by the stop')
+   */
   records: number
   /**
    * RTCP, over all loops (absent with rtcp 'off'): packets found; sent (handed to the sender, or
-   * printed in a dry run); skipped as of no call in the captures, and as malformed. found = sent +
-   * uncorrelated + malformed + those the filters, the encoder or a stop left out.
+   * printed in a dry run); skipped as of no call in the captures, and as malformed; made into HEP
+   * and left out by the filters, the encoder or a stop. found = sent + uncorrelated + malformed +
+   * leftOut.
    */
-  rtcp?: { found: number; sent: number; uncorrelated: number; malformed: number }
+  rtcp?: { found: number; sent: number; uncorrelated: number; malformed: number; leftOut: number }
 }
 
 export { mergeByTime } from '../item/timeline.js'
@@ -108,7 +112,9 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
   let packets = 0
   let records = 0
   const rtcpMode = opts.rtcp ?? 'correlated'
-  const rtcp = rtcpMode === 'off' ? undefined : { found: 0, sent: 0, uncorrelated: 0, malformed: 0 }
+  const rtcp =
+    rtcpMode === 'off' ? undefined : { found: 0, sent: 0, uncorrelated: 0, malformed: 0, leftOut: 0 }
+  let rtcpItems = 0
   let loop = 0
   let firstCapture: number | undefined
   let wallStartMs = 0
@@ -130,7 +136,7 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
       opts.signal,
     )
   }
-  outer: for (; loops === 0 || loop < loops; loop++) {
+  for (; loops === 0 || loop < loops; loop++) {
     if (loop > 0) schedule.nextLoop()
     const captures = opts.files.map(
       (f) =>
@@ -145,9 +151,17 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
           extract: { sipDetails: needSip },
         }),
     )
-    for await (const batch of timeline(captures.map((c) => c.batches())))
+    // a stop (Ctrl-C, --limit) leaves the loop below, then the captures' counts are still taken;
+    // the items they handed out that were neither sent nor skipped were left by the stop
+    let stop = false
+    let handled = 0
+    read: for await (const batch of timeline(captures.map((c) => c.batches())))
       for (const it of batch) {
-        if (opts.signal?.aborted) break outer
+        if (opts.signal?.aborted) {
+          stop = true
+          break read
+        }
+        handled++
         if (!encoder.readable(it)) continue
         if (filter && !filter.matches(it.packet as HepPacket, it.sip)) {
           countSkip(skipped, 'filtered')
@@ -179,7 +193,11 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
           if (!topspeed) {
             const w = waitUntil(start, offset, opts.signal, opts.timing.spinMs)
             const late = typeof w === 'number' ? w : await w
-            if (opts.signal?.aborted) break outer
+            if (opts.signal?.aborted) {
+              handled-- // not sent
+              stop = true
+              break read
+            }
             timing.add(late)
           }
           if (!sender.send(bytes, it.sip?.callId ?? p.correlationId))
@@ -194,25 +212,28 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
           progress.captureMs = (t - (firstCapture ?? t)) * 1000
           opts.onProgress(progress)
         }
-        if (opts.limit !== undefined && packets >= opts.limit) break outer
+        if (opts.limit !== undefined && packets >= opts.limit) {
+          stop = true
+          break read
+        }
       }
-    records += captures.reduce((n, c) => n + c.stats.records, 0)
-    if (rtcp !== undefined) {
-      for (const c of captures) {
-        const k = c.rtcpCounts
-        if (k === undefined) continue
-        rtcp.found += k.found
-        rtcp.uncorrelated += k.uncorrelated
-        rtcp.malformed += k.malformed
-      }
+    let items = 0
+    for (const c of captures) {
+      items += c.items
+      records += c.stats.records
+      // what the captures held besides SIP (RTP, ...): in every loop, as the records are counted
+      tallyAll(skipped, c.stats.skipped)
+      const k = c.rtcpCounts
+      if (rtcp === undefined || k === undefined) continue
+      rtcp.found += k.found
+      rtcp.uncorrelated += k.uncorrelated
+      rtcp.malformed += k.malformed
+      rtcpItems += k.items
     }
-    // what the captures held besides SIP (RTP, ...), once: the same in every loop
-    if (loop === 0) {
-      for (const c of captures) {
-        tallyAll(skipped, c.stats.skipped)
-      }
-    }
+    countSkip(skipped, 'stopped', items - handled)
+    if (stop) break
   }
+  if (rtcp !== undefined) rtcp.leftOut = rtcpItems - rtcp.sent
   const elapsedMs = packets > 0 ? performance.now() - start : 0
   // stopped (Ctrl-C), before or while closing: what is queued gets a short while, then the summary
   const stopFlushMs = opts.stopFlushMs ?? 400

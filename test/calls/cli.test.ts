@@ -86,7 +86,7 @@ describe('hep calls: filters, inputs, errors', () => {
     for (const l of lines) expect([...l].length).toBeLessThanOrEqual(80)
     expect(lines[0]).toBe('START        DURATION METHOD   FROM   TO     STATUS         MSGS CALL-ID   SEE…')
     expect(lines[3]).toBe('23:31:59.228   0.206s INVITE   alice… bob@1… 487 Request T…   13 1-10814@… -')
-    expect(r.stderr).toBe('4 calls (2 failed), 41 SIP messages\n')
+    expect(r.stderr).toBe('4 calls listed (2 failed); read 41 packets: 41 SIP messages\n')
   })
 
   it('--flow draws the call it names whatever the filters (and says they are not applied)', async () => {

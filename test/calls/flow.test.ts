@@ -31,7 +31,9 @@ describe('hep calls --flow', () => {
     const r = await hep(['calls', fixture('calls/calls-proxy.pcap'), '--flow', PROXY_CALL, '--width', '80'])
     expect(r.code).toBe(0)
     expect(r.stdout).toBe(PROXY_LADDER)
-    expect(r.stderr).toContain(`call ${PROXY_CALL}: 13 messages, 0 RTCP reports (of 13 SIP messages read)`)
+    expect(r.stderr).toContain(
+      `call ${PROXY_CALL}: 13 messages, 0 RTCP reports; read 13 packets: 13 SIP messages`,
+    )
   })
 
   it('fits any width: no line longer than --width, arrows still from the right column to the right column', async () => {
@@ -122,6 +124,10 @@ describe('hep calls --flow', () => {
     expect(r.code).toBe(0)
     const out = r.stdout
     expect(out).toContain('RTCP reports (1)\n')
+    // 15 packets: the 13 messages, the call's report, the other call's report (skipped)
+    expect(r.stderr).toContain(
+      `call ${PROXY_CALL}: 13 messages, 1 RTCP report; read 15 packets: 13 SIP messages, 1 RTCP report of the call, skipped: 1 RTCP\n`,
+    )
     expect(out).toContain(
       '1.000000 127.0.0.1:6001 → 127.0.0.1:6003  SR ssrc 0x12345678; about 0x87654321: lost 25.0 % (7 in all), jitter 17',
     )

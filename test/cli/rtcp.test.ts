@@ -143,7 +143,7 @@ describe('hep replay --rtcp', () => {
     expect(got.filter((p) => p.payloadType === 5 && p.correlationId === CALL)).toHaveLength(6)
     expect(got.filter((p) => p.payloadType === 1)).toHaveLength(3)
     const summary = lines(r.stdout).find((x) => x.summary === true) as Record<string, unknown>
-    expect(summary.rtcp).toEqual({ found: 7, sent: 6, uncorrelated: 1, malformed: 0 })
+    expect(summary.rtcp).toEqual({ found: 7, sent: 6, uncorrelated: 1, malformed: 0, leftOut: 0 })
     expect(summary.packets).toBe(9)
   })
 

@@ -31,6 +31,7 @@ describe('skip reasons', () => {
       sipInHepCapture: 'SIP (capture carries HEP)',
       rtcpUncorrelated: 'RTCP uncorrelated',
       rtcpMalformed: 'RTCP malformed',
+      stopped: 'left by the stop',
     })
   })
 

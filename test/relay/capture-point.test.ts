@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { mkdtempSync, readdirSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,6 +26,10 @@ import { sipPacket } from '../net/helpers.js'
 const start = (args: string[]) =>
   startHep(args.includes('--udp') ? [...args, '--recv-buffer', '4194304'] : args)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Polls until `cond` holds, for at most `ms` (a loaded machine is slow; a fixed sleep flakes). */
+async function until(cond: () => boolean, ms = 20_000): Promise<void> {
+  for (const t0 = Date.now(); !cond() && Date.now() - t0 < ms;) await sleep(50)
+}
 const port = async (r: Running, t: string) =>
   Number((await r.waitFor(new RegExp(`listening on ${t} [^ ]+:(\\d+)`)))[1])
 const stop = (r: Running) => {
@@ -74,7 +78,8 @@ describe('hep listen --dedup', () => {
     const later = packets(1, 'a', { timeSeconds: 1_700_000_002 })[0]
     const first = packets(1, 'a')[0]
     await sendFrom(p, [[other, first, later]])
-    await sleep(300)
+    // `later` shown: every datagram before it was read (one socket queue, sent in order)
+    await until(() => packetLines(l.stdout()).length >= 202)
     expect(await stop(l)).toBe(0)
     const lines = packetLines(l.stdout()).map((x) => JSON.parse(x))
     expect(lines).toHaveLength(202)
@@ -152,7 +157,16 @@ describe('rotation of --write and --write-hep', () => {
     ])
     const p = await port(l, 'udp')
     await sendFrom(p, [packets(300)])
-    await sleep(200)
+    // until the last packet is in the newest file (files come and go meanwhile)
+    const newestHas = (text: string) => {
+      try {
+        const newest = readdirSync(dir).sort().at(-1)
+        return newest !== undefined && readFileSync(join(dir, newest), 'latin1').includes(text)
+      } catch {
+        return false
+      }
+    }
+    await until(() => newestHas('Call-ID: a-299\r\n'))
     expect(await stop(l)).toBe(0)
     const files = readdirSync(dir).sort()
     expect(files).toHaveLength(2)

@@ -18,6 +18,10 @@ import { sipPacket } from '../net/helpers.js'
 const start = (args: string[]) =>
   startHep(args.includes('--udp') ? [...args, '--recv-buffer', '4194304'] : args)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Polls until `cond` holds, for at most `ms` (a loaded machine is slow; a fixed sleep flakes). */
+async function until(cond: () => boolean, ms = 20_000): Promise<void> {
+  for (const t0 = Date.now(); !cond() && Date.now() - t0 < ms;) await sleep(50)
+}
 const port = async (r: Running, t: string) =>
   Number((await r.waitFor(new RegExp(`listening on ${t} [^ ]+:(\\d+)`)))[1])
 
@@ -101,9 +105,11 @@ describe('hep listen --to (relay)', () => {
     await relay.waitFor(/relaying to tcp:/)
     const sent = packets(500)
     await sendUdp(rp, sent)
-    await sleep(300)
+    // every packet through both destinations before the stop (then the counts are exact)
+    await until(
+      () => rawPackets(join(dir, 'tcp.raw')).length >= 500 && rawPackets(join(dir, 'udp.raw')).length >= 500,
+    )
     expect(await stop(relay)).toBe(0)
-    await sleep(200)
     await Promise.all([stop(tcpRx), stop(udpRx)])
     const viaTcp = rawPackets(join(dir, 'tcp.raw'))
     expect(viaTcp.length).toBe(500)
@@ -150,7 +156,7 @@ describe('hep listen --to (relay)', () => {
     const v3 = packets(100)
     const v2 = packets(20, { version: 2, captureId: 5 }, 'v2')
     await sendUdp(rp, [...v3, ...v2])
-    await sleep(300)
+    await until(() => rawPackets(join(dir, 'a.raw')).length + rawPackets(join(dir, 'b.raw')).length >= 120)
     expect(await stop(relay)).toBe(0)
     await Promise.all([stop(a), stop(b)])
     expect(relay.stdout()).toBe('')
