@@ -19,6 +19,7 @@ import { HepError } from '../errors.js'
 import type { FilterOptions } from '../filter/filter.js'
 import { checkEncodingOptions } from '../hep/encoding-options.js'
 import type { HepSender } from '../net/sender-types.js'
+import { countSkip } from '../item/skip.js'
 import { closeOrStop } from '../send/send.js'
 import { BatchReader, type Batch, type ToMain, type ToWorker } from './batch.js'
 import type { ReplayOptions, ReplayProgress, ReplayStats } from './replay.js'
@@ -216,18 +217,27 @@ export async function replayThreaded(
     filter.passed = final.passed
   }
   const w = final?.stats
+  // what the worker encoded and this thread did not send (after a stop) was left by the stop, as the
+  // items the one-thread path read and did not replay: records = packets + every skip still holds
+  const skipped = { ...(w?.skipped ?? {}) }
+  const unsent = (w?.packets ?? packets) - packets
+  if (unsent > 0) countSkip(skipped, 'stopped', unsent)
+  const rtcp =
+    w?.rtcp === undefined
+      ? undefined
+      : { ...w.rtcp, sent: rtcpSent, leftOut: w.rtcp.leftOut + (w.rtcp.sent - rtcpSent) }
   return {
     packets,
     sent: s.sent,
     failed: s.failed,
     dropped: s.dropped,
-    skipped: w?.skipped ?? {},
+    skipped,
     loops: w?.loops ?? 1,
     elapsedMs,
     rate: elapsedMs > 0 ? (packets / elapsedMs) * 1000 : 0,
     timing: w?.timing ?? { median: 0, p99: 0, max: 0, count: 0 },
     records: w?.records ?? 0,
-    rtcp: w?.rtcp === undefined ? undefined : { ...w.rtcp, sent: rtcpSent },
+    rtcp,
     threads: 2,
   }
 }
