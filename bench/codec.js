@@ -5,6 +5,17 @@ import { encodeCanonicalGenerated, scalarWriterGenerated } from '../dist/src/hep
 import { jsonNum, jsonStr, jsonStrRoom, writeScalarsTyped } from '../dist/src/hep/json-bytes.js'
 import { encodeCanonicalTyped } from '../dist/src/hep/v3.js'
 import { compare, line } from './lib.js'
+import { storeField } from '../dist/src/hep/store.js'
+import { CHUNK_BY_ID } from '../dist/src/hep/chunks.js'
+
+// HEP_BENCH_BEFORE=DIR[,DIR…]: other built checkouts (e.g. main before a change, b16fe94) whose decode
+// runs in the same rounds, interleaved with ours and hep-js's
+const BEFORE = await Promise.all(
+  (process.env.HEP_BENCH_BEFORE ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map(async (dir) => ({ dir, m: await import(`${dir}/dist/src/index.js`) })),
+)
 
 const require = createRequire(import.meta.url)
 const HEPjs = require('hep-js')
@@ -72,15 +83,51 @@ export function run() {
   let sink = 0
   // as listen and decode do: one decoding session, which formats each sender address once
   const session = { addresses: new Ipv4Texts() }
-  const dec = compare({
+  const contenders = {
     ours: () => {
       sink += decode(wire, 0, wire.length, session).srcPort
     },
     hepjs: () => {
       sink += HEPjs.decapsulate(wire).rcinfo.srcPort
     },
+  }
+  BEFORE.forEach(({ m }, i) => {
+    // an older checkout may have no session (b16fe94 kept its IPv4 texts in the module)
+    const s = m.Ipv4Texts ? { addresses: new m.Ipv4Texts() } : undefined
+    contenders[`before${i}`] = () => {
+      sink += m.decode(wire, 0, wire.length, s).srcPort
+    }
   })
+  const dec = compare(contenders, BEFORE.length > 0 ? 8 : 5)
   out.push(line('decode (packets/s)', dec.ours, dec.hepjs, 10))
+  BEFORE.forEach(({ dir }, i) =>
+    out.push(
+      line(`  the same, ${dir.split('/').pop()}`, dec[`before${i}`], dec.hepjs) +
+        ` (ours/this: ${(dec.ours / dec[`before${i}`]).toFixed(3)})`,
+    ),
+  )
+  // the decoder stores each field through one switch (hep/store.ts), not each row's own set: 34
+  // functions at one call site make a megamorphic call per chunk, never inlined
+  const fields = decode(wire)
+  const rows = fields.chunks.filter((c) => typeof c === 'number').map((id) => CHUNK_BY_ID[id])
+  const values = rows.map((d) => d.get(fields))
+  const store = compare({
+    ours: () => {
+      const p = { version: 3 }
+      for (let i = 0; i < rows.length; i++) storeField(p, rows[i].id, values[i])
+      sink += p.srcPort
+    },
+    hepjs: () => {
+      const p = { version: 3 }
+      for (let i = 0; i < rows.length; i++) rows[i].set(p, values[i])
+      sink += p.srcPort
+    },
+  })
+  out.push(
+    line('decode store: switch vs row set', store.ours, store.hepjs, 1.1)
+      .replace('ours', 'switch')
+      .replace('peer', 'set') + ' (the switch kept only while ≥ 1.1×)',
+  )
   const once = compare({
     ours: () => {
       sink += decode(wire).srcPort

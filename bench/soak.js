@@ -10,7 +10,8 @@
 // udp-tools.js count-hep; not across the veth, where each capturer would also capture the others' HEP). hep capture's RSS (/proc/PID/status VmRSS) is read
 // every 10 s: first, min, max, last, and the slope (least squares, MB per minute) over the run after
 // its first minute (warm-up: the JIT, the heap growing to its working size); and what was delivered
-// against what was sent. sngrep (-H, the issue's peer) captures the same traffic alongside
+// against what was sent. sngrep (-H, the issue's peer; -R: it keeps 20,000 calls, the oldest
+// rotated out, without -R it stops capturing at the limit) captures the same traffic alongside
 // (HEP_SOAK_PEER=0 leaves it out), and HEP_BENCH_BEFORE=DIR runs another built checkout's hep capture
 // alongside too (e.g. main before a change).
 import { spawn, spawnSync } from 'node:child_process'
@@ -146,7 +147,7 @@ export async function run() {
       peer.sink = start(process.execPath, [TOOLS, 'count-hep', '127.0.0.1', '9061'])
       all.push(peer.sink)
       await waitFor(peer.sink, /ready/, 15_000, 'out')
-      peer.proc = start('sngrep', ['-d', HERE, '-H', 'udp:127.0.0.1:9061', '-N', '-q', 'udp'])
+      peer.proc = start('sngrep', ['-d', HERE, '-H', 'udp:127.0.0.1:9061', '-N', '-q', '-R', 'udp'])
       all.push(peer.proc)
     }
     const uas = start('ip', [

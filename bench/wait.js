@@ -10,8 +10,17 @@
 // The capture: HEP_BENCH_LARGE=FILE, else bench/out/sip-load-large.pcap, made by bench/make-large.sh
 // (sipp + dumpcap) when missing. Loopback only; every child is bounded in time.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import {
+  existsSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
@@ -34,19 +43,35 @@ const HEPS = [{ name: 'hep', bin: join(ROOT, 'bin/run.js') }]
 if (process.env.HEP_BENCH_BEFORE)
   HEPS.push({ name: 'before', bin: join(process.env.HEP_BENCH_BEFORE, 'bin/run.js') })
 
-function wall(args, opts = {}) {
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
+
+/** Runs node with `args`; returns its wall ms, and (with /usr/bin/time) its CPU ms (user + system). */
+function timed(args, opts = {}) {
   const t = process.hrtime.bigint()
-  const r = spawnSync(process.execPath, args, {
+  const [cmd, argv] = TIME
+    ? [TIME, ['-f', 'hep-bench-cpu %U %S', process.execPath, ...args]]
+    : [process.execPath, args]
+  const r = spawnSync(cmd, argv, {
     env,
     stdio: [opts.input ?? 'ignore', opts.stdout ?? 'ignore', 'pipe'],
     timeout: 120_000,
   })
+  const ms = Number(process.hrtime.bigint() - t) / 1e6
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}): ${r.stderr}`)
-  return Number(process.hrtime.bigint() - t) / 1e6
+  const m = /hep-bench-cpu ([\d.]+) ([\d.]+)/.exec(String(r.stderr))
+  return { ms, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN }
+}
+
+function wall(args, opts = {}) {
+  return timed(args, opts).ms
 }
 
 function bg(cmd, args, opts = {}) {
-  const child = spawn(cmd, args, { env: opts.env ?? env, stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'] })
+  // opts.env: variables added to the environment
+  const child = spawn(cmd, args, {
+    env: { ...env, ...opts.env },
+    stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],
+  })
   let out = ''
   let err = ''
   child.stdout?.on('data', (d) => (out += d))
@@ -77,23 +102,40 @@ export async function startup(rounds = 15) {
     runs[`${h.name} --help`] = [h.bin, '--help']
     runs[`${h.name} decode FILE`] = [h.bin, 'decode', one]
   }
+  // interleaved rounds; wall time (best and median) and, less sensitive to a loaded machine, the CPU
+  // time each run took (user + system, /usr/bin/time: 10 ms steps)
   const t = Object.fromEntries(Object.keys(runs).map((k) => [k, []]))
-  for (let i = 0; i < rounds; i++) for (const [k, a] of Object.entries(runs)) t[k].push(wall(a))
+  const c = Object.fromEntries(Object.keys(runs).map((k) => [k, []]))
+  for (let i = 0; i < rounds; i++)
+    for (const [k, a] of Object.entries(runs)) {
+      const r = timed(a)
+      t[k].push(r.ms)
+      c[k].push(r.cpu)
+    }
   rmSync(one, { force: true })
   const min = (k) => Math.min(...t[k])
+  const med = (k) => median(t[k])
+  const cpu = (k) => (TIME ? `, CPU ${median(c[k]).toFixed(0)} ms` : '')
   const out = [
-    `start-up, best of ${rounds} (median), alternated: node -e 0 ${min('node -e 0').toFixed(0)} ms; ` +
-      `peer (bare oclif 4 CLI, one command) --help ${min('peer --help').toFixed(0)} ms (${median(t['peer --help']).toFixed(0)}), ` +
-      `its command ${min('peer hello FILE').toFixed(0)} ms (${median(t['peer hello FILE']).toFixed(0)})`,
+    `start-up, ${rounds} interleaved rounds, best (median${TIME ? ', median CPU' : ''}); load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(
+        ' ',
+      )}: node -e 0 ${min('node -e 0').toFixed(0)} ms (${med('node -e 0').toFixed(0)}${cpu('node -e 0')}); ` +
+      `peer (bare oclif 4 CLI, one command) --help ${min('peer --help').toFixed(0)} ms (${med('peer --help').toFixed(0)}${cpu('peer --help')}), ` +
+      `its command ${min('peer hello FILE').toFixed(0)} ms (${med('peer hello FILE').toFixed(0)}${cpu('peer hello FILE')})`,
   ]
   for (const h of HEPS) {
-    const help = min(`${h.name} --help`)
-    const dec = min(`${h.name} decode FILE`)
-    const rh = help / min('peer --help')
-    const rd = dec / min('peer hello FILE')
+    const help = `${h.name} --help`
+    const dec = `${h.name} decode FILE`
+    const rh = min(help) / min('peer --help')
+    const rd = min(dec) / min('peer hello FILE')
+    const rhm = med(help) / med('peer --help')
+    const rdm = med(dec) / med('peer hello FILE')
+    const cr = (a, b) => (TIME ? `, CPU ${(median(c[a]) / median(c[b])).toFixed(2)}×` : '')
     out.push(
-      `  ${h.name} --help ${help.toFixed(0)} ms (${median(t[`${h.name} --help`]).toFixed(0)}) = ${rh.toFixed(2)}× the peer; ` +
-        `one-packet decode ${dec.toFixed(0)} ms (${median(t[`${h.name} decode FILE`]).toFixed(0)}) = ${rd.toFixed(2)}× the peer's command` +
+      `  ${h.name} --help ${min(help).toFixed(0)} ms (${med(help).toFixed(0)}${cpu(help)}) = ${rh.toFixed(2)}× the peer (median ${rhm.toFixed(2)}×${cr(help, 'peer --help')}); ` +
+        `one-packet decode ${min(dec).toFixed(0)} ms (${med(dec).toFixed(0)}${cpu(dec)}) = ${rd.toFixed(2)}× the peer's command (median ${rdm.toFixed(2)}×${cr(dec, 'peer hello FILE')})` +
         (h.name === 'hep' ? ` (target ≤ 1.0×: ${rh <= 1 && rd <= 1 ? 'met' : 'NOT met'})` : ''),
     )
   }
@@ -180,67 +222,136 @@ function packetLinesOf(text) {
   return lines.length - (lines.at(-1)?.startsWith('{"summary":true') ? 1 : 0)
 }
 
-/** A receiver for `seconds` of blast at `pps` (0: flat out); returns sent, lines (packets) taken. */
-async function listenRun(kind, bin, dir, pps, seconds) {
+/** CPU ms (user + system) of each thread of a process: { main, others } (from /proc; Linux only). */
+function threadCpu(pid) {
+  const out = { main: 0, others: 0 }
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const f = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').split(') ')[1].split(' ')
+      const ms = (Number(f[11]) + Number(f[12])) * 10 // clock ticks of 10 ms
+      out[Number(t) === pid ? 'main' : 'others'] += ms
+    }
+  } catch {
+    // the process ended
+  }
+  return out
+}
+
+/** The receivers of the listen rows: ours (two threads by default, one with HEP_LISTEN_THREADS=1), before, the peers. */
+const RECEIVERS = [
+  { kind: 'plain', label: 'plain counting socket' },
+  { kind: 'hep-js', label: 'hep-js listener' },
+  ...HEPS.map((h) => ({ kind: h.name, label: h.name, bin: h.bin })),
+  {
+    kind: 'hep-1',
+    label: 'hep, one thread (HEP_LISTEN_THREADS=1)',
+    bin: HEPS[0].bin,
+    env: { HEP_LISTEN_THREADS: '1' },
+  },
+]
+
+/**
+ * A receiver for `seconds` of blast at `pps` (0: flat out); returns what was sent, the lines (packets)
+ * taken, and the receiver's CPU per packet while the blast ran (its main thread, its other threads).
+ */
+async function listenRun(rc, dir, pps, seconds) {
   const port = freePort()
-  const file = join(dir, `listen-${kind}.out`)
+  const file = join(dir, `listen-${rc.kind}.out`)
   const fd = openSync(file, 'w')
   let r
-  if (kind === 'plain') {
+  if (rc.kind === 'plain') {
     r = bg(process.execPath, [TOOLS, 'count', String(port)])
     await r.waitFor(/ready/, 'stdout')
-  } else if (kind === 'hep-js') {
+  } else if (rc.kind === 'hep-js') {
     r = bg(process.execPath, [PEERS, 'listen', String(port)], { stdout: fd })
     await r.waitFor(/ready/)
   } else {
     // default flags: what a user gets
-    r = bg(process.execPath, [bin, 'listen', '--udp', `127.0.0.1:${port}`, '--json'], { stdout: fd })
+    r = bg(process.execPath, [rc.bin, 'listen', '--udp', `127.0.0.1:${port}`, '--json'], {
+      stdout: fd,
+      env: rc.env,
+    })
     await r.waitFor(/listening on udp/)
   }
+  const cpu0 = threadCpu(r.child.pid)
   const b = bg(process.execPath, [TOOLS, 'blast', String(port), HEX, String(pps), String(seconds)])
   await b.exited
   const sent = Number(b.out().trim())
   await sleep(1000)
-  r.child.kill(kind === 'plain' ? 'SIGTERM' : 'SIGINT')
+  const cpu1 = threadCpu(r.child.pid)
+  r.child.kill(rc.kind === 'plain' ? 'SIGTERM' : 'SIGINT')
   await r.exited
   closeSync(fd)
   const taken =
-    kind === 'plain'
+    rc.kind === 'plain'
       ? Number(r.out().trim().split('\n').pop().split(' ')[0])
       : packetLinesOf(readFileSync(file, 'utf8'))
   const buffer = /receive buffer (\d+) bytes/.exec(r.err())?.[1]
   rmSync(file, { force: true })
-  return { sent, taken, buffer }
+  const per = (ms) => (taken > 0 ? (ms * 1000) / taken : NaN)
+  return {
+    sent,
+    taken,
+    buffer,
+    main: per(cpu1.main - cpu0.main),
+    others: per(cpu1.others - cpu0.others),
+  }
 }
+
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
 
 export async function listen(dir, rounds = 3) {
   const out = []
   for (const h of HEPS) {
-    const p = await listenRun(h.name, h.bin, dir, 50_000, 10)
+    const p = await listenRun({ kind: h.name, bin: h.bin }, dir, 50_000, 10)
     out.push(
       `${h.name} listen --udp P --json > file (default flags, receive buffer ${p.buffer} bytes), 50,000 packets/s for 10 s: ` +
         `sent ${p.sent}, written ${p.taken}, lost ${p.sent - p.taken}` +
-        (h.name === 'hep' ? ` (target 0: ${p.sent === p.taken ? 'met' : 'NOT met'})` : ''),
+        (h.name === 'hep' ? ` (target 0: ${p.sent === p.taken ? 'met' : 'NOT met'})` : '') +
+        ` [load ${load()}]`,
     )
   }
-  const best = {}
+  // flat out: the rate each receiver kept, and its CPU per packet (a figure the load distorts less)
   const secs = 3
-  for (let i = 0; i < rounds; i++) {
-    for (const k of ['plain', 'hep-js', ...HEPS.map((h) => h.name)]) {
-      const bin = HEPS.find((h) => h.name === k)?.bin
-      const r = await listenRun(k, bin, dir, 0, secs)
-      best[k] = Math.max(best[k] ?? 0, r.taken / secs)
-    }
+  const runs = Object.fromEntries(RECEIVERS.map((rc) => [rc.kind, []]))
+  for (let i = 0; i < rounds; i++)
+    for (const rc of RECEIVERS) runs[rc.kind].push(await listenRun(rc, dir, 0, secs))
+  const best = (k) => Math.max(...runs[k].map((r) => r.taken / secs))
+  const cpu = (k, w) => median(runs[k].map((r) => r[w]))
+  const spread = (k) => {
+    const v = runs[k].map((r) => r.taken / secs)
+    return `${fmt(Math.min(...v))}–${fmt(Math.max(...v))}`
   }
-  for (const h of HEPS)
+  // a receiver that took nearly all that was sent was held back by the sender, not by itself
+  const limited = (k) => runs[k].some((r) => r.taken >= 0.97 * r.sent)
+  out.push(
+    `listen ceiling, flat-out sender (bench/udp-tools.js blast) for ${secs} s, ${rounds} rounds [load ${load()}]:`,
+  )
+  for (const rc of RECEIVERS) {
+    const k = rc.kind
+    const sent = runs[k].map((r) => fmt(r.sent / secs)).join(', ')
     out.push(
-      `listen ceiling (flat-out sender for ${secs} s, best of ${rounds}): ${h.name} ${fmt(best[h.name])} lines/s to a file; ` +
-        `hep-js listener ${fmt(best['hep-js'])}/s (${ratio(best[h.name], best['hep-js'])}); plain counting socket ${fmt(best.plain)}/s ` +
-        `(${((best[h.name] / best.plain) * 100).toFixed(0)} %)` +
-        (h.name === 'hep'
-          ? ` (target ≥ 3× hep-js: ${best.hep / best['hep-js'] >= 3 ? 'met' : 'NOT met'})`
+      `  ${rc.label}: best ${fmt(best(k))}/s (${spread(k)}), offered ${sent}/s` +
+        `${limited(k) ? ' (sender-limited: took ≥ 97 % of what was sent)' : ''}; ` +
+        `CPU per packet: main thread ${cpu(k, 'main').toFixed(2)} µs, other threads ${cpu(k, 'others').toFixed(2)} µs`,
+    )
+  }
+  const plainCpu = cpu('plain', 'main')
+  for (const h of HEPS) {
+    const k = h.name
+    const vsJs = best(k) / best('hep-js')
+    const vsPlain = best(k) / best('plain')
+    // with a core of its own for the other thread, the main thread's CPU per packet bounds the rate
+    const cpuTimes = cpu(k, 'main') / plainCpu
+    out.push(
+      `  ${k}: ${ratio(best(k), best('hep-js'))} the hep-js listener, ${(vsPlain * 100).toFixed(0)} % of the plain socket` +
+        ` (CPU per packet on its main thread ${cpuTimes.toFixed(2)}× the plain socket's)` +
+        (k === 'hep'
+          ? `; ${ratio(best(k), best('hep-1'))} one thread; target ≥ 3× hep-js: ${vsJs >= 3 ? 'met' : 'NOT met'}, ` +
+            `≥ 90 % of the plain socket: ${vsPlain >= 0.9 ? 'met' : 'NOT met'} (≥ 60 %: ${vsPlain >= 0.6 ? 'met' : 'NOT met'})`
           : ''),
     )
+  }
   return out
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --import tsx
 // Development entry: runs the TypeScript sources through tsx (pinned 4.22.1): the command list is
-// commands/index.ts itself, not its bundle dist/hep.js (which bin/run.js runs).
+// commands/index.ts itself, not its bundle dist/hep.cjs (which bin/run.js runs).
 import { readFileSync } from 'node:fs'
 import { execute, settings } from '@oclif/core'
 

@@ -1,8 +1,50 @@
 #!/usr/bin/env node
-import { execute, settings } from '../dist/hep.js'
+import { readFileSync, writeFileSync } from 'node:fs'
+import Module, { createRequire } from 'node:module'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import vm from 'node:vm'
 
-// dist/hep.js is the built bundle (commands/index.ts and all it imports): never look for TypeScript
-// sources to run instead, whatever NODE_ENV says (bin/dev.js runs the sources)
+// dist/hep.cjs is the built bundle (commands/index.ts and all it imports, scripts/bundle.mjs). It is
+// compiled here with V8's code cache that `npm run build` made (dist/hep.cjs.cache): most of its
+// functions are then not parsed and compiled again at each start. The cache is used only when it was
+// made for this very bundle (its first line, a build id) and V8 accepts it (same V8, same flags);
+// otherwise the bundle is compiled as any module. It is then the module `require` finds for its path
+// (oclif loads the command list from it: package.json oclif.commands.target).
+const BUNDLE = fileURLToPath(new URL('../dist/hep.cjs', import.meta.url))
+const source = readFileSync(BUNDLE, 'utf8')
+const buildId = source.slice(0, source.indexOf('\n'))
+let cachedData
+try {
+  const c = readFileSync(BUNDLE + '.cache')
+  const nl = c.indexOf(10)
+  if (nl > 0 && c.toString('latin1', 0, nl) === buildId) cachedData = c.subarray(nl + 1)
+} catch {
+  // no cache: compiled as usual
+}
+const script = new vm.Script(Module.wrap(source), {
+  filename: BUNDLE,
+  cachedData,
+})
+// the bundle's import() (oclif's hooks and plugins, chalk): from here, since V8 forgets a vm.Script's
+// import() callback for code from the cache (its specifiers are file URLs or package names)
+globalThis[Symbol.for('hep.import')] = (specifier) => import(specifier)
+// HEP_DEBUG=startup: whether the cache was used
+if (/\bstartup\b/.test(process.env.HEP_DEBUG ?? ''))
+  process.stderr.write(
+    `hep: code cache ${cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'used'}\n`,
+  )
+const bundle = new Module(BUNDLE)
+bundle.filename = BUNDLE
+bundle.paths = Module._nodeModulePaths(dirname(BUNDLE))
+Module._cache[BUNDLE] = bundle
+script
+  .runInThisContext()
+  .call(bundle.exports, bundle.exports, createRequire(BUNDLE), bundle, BUNDLE, dirname(BUNDLE))
+bundle.loaded = true
+const { execute, settings } = bundle.exports
+
+// never look for TypeScript sources to run instead, whatever NODE_ENV says (bin/dev.js runs the sources)
 settings.enableAutoTranspile = false
 
 // No top-level await: were the command's promise never to settle, Node would end with its own exit
@@ -41,6 +83,12 @@ process.on('beforeExit', () => {
 execute({ dir: import.meta.url }).then(
   () => {
     settled = true
+    // `npm run build` only: the code cache, with what this run compiled (scripts/bundle.mjs)
+    if (process.env.HEP_BUILD_CODE_CACHE)
+      writeFileSync(
+        BUNDLE + '.cache',
+        Buffer.concat([Buffer.from(buildId + '\n'), script.createCachedData()]),
+      )
     // The command is over and has said all it had to say. Should a socket, timer or stdin still hold
     // the process (a leak: our bug), it must not keep the user waiting, nor ignore Ctrl-C.
     setTimeout(() => {

@@ -27,6 +27,20 @@ export const hepEncodingFlags = {
   })(),
 }
 
+/** Where send, replay and capture send HEP: --to (repeatable) and how several share the packets. */
+export const destinationFlags = {
+  to: Flags.string({
+    description: 'destination (repeatable): HOST:PORT (UDP) or udp/tcp/tls/ws/wss:// URL',
+    multiple: true,
+  }),
+  balance: Flags.option({
+    options: ['all', 'call-id'] as const,
+    default: 'all' as const,
+    description:
+      'several --to: every destination gets every packet (all), or each call goes to one (call-id)',
+  })(),
+}
+
 /** convert's --version: keeps the input's by default. */
 export const convertVersionFlag = Flags.option({
   options: ['1', '2', '3'] as const,

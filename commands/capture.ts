@@ -9,7 +9,7 @@ import { counterFrom, newRegistry, serveMetrics, type MetricsServer } from '../s
 import { SendMetrics } from '../src/metrics/send-metrics.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { filterFlags, filterFrom } from './_filter-flags.js'
-import { encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
+import { destinationFlags, encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
 
 export default class Capture extends BaseCommand<typeof Capture> {
   static override summary = 'Capture SIP live from network interfaces and send it as HEP (the capture agent)'
@@ -36,15 +36,7 @@ packets the kernel dropped.`
       description: 'interface to capture on (repeatable; any = all)',
       multiple: true,
     }),
-    to: Flags.string({
-      description: 'destination (repeatable): HOST:PORT (UDP) or udp/tcp/tls/ws/wss:// URL',
-      multiple: true,
-    }),
-    balance: Flags.option({
-      options: ['all', 'call-id'] as const,
-      default: 'all' as const,
-      description: 'several --to: all get every packet, or one per call',
-    })(),
+    ...destinationFlags,
     ...hepEncodingFlags,
     filter: Flags.string({
       description: 'capture filter (BPF, as tcpdump takes it); default: udp or tcp or sctp',
@@ -197,6 +189,8 @@ packets the kernel dropped.`
       },
       sender,
     )
+    // on a terminal, the counts as a live line (cleared for each note and for the summary)
+    await this.startProgress(() => statsLine(cap.stats()))
     let ticker: NodeJS.Timeout | undefined
     if (f['stats-interval'] !== undefined)
       ticker = setInterval(() => this.note(statsLine(cap.stats())), f['stats-interval'] * 1000)
@@ -218,6 +212,18 @@ packets the kernel dropped.`
     this.summaryOut(stats, () => this.summary(stats))
     if (stats.failed > 0 || stats.dropped > 0)
       process.exitCode = stats.sent === 0 ? EXIT.NETWORK : EXIT.PARTIAL
+  }
+
+  // a note or problem while the progress line is shown: the line is cleared first (it is drawn again
+  // below the message at its next redraw), so the two never share a line
+  protected override note(msg: string): void {
+    if (this.progress && !this.flags.quiet) process.stderr.write('\r\x1b[K')
+    super.note(msg)
+  }
+
+  protected override problem(msg: string): void {
+    if (this.progress) process.stderr.write('\r\x1b[K')
+    super.problem(msg)
   }
 
   private async list(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * The CLI's entry and its explicit command list (oclif's `explicit` command discovery): no glob of
  * command files at start. `npm run build` bundles this file, with the commands, src/ and
- * @oclif/core, into dist/hep.js (scripts/bundle.mjs), which bin/run.js runs: one file to load instead
+ * @oclif/core, into dist/hep.cjs (scripts/bundle.mjs), which bin/run.js runs: one file to load instead
  * of some 250. A new command is imported here and added to COMMANDS under its id.
  */
 import type { Command } from '@oclif/core'

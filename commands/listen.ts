@@ -1,9 +1,12 @@
 import { Flags } from '@oclif/core'
+import { existsSync, fstatSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { InternalError } from '../src/errors.js'
 import { matchedNothing, type PacketFilter } from '../src/filter/filter.js'
 import { payloadTypeName } from '../src/hep/constants.js'
 import type { HepPacket } from '../src/hep/packet.js'
 import { listen, type ListenResult, type ListenSession, type SavedOutput } from '../src/listen/listen.js'
+import { OutThread } from '../src/listen/out-thread.js'
 import { endpoint, fittedTable } from './_pretty.js'
 import { parseListenAddress } from '../src/net/address.js'
 import { checkTlsFiles } from '../src/net/pem.js'
@@ -33,6 +36,12 @@ const addr = (e: Endpoint) => endpoint(e.address, e.port)
  * request at net.core.rmem_max and reports twice what it keeps.
  */
 const DEFAULT_RECV_BUFFER = 8 * 1024 * 1024
+
+/** The output thread's bound: what it has not written yet, at most this much (it drains within the stop's second). */
+const THREAD_MAX_BUFFER = 16 * 1024 * 1024
+
+/** The bundle's worker (dist/listen-worker.js, next to dist/hep.cjs); absent when running the sources. */
+const WORKER_URL = new URL('./listen-worker.js', import.meta.url)
 
 export default class Listen extends BaseCommand<typeof Listen> {
   static override summary = 'Receive HEP on UDP, TCP, TLS and WebSocket and show it'
@@ -162,6 +171,13 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     // with --to, --quiet also stops the packet lines: a quiet relay
     const show = !(f.quiet && relay)
     const live = f.calls ? this.liveCalls() : undefined
+    const mode =
+      show && !live ? this.twoThreads(specs, filter, outputs.length > 0 || relay !== undefined) : undefined
+    const thread = mode ? this.outThread(mode === 'decodes') : undefined
+    const decodes = mode === 'decodes'
+    this.thread = thread
+    if (thread && /\bthreads\b/.test(process.env.HEP_DEBUG ?? ''))
+      this.note(`JSON lines written on a second thread${decodes ? ', which decodes and counts too' : ''}`)
     const session = await listen(specs, {
       server: {
         authKey: f['auth-key'],
@@ -174,18 +190,25 @@ Guards with capture-server defaults protect honest senders from the others: a TC
         decode: { timeByteOrder: f['time-byte-order'] },
       },
       filter,
-      count: f.count,
+      count: decodes ? undefined : f.count, // the thread counts
       duration: f.duration,
       signal: this.stop.signal,
       write: f.write,
       writeHep: f['write-hep'],
       maxBuffer: this.maxBuffer,
-      watch: [this.out],
+      watch: thread ? [this.out, thread] : [this.out],
       dedup: f.dedup,
       relay,
       openSink: rotate ? rotatingOpenSink(rotate) : undefined,
+      onDatagram: decodes ? (raw, meta) => thread!.packet(raw, this.viaOf(meta)) : undefined,
       onReceived: lm ? (p, meta) => lm.received(p, meta) : undefined,
-      onPacket: live ? (p) => live.packet(p) : show ? (p, meta) => this.show(p, meta) : undefined,
+      onPacket: live
+        ? (p) => live.packet(p)
+        : thread
+          ? (_p, meta, raw) => thread.packet(raw, this.viaOf(meta))
+          : show
+            ? (p, meta) => this.show(p, meta)
+            : undefined,
       onListening: (l) => {
         const buf = l.getRecvBufferSize()
         this.note(
@@ -221,7 +244,9 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       onFull: (who) =>
         this.note(
           this.cErr.yellow(
-            `${who} is not keeping up (over --output-buffer ${Math.round(this.maxBuffer / 1048576)} MiB): TCP/TLS/WebSocket inputs pause and UDP packets are dropped and counted until it drains`,
+            who === thread?.name
+              ? `${who} is not keeping up (its ${Math.round(thread.maxBuffer / 1024)} KiB queue is full): UDP packets are dropped and counted until it drains`
+              : `${who} is not keeping up (over --output-buffer ${Math.round(this.maxBuffer / 1048576)} MiB): TCP/TLS/WebSocket inputs pause and UDP packets are dropped and counted until it drains`,
           ),
         ),
       onOutputError: (e) => {
@@ -247,20 +272,98 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     })
     await metrics?.close()
     live?.end()
+    // everything received is written before the summary (within the stop's second after Ctrl-C)
+    await thread?.end(this.signalled ? STOP_FLUSH_MS : 10_000)
+    const counted = thread?.counts()
+    if (counted) {
+      // what the output thread decoded and counted, as the session would have
+      const { stats, server } = result
+      stats.received += counted.received
+      stats.shown += counted.shown
+      stats.addRows(counted.kinds)
+      server.total.packets += counted.received
+      server.total.malformed += counted.malformed
+    }
     // a stalled reader does not hold the stop: what it has not taken within a second is counted, not waited for
     // under --json the summary is stdout's last line: written before stdout ends
-    const onStdout = f.json && this.stopReason !== 'pipe' && !this.out.error
+    const onStdout = f.json && this.stopReason !== 'pipe' && !this.out.error && !thread?.error
     if (onStdout) this.summary(result, session.outputs, filter, true)
     await this.out.endWithin(1000)
     if (!onStdout) this.summary(result, session.outputs, filter, false)
-    else if (this.out.abandoned > 0)
-      this.note(`not printed: ${this.out.abandoned} (stdout did not take them within 1 s of the stop)`)
+    else if (this.notPrinted > 0) this.note(this.notPrintedText())
     if (process.exitCode !== EXIT.OUTPUT && result.server.total.malformed > 0 && result.stats.shown === 0)
       process.exitCode = EXIT.INPUT
     const lost = result.relay?.destinations.some((d) => d.failed > 0 || d.dropped > 0)
     if (lost && process.exitCode === undefined) process.exitCode = EXIT.PARTIAL
     // writes a stalled reader never takes would keep the process alive after the summary
     if (this.out.abandoned > 0) process.exit()
+  }
+
+  /** the output thread (two-thread path), if taken */
+  private thread?: OutThread
+
+  /**
+   * The two-thread path (out-thread.ts): JSON lines into a file (or /dev/null), UDP listeners only,
+   * one line per packet (not --calls). Without a filter, --dedup, --auth-key, --metrics, --write,
+   * --write-hep or --to the output thread also decodes and counts ('decodes': the main thread only
+   * receives); with them the main thread decodes, counts, filters, saves and relays, the output
+   * thread writes ('writes'). Elsewhere (a terminal, a pipe, text lines, stream listeners with their
+   * events) one thread. HEP_LISTEN_THREADS=1 keeps one thread; =writes keeps decoding on the main one.
+   */
+  private twoThreads(
+    specs: ListenOptions[],
+    filter: PacketFilter,
+    outputs: boolean,
+  ): 'decodes' | 'writes' | undefined {
+    const f = this.flags
+    const want = process.env.HEP_LISTEN_THREADS
+    if (!f.json || want === '1') return undefined
+    if (!specs.every((s) => s.transport === 'udp') || process.stdout.isTTY) return undefined
+    if (!existsSync(fileURLToPath(WORKER_URL))) return undefined
+    try {
+      const st = fstatSync(1)
+      if (!st.isFile() && !st.isCharacterDevice()) return undefined
+    } catch {
+      return undefined
+    }
+    const light =
+      filter.empty && !f.dedup && !f['auth-key'] && f.metrics === undefined && !outputs && want !== 'writes'
+    return light ? 'decodes' : 'writes'
+  }
+
+  private outThread(decodes: boolean): OutThread {
+    const crash = process.env.HEP_TEST_LISTEN_WORKER_CRASH
+    return new OutThread({
+      workerUrl: WORKER_URL,
+      fd: 1,
+      name: 'stdout',
+      decode: { timeByteOrder: this.flags['time-byte-order'] },
+      maxBuffer: Math.min(this.maxBuffer, THREAD_MAX_BUFFER),
+      onError: (e) => this.outputFailed(e),
+      onCrash: (e) => {
+        this.problem(
+          `internal error (a bug: please report it with HEP_DEBUG=1 output): the output thread failed: ${e.message}`,
+        )
+        process.exitCode = EXIT.INTERNAL
+        this.requestStop('signal')
+      },
+      crashAfter: crash !== undefined ? Number(crash) : undefined,
+      decodes,
+      count: this.flags.count,
+      onCount: () => this.requestStop('signal'),
+      onMalformed: (remote, message) => this.problem(`udp ${remote}: ${message}`),
+    })
+  }
+
+  /** packets shown that never reached stdout: not taken within 1 s of the stop, or lost with the output thread */
+  private get notPrinted(): number {
+    return this.out.abandoned + (this.thread?.notWritten ?? 0)
+  }
+
+  private notPrintedText(): string {
+    return this.thread?.crash
+      ? `not printed: ${this.notPrinted} (lost with the output thread)`
+      : `not printed: ${this.notPrinted} (stdout did not take them within 1 s of the stop)`
   }
 
   private liveCalls(): LiveCalls {
@@ -350,33 +453,41 @@ Guards with capture-server defaults protect honest senders from the others: a TC
   private viaConn?: number
   private viaTransport?: string
 
+  /**
+   * "via" as JSON text, made once per sender and connection rather than per packet: the new text
+   * when it changed since the previous packet, else undefined (the previous one's, in `lastVia`).
+   */
+  private viaOf(meta: ReceiveMeta): Buffer | undefined {
+    if (
+      meta.remote === this.viaRemote &&
+      meta.connectionId === this.viaConn &&
+      meta.transport === this.viaTransport
+    )
+      return undefined
+    this.viaRemote = meta.remote
+    this.viaConn = meta.connectionId
+    this.viaTransport = meta.transport
+    this.lastVia = Buffer.from(
+      ',"via":' +
+        JSON.stringify({
+          transport: meta.transport,
+          remote: addr(meta.remote),
+          connection: meta.connectionId,
+        }),
+    )
+    return this.lastVia
+  }
+
   private show(p: HepPacket, meta: ReceiveMeta): void {
     const f = this.flags
-    if (meta.remote !== this.lastRemote) {
-      this.lastRemote = meta.remote
-      this.lastRemoteText = addr(meta.remote)
-    }
     if (f.json) {
-      // "via" as JSON text, made once per sender and connection rather than per packet
-      if (
-        meta.remote !== this.viaRemote ||
-        meta.connectionId !== this.viaConn ||
-        meta.transport !== this.viaTransport
-      ) {
-        this.viaRemote = meta.remote
-        this.viaConn = meta.connectionId
-        this.viaTransport = meta.transport
-        this.lastVia = Buffer.from(
-          ',"via":' +
-            JSON.stringify({
-              transport: meta.transport,
-              remote: this.lastRemoteText,
-              connection: meta.connectionId,
-            }),
-        )
-      }
+      this.viaOf(meta)
       this.packetOut(p, '', this.lastVia)
     } else {
+      if (meta.remote !== this.lastRemote) {
+        this.lastRemote = meta.remote
+        this.lastRemoteText = addr(meta.remote)
+      }
       const tag = this.c.dim(
         `[${meta.transport} ${this.lastRemoteText}${meta.connectionId ? ' #' + meta.connectionId : ''}]`,
       )
@@ -439,7 +550,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
             descriptors: { admittedByEviction: fd.hits - fd.refused, refused: fd.refused, pauses: fd.pauses },
           }
         : {}),
-      ...(this.out.abandoned > 0 ? { notPrinted: this.out.abandoned } : {}),
+      ...(this.notPrinted > 0 ? { notPrinted: this.notPrinted } : {}),
       ...(result.relay ? { relay: result.relay } : {}),
     }
     this.summaryOut(json, () => this.humanSummary(result, outputs, secs), onStdout)
@@ -468,10 +579,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
         (udp ? `dropped: ${dropped.output} by us (output full), ${kernel} by the kernel\n` : ''),
     )
     if (result.relay) process.stderr.write(relaySummary(result.relay))
-    if (this.out.abandoned > 0)
-      process.stderr.write(
-        `not printed: ${this.out.abandoned} (stdout did not take them within 1 s of the stop)\n`,
-      )
+    if (this.notPrinted > 0) process.stderr.write(this.notPrintedText() + '\n')
     for (const { sink, what } of outputs) if (sink.error) this.outputNote(sink, what)
     if (s.received > 0) {
       const rows = s.kinds().map((k) => [k.captureId, payloadTypeName(k.payloadType), String(k.packets)])

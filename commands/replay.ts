@@ -14,11 +14,11 @@ import type { TimingMode } from '../src/replay/scheduler.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { filterFlags, filterFrom } from './_filter-flags.js'
 import { pathsUsable } from './_paths.js'
-import { encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
+import { destinationFlags, encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
 import { captureHints, plural } from './_hints.js'
 import { kvTable } from './_pretty.js'
 
-/** The bundle's replay thread (dist/replay-worker.js, next to dist/hep.js); absent when running the sources. */
+/** The bundle's replay thread (dist/replay-worker.js, next to dist/hep.cjs); absent when running the sources. */
 const WORKER_URL = new URL('./replay-worker.js', import.meta.url)
 
 /** HEP_REPLAY_THREADS: 0 never two threads, 1 whenever replay can, else when it pays (threaded.ts) */
@@ -50,15 +50,7 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
   static override strict = false
 
   static override flags = {
-    to: Flags.string({
-      description: 'destination (repeatable): HOST:PORT (UDP) or udp/tcp/tls/ws/wss:// URL',
-      multiple: true,
-    }),
-    balance: Flags.option({
-      options: ['all', 'call-id'] as const,
-      default: 'all' as const,
-      description: 'several --to: all get every packet, or one per call',
-    })(),
+    ...destinationFlags,
     ...hepEncodingFlags,
     timestamps: Flags.option({
       options: ['original', 'now'] as const,

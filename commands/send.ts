@@ -19,7 +19,7 @@ import type { CaptureItems } from '../src/capture/items.js'
 import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
 import { captureHints, plural } from './_hints.js'
 import { pathsUsable } from './_paths.js'
-import { encodingOptionsFrom, hepEncodingFlags, timeByteOrderFlag } from './_hep-flags.js'
+import { destinationFlags, encodingOptionsFrom, hepEncodingFlags, timeByteOrderFlag } from './_hep-flags.js'
 
 export default class Send extends BaseCommand<typeof Send> {
   static override summary = 'Encode and send HEP, from flags or from JSON lines, raw or hex'
@@ -45,13 +45,8 @@ The summary counts sent, failed and dropped; they add up to the total. Over tcp/
   }
 
   static override flags = {
-    to: Flags.string({ description: 'destination (repeatable)', multiple: true, required: true }),
-    balance: Flags.option({
-      options: ['all', 'call-id'] as const,
-      default: 'all' as const,
-      description:
-        'several --to: every destination gets every packet (all), or each call goes to one (call-id)',
-    })(),
+    ...destinationFlags,
+    to: Flags.string({ description: destinationFlags.to.description, multiple: true, required: true }),
     from: Flags.option({ options: HEP_FORMATS, description: 'input format (default: detected)' })(),
     payload: Flags.string({ description: 'the message to send (text)', exclusive: ['payload-file'] }),
     'payload-file': Flags.string({ description: 'the message to send, from a file (bytes as they are)' }),

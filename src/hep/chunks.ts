@@ -24,10 +24,24 @@ export interface KindValue {
   bytes: Buffer
 }
 
+/** Each kind as a small integer: what the decoder switches on (a switch on `kind` compares strings). */
+export const KIND_CODE = {
+  u8: 0,
+  u16: 1,
+  u32: 2,
+  u64: 3,
+  inet4: 4,
+  inet6: 5,
+  text: 6,
+  bytes: 7,
+} as const satisfies Record<ChunkKind, number>
+
 export interface ChunkDef<K extends ChunkKind = ChunkKind> {
   id: number
   field: HepField
   kind: K
+  /** KIND_CODE[kind] */
+  code: (typeof KIND_CODE)[K]
   /** value width in bytes for fixed-width kinds, 0 for variable */
   width: number
   /** human description for tables */
@@ -61,7 +75,19 @@ function def<K extends ChunkKind>(
   get: (p: HepPacket) => KindValue[K] | undefined,
   set: (p: HepPacket, v: KindValue[K]) => void,
 ): ChunkDef {
-  return { id, field, kind, width: WIDTH[kind], label, slot: -1, id4: id, id6: id, get, set } as ChunkDef
+  return {
+    id,
+    field,
+    kind,
+    code: KIND_CODE[kind],
+    width: WIDTH[kind],
+    label,
+    slot: -1,
+    id4: id,
+    id6: id,
+    get,
+    set,
+  } as ChunkDef
 }
 
 const ROWS: ChunkDef[] = [

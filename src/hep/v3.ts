@@ -7,6 +7,7 @@ import { CHUNK_HEADER_LENGTH, HEP3_HEADER_LENGTH, HEP3_MAX_LENGTH } from './cons
 import { ipv4ToString, ipv6ToString, parseIPv6Text as parseIPv6, writeIPv4, type Ipv4Texts } from './ip.js'
 import { encodeCanonicalGenerated } from './codegen.js'
 import { macToString, writeMac } from './mac.js'
+import { storeField } from './store.js'
 import type { ChunkRef, HepField, HepPacket, RawChunk } from './packet.js'
 
 function badWidth(pos: number, type: number, len: number): never {
@@ -27,24 +28,26 @@ function readValue(
   len: number,
   texts: Ipv4Texts | undefined,
 ): KindValue[ChunkKind] | undefined {
-  switch (d.kind) {
-    case 'u8':
+  // literal cases (KIND_CODE): a dense switch of literals is one jump table
+  switch (d.code) {
+    case 0: // u8
       return buf[v]
-    case 'u16':
+    case 1: // u16
       return (buf[v] << 8) | buf[v + 1]
-    case 'u32':
+    case 2: // u32
       return ((buf[v] << 24) >>> 0) + ((buf[v + 1] << 16) | (buf[v + 2] << 8) | buf[v + 3])
-    case 'u64':
+    case 3: // u64
       return macToString(buf, v)
-    case 'inet4':
+    case 4: // inet4
       return texts === undefined ? ipv4ToString(buf, v) : texts.text(buf, v)
-    case 'inet6':
+    case 5: // inet6
       return ipv6ToString(buf, v)
-    case 'text': {
+    case 6: {
+      // text
       const sub = buf.subarray(v, v + len)
       return isUtf8(sub) ? sub.toString('utf8') : undefined
     }
-    case 'bytes':
+    case 7: // bytes
       return buf.subarray(v, v + len)
   }
 }
@@ -135,7 +138,7 @@ export function decodeV3(buf: Buffer, offset: number, end: number, texts?: Ipv4T
       if ((seen & bit) === 0) {
         const x = readValue(d, buf, v, vlen, texts)
         if (x !== undefined) {
-          d.set(p, x)
+          storeField(p, type, x)
           seen |= bit
           order.push(type)
           pos += len

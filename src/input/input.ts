@@ -4,7 +4,7 @@
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs'
 import { PassThrough, Readable } from 'node:stream'
 import { HepError } from '../errors.js'
-import { isCaptureMagic } from '../pcap/read/detect.js'
+import { isCaptureMagic } from '../pcap/read/format.js'
 
 /** Format names shared by decode, convert and send (`--from` / `--into`). */
 export type HepFormat = 'raw' | 'hex' | 'jsonl' | 'pcap' | 'pcapng' | 'hep-pcap'

@@ -31,6 +31,9 @@ import type { RelayStats } from '../relay/relay.js'
 import { Deduplicator } from './dedup.js'
 import { ListenStats } from './stats.js'
 
+/** An output whose bound pauses the inputs: an OutputWriter, or the output thread (out-thread.ts). */
+export type Watched = Pick<OutputWriter, 'name' | 'full' | 'drained'>
+
 /** Where accepted packets are relayed (src/relay/relay.ts: `hep listen --to`). */
 export interface PacketRelay {
   /** `owned`: `raw` is the packet's own buffer (a UDP datagram), not a view of a larger one */
@@ -81,13 +84,19 @@ export interface ListenSessionOptions extends ListenHandlers {
   /** the outputs' bound in bytes (default 64 MiB) */
   maxBuffer?: number
   /** more outputs whose bound pauses the inputs (the caller's stdout) */
-  watch?: OutputWriter[]
+  watch?: Watched[]
   /** drop a packet equal to one seen within this many ms (dedup.ts) */
   dedup?: number
   /** relay every accepted packet (after --dedup and the filter) here; closed by stop() */
   relay?: PacketRelay
   /** makes the --write / --write-hep sinks (default openSink; rotate.ts makes rotating ones) */
   openSink?: typeof openSink
+  /**
+   * every UDP datagram, undecoded, instead of decoding, counting and filtering it here: listen's
+   * output thread (out-thread.ts) does that; the filter, --dedup, outputs, relay and count are then
+   * the caller's (leave them unset); the bound (`watch`) still pauses the inputs
+   */
+  onDatagram?: (raw: Buffer, meta: ReceiveMeta) => void
 }
 
 /** The statistics at the end: the server's (connections closed by reason included) and ours. */
@@ -162,7 +171,7 @@ class Session implements ListenSession {
   /** inputs paused because an output is over its bound */
   private paused = false
   private saidFull = false
-  private readonly watch: OutputWriter[]
+  private readonly watch: Watched[]
   private readonly filter: PacketFilter | undefined
   readonly dedup: Deduplicator | undefined
 
@@ -178,7 +187,10 @@ class Session implements ListenSession {
         opts.writeHepFormat ?? (typeof opts.writeHep === 'string' ? hepSinkFormat(opts.writeHep) : 'raw')
       this.hepSink = this.open(fmt, opts.writeHep, output)
     }
-    const server = (this.server = new HepServer(opts.server))
+    const tap = opts.onDatagram
+    const server = (this.server = new HepServer(
+      tap ? { ...opts.server, onDatagram: (raw, meta) => this.datagram(tap, raw, meta) } : opts.server,
+    ))
     server.on('error', (e) => opts.onError?.(e, server))
     server.on('packet', (ev) => this.packet(ev.packet, ev, ev.raw))
     server.on('malformed', (ev) => opts.onMalformed?.(ev))
@@ -224,6 +236,12 @@ class Session implements ListenSession {
     if (this.outputs.length > 0) this.save(p, meta, raw)
     this.checkBound()
     if (this.opts.count !== undefined && stats.shown >= this.opts.count) this.end('count')
+  }
+
+  private datagram(tap: (raw: Buffer, meta: ReceiveMeta) => void, raw: Buffer, meta: ReceiveMeta): void {
+    if (this.halted || this.opts.signal?.aborted) return
+    tap(raw, meta)
+    this.checkBound()
   }
 
   /** Writes the packet to --write (stamped with its HEP time, else its arrival) and --write-hep (its arrival). */

@@ -27,6 +27,23 @@ export class ListenStats {
     m.set(t, (m.get(t) ?? 0) + 1)
   }
 
+  /** the counts by kind as [capture id (-1: none, -2: others), payload type, packets] */
+  rows(): [number, number, number][] {
+    const rows: [number, number, number][] = []
+    for (const [c, m] of this.byKind) for (const [t, n] of m) rows.push([c, t, n])
+    return rows
+  }
+
+  /** Adds counts by kind that another thread made (rows()); `received` is the caller's. */
+  addRows(rows: readonly (readonly [number, number, number])[]): void {
+    for (const [c0, t, n] of rows) {
+      const c = !this.byKind.has(c0) && this.byKind.size >= MAX_KINDS ? -2 : c0
+      let m = this.byKind.get(c)
+      if (m === undefined) this.byKind.set(c, (m = new Map()))
+      m.set(t, (m.get(t) ?? 0) + n)
+    }
+  }
+
   /** rows of [capture id, payload type, packets], most first */
   kinds(): { captureId: string; payloadType: number; packets: number }[] {
     const rows: { captureId: string; payloadType: number; packets: number }[] = []

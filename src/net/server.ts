@@ -205,6 +205,8 @@ export class HepServer extends EventEmitter<ServerEvents> {
   }
 
   private deliver(raw: Buffer, meta: ReceiveMeta, guards: Guards, counters?: Counters): void {
+    const tap = this.options.onDatagram
+    if (tap !== undefined && meta.transport === 'udp') return tap(raw, meta)
     if (raw.length > guards.maxPacketLength) {
       this.reject(
         'too-long',

@@ -177,6 +177,11 @@ export interface ServerOptions extends GuardOptions {
    * process may share one, though each also sees the others' sockets in its counts of /proc/self/fd)
    */
   descriptors?: DescriptorBudget
+  /**
+   * UDP datagrams go here as received, undecoded and uncounted as packets (listen's output thread
+   * decodes and counts them: src/listen/out-thread.ts); no 'packet' or 'malformed' events for them
+   */
+  onDatagram?: (raw: Buffer, meta: ReceiveMeta) => void
 }
 
 export interface TlsServerOptions {

@@ -4,7 +4,6 @@
  */
 
 export const IPPROTO_HOPOPTS = 0
-export const IPPROTO_ICMP = 1
 export const IPPROTO_IPIP = 4
 export const IPPROTO_TCP = 6
 export const IPPROTO_UDP = 17
@@ -12,10 +11,7 @@ export const IPPROTO_IPV6 = 41
 export const IPPROTO_ROUTING = 43
 export const IPPROTO_FRAGMENT = 44
 export const IPPROTO_GRE = 47
-export const IPPROTO_ESP = 50
 export const IPPROTO_AH = 51
-export const IPPROTO_ICMPV6 = 58
-export const IPPROTO_NONE = 59
 export const IPPROTO_DSTOPTS = 60
 export const IPPROTO_SCTP = 132
 /** Mobility (135), HIP (139) and Shim6 (140) use the generic extension-header layout. */

@@ -250,11 +250,6 @@ export class DiskSpool {
     }, 100).unref()
   }
 
-  /** handed out, not committed */
-  get pending(): number {
-    return this.handed.length
-  }
-
   close(): void {
     if (this.closed) return
     this.closed = true

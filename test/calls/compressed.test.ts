@@ -4,23 +4,13 @@ import type { CallSummary } from '../../src/calls/call.js'
 import { CallCollector } from '../../src/calls/collect.js'
 import { compressPacket } from '../../src/hep/compress.js'
 import type { HepPacket } from '../../src/hep/packet.js'
+import { sipPacket } from '../net/helpers.js'
 
-const sip = (first: string, cseq: string, t: number): HepPacket => ({
-  version: 3,
-  protocolFamily: 2,
-  protocol: 17,
-  srcIp: '10.0.0.1',
-  dstIp: '10.0.0.2',
-  srcPort: 5060,
-  dstPort: 5060,
-  timeSeconds: 1_700_000_000 + t,
-  timeUseconds: 0,
-  payloadType: 1,
-  captureId: 7,
-  payload: Buffer.from(
+const sip = (first: string, cseq: string, t: number): HepPacket =>
+  sipPacket(
     `${first}\r\nVia: SIP/2.0/UDP 10.0.0.1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>\r\nCall-ID: zip-1\r\nCSeq: ${cseq}\r\nContent-Length: 0\r\n\r\n`,
-  ),
-})
+    { timeSeconds: 1_700_000_000 + t, timeUseconds: 0, captureId: 7 },
+  )
 
 describe('hep calls on compressed payloads', () => {
   for (const method of ['gzip', 'zlib', 'deflate'] as const) {

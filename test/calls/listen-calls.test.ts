@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { BIN, ROOT, fixture, haveTool, hep, start } from '../helpers/cli.js'
+import { fixture, hep, start } from '../helpers/cli.js'
+import { havePty, onTerminal } from '../helpers/pty.js'
 
 const port = async (r: ReturnType<typeof start>) =>
   Number((await r.waitFor(/listening on udp [^ ]+:(\d+)/))[1])
@@ -49,65 +49,21 @@ describe('hep listen --calls', () => {
       )
   })
 
-  const python =
-    haveTool('python3') && spawnSync('python3', ['-c', 'import pty'], { encoding: 'utf8' }).status === 0
-
-  it.skipIf(!python)(
+  it.skipIf(!havePty())(
     'on a terminal: the table is redrawn while listening, and printed whole at Ctrl-C',
     () => {
       const hex = readFileSync(fixture('hep/hep-v3.hex'), 'utf8').trim().split('\n')
-      const py = `
-import fcntl, os, pty, re, select, signal, socket, struct, sys, termios, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.environ['NO_COLOR'] = '1'
-    os.environ['NODE_ENV'] = 'production'
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 30, 140, 0, 0))
-    os.execv(sys.argv[1], sys.argv[1:])
-out = b''
-def pump(sec):
-    global out
-    end = time.time() + sec
-    while time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.02)
-        if r:
-            try: out += os.read(fd, 65536)
-            except OSError: return
-t0 = time.time()
-while not re.search(rb'listening on udp [^ ]+:(\\d+)', out) and time.time() - t0 < 15: pump(0.05)
-port = int(re.search(rb'listening on udp [^ ]+:(\\d+)', out).group(1))
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for h in sys.stdin.read().split():
-    s.sendto(bytes.fromhex(h), ('127.0.0.1', port))
-pump(3.5)
-out += b'<<CTRL-C>>'
-os.write(fd, b'\\x03')
-t1 = time.time()
-while True:
-    pump(0.02)
-    p, st = os.waitpid(pid, os.WNOHANG)
-    if p:
-        code = os.waitstatus_to_exitcode(st); break
-    if time.time() - t1 > 5:
-        os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0); code = -999; break
-pump(0.1)
-sys.stdout.write('%d\\n' % code)
-sys.stdout.write(out.decode('utf8', 'replace'))
-`
-      const r = spawnSync(
-        'python3',
-        ['-c', py, process.execPath, BIN, 'listen', '--udp', '127.0.0.1:0', '--calls'],
-        {
-          cwd: ROOT,
-          encoding: 'utf8',
-          input: hex.join('\n'),
-          timeout: 30000,
-        },
-      )
-      const [code, ...rest] = r.stdout.split('\n')
-      const out = rest.join('\n').replace(/\r/g, '')
-      expect(Number(code)).toBe(0)
-      const [live, after] = out.split('<<CTRL-C>>')
+      // Ctrl-C once the live table shows the last call complete (its 13 messages, the final 200 OK)
+      const r = onTerminal(['listen', '--udp', '127.0.0.1:0', '--calls'], {
+        columns: 140,
+        rows: 30,
+        udp: { portFrom: 'listening on udp [^ ]+:(\\d+)', hex },
+        ctrlCWhen: '200 OK +13 3-20396@127\\.0\\.0\\.1',
+        timeoutMs: 20_000,
+      })
+      expect(r.code).toBe(0)
+      const live = r.beforeCtrlC.replace(/\r/g, '')
+      const after = r.afterCtrlC.replace(/\r/g, '')
       // redrawn while listening: the screen cleared, the header, the three calls
       const lastDraw = live.slice(live.lastIndexOf('\x1b[H\x1b[2J'))
       expect(live).toContain('\x1b[H\x1b[2J')

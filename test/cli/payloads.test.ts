@@ -156,45 +156,20 @@ describe('--full', () => {
   it('pinned: SIP with its headers and body, JSON pretty-printed, binary as hex', async () => {
     const sip =
       'INVITE sip:bob@b SIP/2.0\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nContent-Length: 10\r\n\r\nv=0\r\ns=-\r\n'
+    const from = {
+      version: 3,
+      protocolFamily: 2,
+      protocol: 17,
+      srcIp: '10.0.0.1',
+      dstIp: '10.0.0.2',
+      srcPort: 5060,
+      dstPort: 5060,
+      timeSeconds: 1795437600,
+    }
     const lines = [
-      {
-        version: 3,
-        protocolFamily: 2,
-        protocol: 17,
-        srcIp: '10.0.0.1',
-        dstIp: '10.0.0.2',
-        srcPort: 5060,
-        dstPort: 5060,
-        timeSeconds: 1795437600,
-        timeUseconds: 0,
-        payloadType: 1,
-        payload: sip,
-      },
-      {
-        version: 3,
-        protocolFamily: 2,
-        protocol: 17,
-        srcIp: '10.0.0.1',
-        dstIp: '10.0.0.2',
-        srcPort: 5060,
-        dstPort: 5060,
-        timeSeconds: 1795437600,
-        timeUseconds: 1,
-        payloadType: 100,
-        payload: '{"a":1,"b":[2,3]}',
-      },
-      {
-        version: 3,
-        protocolFamily: 2,
-        protocol: 17,
-        srcIp: '10.0.0.1',
-        dstIp: '10.0.0.2',
-        srcPort: 5060,
-        dstPort: 5060,
-        timeSeconds: 1795437600,
-        timeUseconds: 2,
-        payloadType: 5,
-      },
+      { ...from, timeUseconds: 0, payloadType: 1, payload: sip },
+      { ...from, timeUseconds: 1, payloadType: 100, payload: '{"a":1,"b":[2,3]}' },
+      { ...from, timeUseconds: 2, payloadType: 5 },
     ]
     const jsonl = lines.map((l) => JSON.stringify(l)).join('\n') + '\n'
     const r = await hep(['decode', '--from', 'jsonl', '--full'], { input: jsonl })

@@ -1,22 +1,28 @@
 /**
  * Runs `node bin/run.js ARGS` on a pseudo-terminal (python3's pty): stdin, stdout and stderr are the
- * terminal, `columns` wide. Optionally types Ctrl-C once `ctrlCAfter` appears in the output (and
- * `ctrlCDelayMs` more have passed). Returns everything the terminal got (escape codes included), the
- * exit code (-999: killed after `timeoutMs`) and the ms from the Ctrl-C to the exit.
+ * terminal, `columns` × `rows`. While it runs, optionally: sends UDP datagrams to the port the output
+ * names (`udp`: once `udp.portFrom` matches), then types Ctrl-C once `ctrlCAfter` appears in the output
+ * (or `ctrlCWhen`, a regular expression, matches it) and `ctrlCDelayMs` more have passed. Returns
+ * everything the terminal got (escape codes included), split at the Ctrl-C, the exit code (-999: killed
+ * after `timeoutMs`) and the ms from the Ctrl-C to the exit.
  */
 import { spawnSync } from 'node:child_process'
 import { BIN, ROOT, haveTool } from './cli.js'
 
 export interface PtyRun {
   out: string
+  /** what the terminal got before the Ctrl-C, and after it (all of `out` and '' without one) */
+  beforeCtrlC: string
+  afterCtrlC: string
   code: number
   /** ms from the Ctrl-C to the exit (or from the start, without one) */
   ms: number
 }
 
 const PY = `
-import os, pty, select, signal, sys, time, json, struct, fcntl, termios
+import os, pty, re, select, signal, socket, sys, time, json, struct, fcntl, termios
 opts = json.loads(sys.argv[1])
+MARK = b'\\0<<CTRL-C>>\\0'
 pid, fd = pty.fork()
 if pid == 0:
     os.environ['NO_COLOR'] = '1'
@@ -24,7 +30,7 @@ if pid == 0:
     for k, v in opts.get('env', {}).items(): os.environ[k] = v
     if opts.get('cwd'): os.chdir(opts['cwd'])
     os.execv(sys.argv[2], sys.argv[2:])
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 24, opts['columns'], 0, 0))
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', opts['rows'], opts['columns'], 0, 0))
 out = b''
 def pump(sec):
     global out
@@ -36,10 +42,23 @@ def pump(sec):
             except OSError: return
 t0 = time.time()
 t1 = t0
-wait = opts.get('ctrlCAfter')
+def until(pattern):
+    while not re.search(pattern, out) and time.time() - t0 < opts['timeoutMs'] / 1000: pump(0.02)
+    return re.search(pattern, out)
+udp = opts.get('udp')
+if udp is not None:
+    m = until(udp['portFrom'].encode())
+    if m:
+        host = udp.get('host', '127.0.0.1')
+        s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_DGRAM)
+        for h in udp['hex']: s.sendto(bytes.fromhex(h), (host, int(m.group(1))))
+        s.close()
+wait = opts.get('ctrlCWhen')
+if wait is None and opts.get('ctrlCAfter') is not None: wait = re.escape(opts['ctrlCAfter'])
 if wait is not None:
-    while wait.encode() not in out and time.time() - t0 < opts['timeoutMs'] / 1000: pump(0.02)
+    until(wait.encode())
     pump(opts.get('ctrlCDelayMs', 0) / 1000)
+    out += MARK
     os.write(fd, b'\\x03')
     t1 = time.time()
 while True:
@@ -58,14 +77,18 @@ export function onTerminal(
   args: string[],
   opts: {
     columns?: number
+    rows?: number
+    /** datagrams (hex) sent to `host` (127.0.0.1) at the port group 1 of `portFrom` (a regex) finds */
+    udp?: { portFrom: string; hex: string[]; host?: string }
     ctrlCAfter?: string
+    ctrlCWhen?: string
     ctrlCDelayMs?: number
     timeoutMs?: number
     env?: Record<string, string>
     cwd?: string
   } = {},
 ): PtyRun {
-  const o = { columns: 80, timeoutMs: 15000, ...opts }
+  const o = { columns: 80, rows: 24, timeoutMs: 15000, ...opts }
   const r = spawnSync('python3', ['-c', PY, JSON.stringify(o), process.execPath, BIN, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
@@ -73,7 +96,8 @@ export function onTerminal(
   })
   const [head, ...rest] = (r.stdout ?? '').split('\n')
   const [code, ms] = head.split(' ').map(Number)
-  return { out: rest.join('\n'), code, ms }
+  const [beforeCtrlC, afterCtrlC = ''] = rest.join('\n').split('\0<<CTRL-C>>\0')
+  return { out: beforeCtrlC + afterCtrlC, beforeCtrlC, afterCtrlC, code, ms }
 }
 
 /** python3 with its pty module: in CI its absence fails the run (haveTool), elsewhere it skips. */

@@ -4,21 +4,13 @@ import { decode, encode } from '../../src/hep/codec.js'
 import { applyEncodingOptions } from '../../src/hep/encoding-options.js'
 import { encodingLosses, oncePerKind, type EncodingLoss } from '../../src/hep/lossy.js'
 import type { HepPacket } from '../../src/hep/packet.js'
+import { sipPacket } from '../net/helpers.js'
 
-const base: HepPacket = {
-  version: 3,
-  protocolFamily: 2,
-  protocol: 17,
-  srcIp: '10.0.0.1',
-  dstIp: '10.0.0.2',
-  srcPort: 5060,
+const base: HepPacket = sipPacket('OPTIONS sip:a SIP/2.0\r\n\r\n', {
   dstPort: 5061,
-  timeSeconds: 1_700_000_000,
   timeUseconds: 5,
-  payloadType: 1,
   captureId: 7,
-  payload: Buffer.from('OPTIONS sip:a SIP/2.0\r\n\r\n'),
-}
+})
 
 const kinds = (p: HepPacket, v: 1 | 2 | 3) => encodingLosses(p, v).map((l) => l.kind)
 

@@ -13,7 +13,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { fixture, hep } from '../helpers/cli.js'
-import { hepJsProblem, jsonLines, peerGate, Peers, sleep } from './peers.js'
+import { failIfMissing, hepJsProblem, jsonLines, peerGate, Peers, sleep } from './peers.js'
 import type { HepJsRcinfo } from '../helpers/fixtures.js'
 
 const gate = peerGate('hep send/convert -> hep-js', [], hepJsProblem)
@@ -74,11 +74,7 @@ async function decoded(file: string): Promise<Sent[]> {
   return jsonLines<Sent>(r.stdout)
 }
 
-if (gate.failure) {
-  it('hep-js is installed', () => {
-    throw new Error(gate.failure)
-  })
-}
+failIfMissing(gate, 'hep-js is installed')
 
 describe.skipIf(!gate.ok)(
   'hep-js (real HEP3 decoder) reads what hep send and hep convert emit',

@@ -12,23 +12,12 @@
  * - the frontend calls report_capture("report_capture", "$hep(0x011)", "$hep(0x00f)") for each
  *   type-5 packet: the report JSON into the table report_capture under its correlation id.
  */
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it, onTestFailed } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { fixture, hep } from '../helpers/cli.js'
-import {
-  freePort,
-  jsonLines,
-  KAMAILIO_DIR,
-  kamailioArgs,
-  kamailioConfigProblem,
-  peerGate,
-  Peers,
-  sleep,
-  sqliteExec,
-  sqliteJson,
-  waitBound,
-} from './peers.js'
+import { startSipcapture } from './kamailio.js'
+import { failIfMissing, jsonLines, kamailioConfigProblem, peerGate, Peers } from './peers.js'
 
 const gate = peerGate(
   'hep replay --rtcp -> Kamailio sipcapture',
@@ -93,92 +82,49 @@ const ORACLES: Oracle[] = readdirSync(RTCP_DIR)
 const peers = new Peers()
 afterAll(() => peers.stopAll())
 
-/** The frontend/backend pair on fresh ports with empty databases. */
+/** The frontend/backend pair on fresh ports with empty databases (WAL: rows are counted while it stores). */
 async function startReceiver(dir: string) {
-  const schema = readFileSync(join(KAMAILIO_DIR, 'sip_capture.sql'), 'utf8')
-  const db = join(dir, 'hep.sqlite')
-  const frontDb = join(dir, 'frontend.sqlite') // report_capture() of the frontend writes here
-  // WAL: a reader never blocks Kamailio's writer (db_sqlite sets no busy timeout: in the default
-  // rollback mode an INSERT while we read would fail), so the rows can be counted while it stores
-  sqliteExec(db, `PRAGMA journal_mode=WAL;\n${schema}`)
-  sqliteExec(frontDb, `PRAGMA journal_mode=WAL;\n${schema}`)
-  const [port, backendPort] = [freePort(), freePort()]
-  const [backDir, frontDir] = [join(dir, 'backend'), join(dir, 'frontend')]
-  mkdirSync(backDir)
-  mkdirSync(frontDir)
-  const backend = peers.start(
-    'kamailio sipcapture backend',
-    'kamailio',
-    kamailioArgs(
-      'sipcapture-receiver.cfg',
-      backDir,
-      [`udp:127.0.0.1:${backendPort}`],
-      ['ROLE_BACKEND', `DBURL="sqlite:///${db}"`, `CAPTURE_NODE="${NODE}"`],
-    ),
-  )
-  const frontend = peers.start(
-    'kamailio sipcapture frontend',
-    'kamailio',
-    kamailioArgs(
-      'sipcapture-receiver.cfg',
-      frontDir,
-      [`udp:127.0.0.1:${port}`],
-      ['ROLE_FRONTEND', `BACKEND="sip:127.0.0.1:${backendPort}"`, `DBURL="sqlite:///${frontDb}"`],
-    ),
-  )
-  await waitBound('udp', backendPort, backend)
-  await waitBound('udp', port, frontend)
-
+  const rx = await startSipcapture(peers, dir, { node: NODE, wal: true })
   const received = (ptype: number) =>
-    (frontend.log().match(new RegExp(`HEPRECV v=3 .* ptype=${ptype} `, 'g')) ?? []).length
-  const count = (file: string, table: string) =>
-    sqliteJson<{ n: number }>(file, `select count(*) as n from ${table}`)[0].n
+    (rx.frontend.log().match(new RegExp(`HEPRECV v=3 .* ptype=${ptype} `, 'g')) ?? []).length
+  const count = (which: 'backend' | 'frontend', table: string) =>
+    rx.rows<{ n: number }>(`select count(*) as n from ${table}`, which)[0].n
   /**
    * Waits until all `want` rows are stored (the backend writes a report some time after the
    * frontend relayed it; on a busy machine that can be seconds), and a little more for anything
    * extra, stops both and returns the rows of the three tables.
    */
   const rows = async (want: { reports: number; sip: number }, timeoutMs = 20_000) => {
-    const end = Date.now() + timeoutMs
     const done = () =>
-      count(db, 'rtcp_capture') >= want.reports &&
-      count(frontDb, 'report_capture') >= want.reports &&
-      count(db, 'sip_capture') >= want.sip
-    while (!done() && Date.now() < end && frontend.running() && backend.running()) await sleep(100)
-    await sleep(300) // anything extra would be stored now
-    await frontend.stop()
-    await backend.stop()
+      count('backend', 'rtcp_capture') >= want.reports &&
+      count('frontend', 'report_capture') >= want.reports &&
+      count('backend', 'sip_capture') >= want.sip
+    await rx.settle(done, timeoutMs, 100)
     const cols =
       'micro_ts, correlation_id, source_ip, source_port, destination_ip, destination_port, proto, family, type, node, msg'
     return {
-      rtcp: sqliteJson<Row>(db, `select ${cols} from rtcp_capture order by id`),
-      report: sqliteJson<Row>(frontDb, `select ${cols} from report_capture order by id`),
-      sip: sqliteJson<{ callid: string; correlation_id: string }>(
-        db,
+      rtcp: rx.rows<Row>(`select ${cols} from rtcp_capture order by id`),
+      report: rx.rows<Row>(`select ${cols} from report_capture order by id`, 'frontend'),
+      sip: rx.rows<{ callid: string; correlation_id: string }>(
         'select callid, correlation_id from sip_capture',
       ),
       seen: { reports: received(5), sip: received(1) },
     }
   }
-  return { port, rows, frontend, backend }
+  return { port: rx.port, rows }
 }
 
 const key = (ip: string, port: number, ip2: string, port2: number, us: number) =>
   `${ip}:${port}>${ip2}:${port2}@${us}`
 
-if (gate.failure) {
-  it('Kamailio and sqlite3 are installed', () => {
-    throw new Error(gate.failure)
-  })
-}
+failIfMissing(gate, 'Kamailio and sqlite3 are installed')
 
 describe.skipIf(!gate.ok)(
   'hep replay --rtcp correlated -> Kamailio sipcapture: every RTCP report stored under its Call-ID',
   { timeout: 60_000 },
   () => {
     it('every report of the seven real calls is stored once, with the Call-ID, addresses, ports and time', async () => {
-      const from = peers.mark()
-      onTestFailed(() => console.error(`\n=== peer logs\n${peers.report(from)}`))
+      peers.watch('rtcp')
       const rx = await startReceiver(peers.dir('rtcp'))
       expect(ORACLES.map((o) => o.rtcp.length).reduce((a, b) => a + b)).toBeGreaterThan(50)
       const opts = ['--capture-id', String(CAPTURE_ID)]

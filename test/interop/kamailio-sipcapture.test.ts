@@ -7,23 +7,19 @@
  * applied); the stored rows must carry exactly those addresses, ports, times, capture ids,
  * correlation ids and messages.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it, onTestFailed } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { BIN, fixture, hep } from '../helpers/cli.js'
+import { startSipcapture } from './kamailio.js'
 import {
-  freePort,
+  failIfMissing,
   jsonLines,
-  KAMAILIO_DIR,
-  kamailioArgs,
   kamailioConfigProblem,
   peerGate,
   Peers,
   sipSummary,
   sleep,
-  sqliteExec,
-  sqliteJson,
-  waitBound,
 } from './peers.js'
 
 const gate = peerGate(
@@ -69,64 +65,25 @@ interface Row {
 const peers = new Peers()
 afterAll(() => peers.stopAll())
 
-/** The frontend/backend pair on fresh ports with an empty database. */
+/** The frontend (UDP and TCP)/backend pair on fresh ports with an empty database. */
 async function startReceiver(dir: string) {
-  const schema = readFileSync(join(KAMAILIO_DIR, 'sip_capture.sql'), 'utf8')
-  const db = join(dir, 'hep.sqlite')
-  const frontDb = join(dir, 'frontend.sqlite') // sipcapture insists on a database; nothing is stored there
-  sqliteExec(db, schema)
-  sqliteExec(frontDb, schema)
-  const [port, backendPort] = [freePort(), freePort()]
-  // each process its own runtime/working directory
-  const [backDir, frontDir] = [join(dir, 'backend'), join(dir, 'frontend')]
-  mkdirSync(backDir)
-  mkdirSync(frontDir)
-  const backend = peers.start(
-    'kamailio sipcapture backend',
-    'kamailio',
-    kamailioArgs(
-      'sipcapture-receiver.cfg',
-      backDir,
-      [`udp:127.0.0.1:${backendPort}`],
-      ['ROLE_BACKEND', `DBURL="sqlite:///${db}"`, `CAPTURE_NODE="${NODE}"`],
-    ),
-  )
-  const frontend = peers.start(
-    'kamailio sipcapture frontend',
-    'kamailio',
-    kamailioArgs(
-      'sipcapture-receiver.cfg',
-      frontDir,
-      [`udp:127.0.0.1:${port}`, `tcp:127.0.0.1:${port}`],
-      ['ROLE_FRONTEND', `BACKEND="sip:127.0.0.1:${backendPort}"`, `DBURL="sqlite:///${frontDb}"`],
-    ),
-  )
-  await waitBound('udp', backendPort, backend)
-  await waitBound('udp', port, frontend)
-  await waitBound('tcp', port, frontend)
-
-  // Kamailio's db_sqlite sets no busy timeout: reading the database while it writes makes its
-  // INSERT fail ("database is locked"). So wait on its log (one HEPSIP line per message, written
-  // just before the row), stop it, and only then read the database.
-  const logged = () => (backend.log().match(/HEPSIP /g) ?? []).length
-  /** waits for `n` messages (and no more), stops both processes, returns the stored rows */
+  const rx = await startSipcapture(peers, dir, { node: NODE, tcp: true })
+  /**
+   * waits for `n` messages (and no more: the backend logs each just before its row), stops both
+   * processes, returns the stored rows
+   */
   const rows = async (n: number, timeoutMs = 15_000): Promise<Row[]> => {
-    const end = Date.now() + timeoutMs
-    while (logged() < n && Date.now() < end && backend.running()) await sleep(50)
-    await sleep(300) // the last INSERT, and anything extra, happen now
-    await frontend.stop()
-    await backend.stop()
-    const all = sqliteJson<Row>(
-      db,
+    await rx.settle(() => rx.logged() >= n, timeoutMs)
+    const all = rx.rows<Row>(
       'select micro_ts, method, reply_reason, source_ip, source_port, destination_ip, destination_port, proto, family, node, correlation_id, callid, cseq, msg from sip_capture order by id',
     )
     if (all.length !== n)
       throw new Error(
-        `Kamailio stored ${all.length} rows, expected ${n}; frontend saw ${(frontend.log().match(/HEPRECV /g) ?? []).length} HEP packets, backend decoded ${logged()} SIP messages`,
+        `Kamailio stored ${all.length} rows, expected ${n}; frontend saw ${(rx.frontend.log().match(/HEPRECV /g) ?? []).length} HEP packets, backend decoded ${rx.logged()} SIP messages`,
       )
     return all
   }
-  return { port, rows, frontend, backend }
+  return { port: rx.port, rows, frontend: rx.frontend }
 }
 
 /** what `hep decode --json FILE` says the file holds */
@@ -189,20 +146,13 @@ function expectRows(
   }
 }
 
-if (gate.failure) {
-  it('Kamailio and sqlite3 are installed', () => {
-    throw new Error(gate.failure)
-  })
-}
+failIfMissing(gate, 'Kamailio and sqlite3 are installed')
 
 describe.skipIf(!gate.ok)(
   'hep send -> Kamailio sipcapture (real HEP receiver), rows in sqlite',
   { timeout: 60_000 },
   () => {
-    const watch = (name: string) => {
-      const from = peers.mark()
-      onTestFailed(() => console.error(`\n=== ${name}: peer logs\n${peers.report(from)}`))
-    }
+    const watch = (name: string) => peers.watch(name)
 
     it('HEPv1 over UDP (Kamailio capture re-encoded by hep send --version 1): every packet stored', async () => {
       watch('v1')

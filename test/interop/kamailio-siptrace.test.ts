@@ -5,18 +5,16 @@
  * ACK in/out, BYE in/out, 200 in/out). The oracle is what sipp itself logged (-trace_msg): every
  * message on both legs, byte for byte, with the addresses and ports of each leg.
  */
-import { afterAll, describe, expect, it, onTestFailed } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
+import { siptraceCalls } from './kamailio.js'
 import {
   bracket,
-  freePort,
-  kamailioArgs,
+  failIfMissing,
   kamailioConfigProblem,
   peerGate,
   Peers,
-  readSippMessages,
   sipKey,
   sipSummary,
-  waitBound,
   jsonLines,
 } from './peers.js'
 
@@ -77,18 +75,13 @@ interface Received {
 const peers = new Peers()
 afterAll(() => peers.stopAll())
 
-if (gate.failure) {
-  it('Kamailio and sipp are installed', () => {
-    throw new Error(gate.failure)
-  })
-}
+failIfMissing(gate, 'Kamailio and sipp are installed')
 
 describe.skipIf(!gate.ok)('Kamailio siptrace (real HEP sender) -> hep listen', { timeout: 60_000 }, () => {
   it.each(cases)(
     '$name: every mirrored message arrives with its addresses, time, capture id and bytes',
     async (c) => {
-      const from = peers.mark()
-      onTestFailed(() => console.error(`\n=== ${c.name}: peer logs\n${peers.report(from)}`))
+      peers.watch(c.name)
       const dir = peers.dir(c.name)
       const expected = 13 * c.calls
       const captureId = 2000 + Math.floor(Math.random() * 60000)
@@ -106,52 +99,17 @@ describe.skipIf(!gate.ok)('Kamailio siptrace (real HEP sender) -> hep listen', {
       const hepPort = Number((await listen.waitLog(new RegExp(`listening on ${c.transport} \\S+:(\\d+)`)))[1])
 
       // Kamailio between a sipp UAC and a sipp UAS, mirroring to our listener
-      const [kam, uas, uac] = [freePort(), freePort(), freePort()]
-      const sip = bracket(c.sipIp)
-      const listenOn = [`udp:127.0.0.1:${kam}`, `tcp:127.0.0.1:${kam}`]
-      if (c.sipIp !== '127.0.0.1' || c.hepIp !== '127.0.0.1')
-        listenOn.push(`udp:[::1]:${kam}`, `tcp:[::1]:${kam}`)
       const hepUri = `sip:${bracket(c.hepIp)}:${hepPort}${c.transport === 'tcp' ? ';transport=tcp' : ''}`
-      const kamailio = peers.start(
-        'kamailio siptrace',
-        'kamailio',
-        kamailioArgs('siptrace-proxy.cfg', dir, listenOn, [
-          `HEP_VERSION=${c.version}`,
-          `HEP_DST="${hepUri}"`,
-          `HEP_CAPTURE_ID=${captureId}`,
-          `UAS_URI="sip:${sip}:${uas}"`,
-        ]),
-      )
-      await waitBound('udp', kam, kamailio)
-      await waitBound('tcp', kam, kamailio)
-
-      const uasTrace = `${dir}/uas-messages.log`
-      const uacTrace = `${dir}/uac-messages.log`
-      const sippUas = peers.start('sipp uas', 'sipp', [
-        ...['-sn', 'uas', '-i', c.sipIp, '-p', String(uas), '-nostdin'],
-        ...['-trace_msg', '-message_file', uasTrace],
-      ])
-      await waitBound('udp', uas, sippUas)
-      const sippUac = peers.start('sipp uac', 'sipp', [
-        ...['-sn', 'uac', `${sip}:${kam}`, '-i', c.sipIp, '-p', String(uac), '-nostdin'],
-        ...['-m', String(c.calls), '-r', '10', '-timeout', '20', '-max_retrans', '3'],
-        ...['-trace_msg', '-message_file', uacTrace],
-      ])
-      expect(await sippUac.wait(25_000), 'sipp uac: every call succeeds').toBe(0)
-
-      // what went over each SIP leg, from sipp's own logs
-      const readWire = () => [
-        ...readSippMessages(uacTrace).map((m) => ({
-          ...m,
-          src: m.dir === 'sent' ? uac : kam,
-          dst: m.dir === 'sent' ? kam : uac,
-        })),
-        ...readSippMessages(uasTrace).map((m) => ({
-          ...m,
-          src: m.dir === 'sent' ? uas : kam,
-          dst: m.dir === 'sent' ? kam : uas,
-        })),
-      ]
+      const sender = await siptraceCalls(peers, dir, {
+        sipIp: c.sipIp,
+        ipv6: c.sipIp !== '127.0.0.1' || c.hepIp !== '127.0.0.1',
+        hepVersion: c.version,
+        hepUri,
+        captureId,
+        calls: c.calls,
+      })
+      expect(sender.uacExit, 'sipp uac: every call succeeds').toBe(0)
+      const { kam } = sender
 
       // listen --count N exits by itself once every packet is in
       let code: number | null
@@ -161,17 +119,16 @@ describe.skipIf(!gate.ok)('Kamailio siptrace (real HEP sender) -> hep listen', {
         await listen.stop('SIGINT')
         const n = jsonLines(listen.stdout()).length
         throw new Error(
-          `hep listen got ${n} of ${expected} packets (sipp logged ${readWire().length} messages): ${(e as Error).message}`,
+          `hep listen got ${n} of ${expected} packets (sipp logged ${sender.wire().length} messages): ${(e as Error).message}`,
         )
       }
       const t1 = Date.now()
       expect(code, listen.stderr()).toBe(0)
-      await sippUas.stop()
-      await kamailio.stop()
+      await sender.stop()
 
       const got = jsonLines<Received>(listen.stdout())
       expect(got).toHaveLength(expected)
-      const wire = readWire()
+      const wire = sender.wire()
       expect(wire, 'sipp logged 7 + 6 messages per call').toHaveLength(expected)
 
       // the same SIP messages, leg by leg (readable diff first: method/status, Call-ID, CSeq, ports)

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { it, onTestFailed } from 'vitest'
 import { BIN, ROOT } from '../helpers/cli.js'
 
 export const KAMAILIO_DIR = fileURLToPath(new URL('./kamailio/', import.meta.url))
@@ -59,6 +60,18 @@ export function peerGate(suite: string, tools: string[], ...extra: (() => string
   if (process.env.CI) return { ok: false, failure: `${message} — .ci/run must install it (PKGS)` }
   console.warn(`skipping interop tests "${suite}": ${problems.join('; ')} (CI installs them: .ci/run)`)
   return { ok: false }
+}
+
+/**
+ * At the top level of a test file: where the gate failed in CI, one test that fails with its reason
+ * (the file's suites are skipped by `describe.skipIf(!gate.ok)`).
+ */
+export function failIfMissing(gate: PeerGate, title: string): void {
+  if (gate.failure) {
+    it(title, () => {
+      throw new Error(gate.failure)
+    })
+  }
 }
 
 /** `kamailio -c` on one of our configs: undefined when it parses and its modules load. */
@@ -358,6 +371,12 @@ export class Peers {
 
   mark(): number {
     return this.list.length
+  }
+
+  /** In a test: should it fail, the logs of every peer it started are printed, under `name`. */
+  watch(name: string): void {
+    const from = this.mark()
+    onTestFailed(() => console.error(`\n=== ${name}: peer logs\n${this.report(from)}`))
   }
 
   async stopAll(): Promise<void> {

@@ -13,9 +13,19 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it, onTestFailed } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { fixture, hep } from '../helpers/cli.js'
-import { freePort, jsonLines, pcapRecords, peerGate, Peers, sipSummary, sleep, waitBound } from './peers.js'
+import {
+  failIfMissing,
+  freePort,
+  jsonLines,
+  pcapRecords,
+  peerGate,
+  Peers,
+  sipSummary,
+  sleep,
+  waitBound,
+} from './peers.js'
 
 const gate = peerGate('hep send -> sngrep', ['sngrep'])
 
@@ -73,20 +83,13 @@ const fields = (m: Msg) => ({
   payload: m.payload,
 })
 
-if (gate.failure) {
-  it('sngrep is installed', () => {
-    throw new Error(gate.failure)
-  })
-}
+failIfMissing(gate, 'sngrep is installed')
 
 describe.skipIf(!gate.ok)(
   'hep send -> sngrep (real HEP receiver), decapsulated SIP in its pcap',
   { timeout: 60_000 },
   () => {
-    const watch = (name: string) => {
-      const from = peers.mark()
-      onTestFailed(() => console.error(`\n=== ${name}: peer logs\n${peers.report(from)}`))
-    }
+    const watch = (name: string) => peers.watch(name)
 
     it('HEPv3: a SIP capture encoded by hep convert and sent by hep send comes out of sngrep intact', async () => {
       watch('sngrep v3')

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { decodeDatagram } from '../../src/hep/codec.js'
 import { readAll } from '../../src/pcap/read/index.js'
 import { BIN, fixture, hep, ROOT } from '../helpers/cli.js'
+import { onTerminal } from '../helpers/pty.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'hep-capture-cli-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -68,6 +69,7 @@ describe('hep capture with a stand-in engine', { timeout: 30_000 }, () => {
       /capturing on eth0 with tcpdump \(filter: not \(\(host 127\.0\.0\.1 and port \d+\)\)/,
     )
     expect(r.stderr).toMatch(/sent\s*│\s*10\s/)
+    expect(r.stderr, 'no progress line in a pipe').not.toMatch(/^capture: \d+ s/m)
     expect(rx.got).toHaveLength(10)
     const p = decodeDatagram(rx.got[0])
     expect(p).toMatchObject({ version: 3, captureId: 77, nodeName: 'edge', srcPort: 5070, dstPort: 5060 })
@@ -197,6 +199,17 @@ describe('hep capture with a stand-in engine', { timeout: 30_000 }, () => {
     expect(recs.map((x) => [x.seconds, x.nanos, x.data.toString('hex')])).toEqual(
       orig.map((x) => [x.seconds, x.nanos, x.data.toString('hex')]),
     )
+  })
+
+  it('a progress line on a terminal (the live counts), cleared for the summary; none without one', () => {
+    const r = onTerminal(['capture', '-i', 'eth0', '--to', '127.0.0.1:9'], {
+      env: ENV,
+      ctrlCAfter: '18 SIP',
+      timeoutMs: 15_000,
+    })
+    expect(r.code, r.out).toBe(0)
+    expect(r.out).toMatch(/capture: \d+ s, 18 frames, 18 SIP, 0 RTCP, 18 sent, 0 failed, 0 dropped/)
+    expect(r.out).toMatch(/SIP messages\s*│\s*18\s/)
   })
 
   it('--list-interfaces', async () => {

@@ -6,22 +6,12 @@
  * stored). Every SIP message tshark sees must arrive exactly once, with its addresses, ports,
  * capture time, capture id and payload.
  */
-import { mkdirSync, readFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BIN } from '../helpers/cli.js'
-import {
-  freePort,
-  jsonLines,
-  KAMAILIO_DIR,
-  kamailioArgs,
-  Peers,
-  sleep,
-  sqliteExec,
-  sqliteJson,
-  waitBound,
-} from '../interop/peers.js'
+import { startSipcapture } from '../interop/kamailio.js'
+import { jsonLines, Peers, sleep } from '../interop/peers.js'
 import { inNs, makeNetns, netnsProblem, type Netns } from './netns.js'
 
 const problem =
@@ -246,45 +236,11 @@ describe.skipIf(Boolean(problem))(
     it('into Kamailio sipcapture: every message tshark sees is stored', async () => {
       const n = net as Netns
       const dir = peers.dir('kamailio')
-      const schema = readFileSync(join(KAMAILIO_DIR, 'sip_capture.sql'), 'utf8')
-      const db = join(dir, 'hep.sqlite')
-      const frontDb = join(dir, 'frontend.sqlite')
-      sqliteExec(db, schema)
-      sqliteExec(frontDb, schema)
-      const [port, backendPort] = [freePort(), freePort()]
-      mkdirSync(join(dir, 'b'))
-      mkdirSync(join(dir, 'f'))
-      const backend = peers.start(
-        'kamailio backend',
-        'kamailio',
-        kamailioArgs(
-          'sipcapture-receiver.cfg',
-          join(dir, 'b'),
-          [`udp:127.0.0.1:${backendPort}`],
-          ['ROLE_BACKEND', `DBURL="sqlite:///${db}"`, 'CAPTURE_NODE="hep-capture"'],
-        ),
-      )
-      const frontend = peers.start(
-        'kamailio frontend',
-        'kamailio',
-        kamailioArgs(
-          'sipcapture-receiver.cfg',
-          join(dir, 'f'),
-          [`udp:127.0.0.1:${port}`],
-          ['ROLE_FRONTEND', `BACKEND="sip:127.0.0.1:${backendPort}"`, `DBURL="sqlite:///${frontDb}"`],
-        ),
-      )
-      await waitBound('udp', backendPort, backend)
-      await waitBound('udp', port, frontend)
-      const udp = await calls(n, dir, 'u1', 5, ['--to', `127.0.0.1:${port}`, '--capture-id', '7'])
+      const rx = await startSipcapture(peers, dir, { node: 'hep-capture' })
+      const udp = await calls(n, dir, 'u1', 5, ['--to', `127.0.0.1:${rx.port}`, '--capture-id', '7'])
       const want = udp.wire.length
-      const logged = () => (backend.log().match(/HEPSIP /g) ?? []).length
-      const end = Date.now() + 10_000
-      while (logged() < want && Date.now() < end) await sleep(50)
-      await sleep(300)
-      await frontend.stop()
-      await backend.stop()
-      const rows = sqliteJson<{
+      await rx.settle(() => rx.logged() >= want, 10_000)
+      const rows = rx.rows<{
         source_ip: string
         source_port: number
         destination_ip: string
@@ -293,7 +249,6 @@ describe.skipIf(Boolean(problem))(
         node: string
         msg: string
       }>(
-        db,
         'select source_ip, source_port, destination_ip, destination_port, micro_ts, node, msg from sip_capture order by id',
       )
       const k = (s: string, sp: number, d: string, dp: number, m: string) => `${s}:${sp}>${d}:${dp} ${m}`

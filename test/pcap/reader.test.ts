@@ -273,6 +273,20 @@ describe('edge captures', () => {
     expect(captureError((await collect(chunked(tiny, 100))).error).code).toBe('CAPTURE_FORMAT')
   })
 
+  it('not a capture, its magic split across chunks: the message shows only bytes of the input', async () => {
+    // the magic is assembled in a buffer of 32 bytes of which 4 are the input's: only those are named
+    const text = Buffer.from('ZZZZ is not a capture, it is a line of text\n')
+    for (const size of [1, 2, 3]) {
+      const e = captureError((await collect(chunked(text, size))).error)
+      expect(e.code).toBe('CAPTURE_FORMAT')
+      expect(e.message).toContain('first bytes 5a 5a 5a 5a "ZZZZ"')
+    }
+    // in one chunk, the first 16
+    expect(captureError((await collect(chunked(text, 1000))).error).message).toContain(
+      'first bytes 5a 5a 5a 5a 20 69 73 20 6e 6f 74 20 61 20 63 61 "ZZZZ is not a ca"',
+    )
+  })
+
   it('an unsupported pcap version is CAPTURE_FORMAT', async () => {
     const b = Buffer.from(bytes('sip-udp.pcap'))
     b.writeUInt16LE(3, 4)

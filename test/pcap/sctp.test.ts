@@ -96,6 +96,40 @@ describe('SCTP DATA chunks', () => {
     expect(r.stats.duplicates).toBe(1)
   })
 
+  it('retransmissions among the last 4096 TSNs dropped, across the TSN wrap; out of order is not a retransmission', () => {
+    const top = 0xffffffff - 1
+    const { msgs, r } = run([
+      pkt([data(top - 4000, 'old')]),
+      pkt([data(top - 2, 'a')]),
+      pkt([data(top, 'b')]), // top - 1 skipped for now
+      pkt([data(top + 3, 'c')]), // past the wrap: TSN 1
+      pkt([data(top - 1, 'late')]), // out of order, not seen: comes out
+      pkt([data(top - 2, 'a')]), // retransmissions, before and after the wrap
+      pkt([data(top + 3, 'c')]),
+      pkt([data(top - 4000, 'old')]), // 4004 behind: still within the window
+    ])
+    expect(msgs).toEqual(['old', 'a', 'b', 'c', 'late'])
+    expect(r.stats.duplicates).toBe(3)
+    // 5000 TSNs later the first ones are forgotten (a retransmission that late is not one)
+    const more = Array.from({ length: 5000 }, (_, i) => pkt([data(top + 4 + i, 'x')]))
+    const again = run([...more, pkt([data(top - 2, 'a')])], r)
+    expect(again.msgs.at(-1)).toBe('a')
+  })
+
+  it('memory per direction is small: 16,384 directions of a few messages hold under 16 MB', () => {
+    const r = new SctpReassembler()
+    const before = process.memoryUsage().arrayBuffers
+    const out: SctpMessage[] = []
+    for (let i = 0; i < 16_384; i++)
+      for (let k = 0; k < 3; k++) {
+        r.packet({ ...pkt([data(k, 'OPTIONS')]), srcPort: 1024 + i }, out)
+        out.length = 0
+      }
+    // each direction kept a 32 KB array of recent TSNs from its first chunk: 512 MB
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 2 ** 20)
+    expect(r.stats.dataChunks).toBe(3 * 16_384)
+  })
+
   it('malformed chunk lengths stop the packet; incomplete fragments are counted at the end', () => {
     const bad = data(1, 'ok')
     bad.writeUInt16BE(200, 2)

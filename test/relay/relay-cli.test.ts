@@ -68,6 +68,33 @@ function rawPackets(path: string): Buffer[] {
   return out
 }
 
+/** `hep listen` relaying UDP to tcp://127.0.0.1:`tp`, spooling into `dir`/spool, with `extra` flags. */
+const spooling = (tp: number, dir: string, ...extra: string[]) => [
+  'listen',
+  '--udp',
+  '127.0.0.1:0',
+  '--to',
+  `tcp://127.0.0.1:${tp}`,
+  '--spool',
+  join(dir, 'spool'),
+  ...extra,
+]
+
+/**
+ * The relay of `args` started again with a receiver on `tp` (raw, into `dir`/rx.raw): both stopped
+ * once `want` packets arrived (at most 5 s); what the receiver got, and the relay with its exit code.
+ */
+async function restartAndReceive(args: string[], tp: number, dir: string, want: number) {
+  const rx = start(['listen', '--tcp', `127.0.0.1:${tp}`, '--write-hep', join(dir, 'rx.raw')])
+  await port(rx, 'tcp')
+  const relay = start(args)
+  await port(relay, 'udp')
+  for (let i = 0; i < 50 && rawPackets(join(dir, 'rx.raw')).length < want; i++) await sleep(100)
+  const code = await stop(relay)
+  await stop(rx)
+  return { got: rawPackets(join(dir, 'rx.raw')), relay, code }
+}
+
 /** A free TCP port (bound and released). */
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -173,33 +200,18 @@ describe('hep listen --to (relay)', () => {
   })
 
   it('bad relay flags are usage errors (exit 2) naming the flag', async () => {
-    const [r1, r2, r3, r4, r5] = await Promise.all([
-      hep(['listen', '--udp', '0', '--spool', '/tmp/x']),
-      hep(['listen', '--udp', '0', '--to', 'tcp://127.0.0.1:9', '--version', '2']),
-      hep([
-        'listen',
-        '--udp',
-        '0',
-        '--to',
-        'tcp://127.0.0.1:9',
-        '--spool',
-        '/tmp/x',
-        '--spool-limit',
-        'lots',
-      ]),
-      hep(['listen', '--udp', '0', '--rotate-seconds', '5']),
-      hep(['listen', '--udp', '0', '--node-name', 'x']),
-    ])
-    expect(r1.code).toBe(2)
-    expect(r1.stderr).toContain('--spool needs --to')
-    expect(r2.code).toBe(2)
-    expect(r2.stderr).toContain('--version 2 cannot go to tcp://127.0.0.1:9')
-    expect(r3.code).toBe(2)
-    expect(r3.stderr).toContain('--spool-limit lots')
-    expect(r4.code).toBe(2)
-    expect(r4.stderr).toContain('need --write or --write-hep')
-    expect(r5.code).toBe(2)
-    expect(r5.stderr).toContain('--node-name rewrites relayed packets: it needs --to')
+    const cases: [string[], string][] = [
+      [['--spool', '/tmp/x'], '--spool needs --to'],
+      [['--to', 'tcp://127.0.0.1:9', '--version', '2'], '--version 2 cannot go to tcp://127.0.0.1:9'],
+      [['--to', 'tcp://127.0.0.1:9', '--spool', '/tmp/x', '--spool-limit', 'lots'], '--spool-limit lots'],
+      [['--rotate-seconds', '5'], 'need --write or --write-hep'],
+      [['--node-name', 'x'], '--node-name rewrites relayed packets: it needs --to'],
+    ]
+    const runs = await Promise.all(cases.map(([flags]) => hep(['listen', '--udp', '0', ...flags])))
+    runs.forEach((r, i) => {
+      expect(r.code, cases[i][0].join(' ')).toBe(2)
+      expect(r.stderr).toContain(cases[i][1])
+    })
   })
 })
 
@@ -213,17 +225,7 @@ describe('hep listen --to --spool', () => {
       const tp = await freePort()
       const rx1 = start(['listen', '--tcp', `127.0.0.1:${tp}`, '--write-hep', join(dir, 'rx1.raw')])
       await port(rx1, 'tcp')
-      const relay = start([
-        'listen',
-        '--udp',
-        '127.0.0.1:0',
-        '--to',
-        `tcp://127.0.0.1:${tp}`,
-        '--spool',
-        join(dir, 'spool'),
-        '--queue-limit',
-        '50',
-      ])
+      const relay = start(spooling(tp, dir, '--queue-limit', '50'))
       const rp = await port(relay, 'udp')
       await sleep(400)
       const all = packets(1500)
@@ -258,15 +260,7 @@ describe('hep listen --to --spool', () => {
   it('hep killed (SIGKILL) with a non-empty spool and started again: nothing lost', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hep-spool-'))
     const tp = await freePort() // nothing listens there yet
-    const args = [
-      'listen',
-      '--udp',
-      '127.0.0.1:0',
-      '--to',
-      `tcp://127.0.0.1:${tp}`,
-      '--spool',
-      join(dir, 'spool'),
-    ]
+    const args = spooling(tp, dir)
     const r1 = start(args)
     const rp = await port(r1, 'udp')
     const all = packets(400)
@@ -274,14 +268,8 @@ describe('hep listen --to --spool', () => {
     await sleep(300)
     r1.child.kill('SIGKILL')
     await r1.exited
-    const rx = start(['listen', '--tcp', `127.0.0.1:${tp}`, '--write-hep', join(dir, 'rx.raw')])
-    await port(rx, 'tcp')
-    const r2 = start(args)
-    await port(r2, 'udp')
-    for (let i = 0; i < 50 && rawPackets(join(dir, 'rx.raw')).length < 400; i++) await sleep(100)
-    expect(await stop(r2)).toBe(0)
-    await stop(rx)
-    const got = rawPackets(join(dir, 'rx.raw'))
+    const { got, relay: r2, code } = await restartAndReceive(args, tp, dir, 400)
+    expect(code).toBe(0)
     expect(got.length).toBe(400)
     expect(got.every((b, i) => b.equals(all[i]))).toBe(true)
     expect(r2.stderr()).toMatch(
@@ -302,17 +290,7 @@ describe('hep listen --to --spool', () => {
       socks.push(c)
     })
     await new Promise<void>((r) => stuck.listen(tp, '127.0.0.1', () => r()))
-    const args = [
-      'listen',
-      '--udp',
-      '127.0.0.1:0',
-      '--to',
-      `tcp://127.0.0.1:${tp}`,
-      '--spool',
-      join(dir, 'spool'),
-      '--queue-limit',
-      '50',
-    ]
+    const args = spooling(tp, dir, '--queue-limit', '50')
     const r1 = start(args)
     const rp = await port(r1, 'udp')
     await r1.waitFor(/relaying to tcp:/)
@@ -323,14 +301,8 @@ describe('hep listen --to --spool', () => {
     expect(r1.stderr()).toMatch(/1000 packets: 0 sent, 0 failed, 0 dropped, 1000 left in the spool/)
     for (const c of socks) c.destroy()
     await new Promise((r) => stuck.close(r))
-    const rx = start(['listen', '--tcp', `127.0.0.1:${tp}`, '--write-hep', join(dir, 'rx.raw')])
-    await port(rx, 'tcp')
-    const r2 = start(args)
-    await port(r2, 'udp')
-    for (let i = 0; i < 50 && rawPackets(join(dir, 'rx.raw')).length < 1000; i++) await sleep(100)
-    expect(await stop(r2)).toBe(0)
-    await stop(rx)
-    const got = rawPackets(join(dir, 'rx.raw'))
+    const { got, code } = await restartAndReceive(args, tp, dir, 1000)
+    expect(code).toBe(0)
     expect(got.length).toBe(1000)
     expect(got.every((b, i) => b.equals(all[i]))).toBe(true)
   })
@@ -353,17 +325,7 @@ describe('hep listen --to --spool', () => {
   it('past --spool-limit packets are dropped and counted; what was kept goes out, oldest first, after a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hep-spool-'))
     const tp = await freePort()
-    const args = [
-      'listen',
-      '--udp',
-      '127.0.0.1:0',
-      '--to',
-      `tcp://127.0.0.1:${tp}`,
-      '--spool',
-      join(dir, 'spool'),
-      '--spool-limit',
-      '40k',
-    ]
+    const args = spooling(tp, dir, '--spool-limit', '40k')
     const r1 = start(args)
     const rp = await port(r1, 'udp')
     const all = packets(300) // about 150 bytes each: some 45 kB, over the 40 kB limit
@@ -379,14 +341,7 @@ describe('hep listen --to --spool', () => {
     expect(dropped).toBeGreaterThan(0)
     expect(left).toBe(spooled)
     expect(dropped + left).toBe(300)
-    const rx = start(['listen', '--tcp', `127.0.0.1:${tp}`, '--write-hep', join(dir, 'rx.raw')])
-    await port(rx, 'tcp')
-    const r2 = start(args)
-    await port(r2, 'udp')
-    for (let i = 0; i < 50 && rawPackets(join(dir, 'rx.raw')).length < left; i++) await sleep(100)
-    await stop(r2)
-    await stop(rx)
-    const got = rawPackets(join(dir, 'rx.raw'))
+    const { got } = await restartAndReceive(args, tp, dir, left)
     // what was kept is the oldest, in order
     expect(got.length).toBe(left)
     expect(got.every((b, i) => b.equals(all[i]))).toBe(true)

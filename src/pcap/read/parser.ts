@@ -1,6 +1,6 @@
 /**
  * The parsing state machine, fed chunk by chunk: it recognises the format from the magic, then hands
- * complete units (the pcap file header, records, pcapng blocks) to the format's record layer. A unit
+ * complete units (the pcap file header and records, pcapng blocks) to the format's record layer. A unit
  * that lies within one chunk is parsed in place (records are views into the chunk); only a unit that
  * straddles chunks is assembled into a fresh buffer of its own. Kept apart from the stream plumbing
  * (source.ts) so that it can be driven synchronously, and tested, on any sequence of buffers.
@@ -8,19 +8,18 @@
 import { CaptureError, type HepErrorCode } from '../../errors.js'
 import {
   DEFAULT_MAX_RECORD_LENGTH,
-  u32be,
-  u32le,
+  describeBytes,
+  isCaptureMagic,
   type CaptureInfo,
   type CaptureRecord,
   type ParseState,
   type RecordLayer,
-} from './types.js'
-import { describeBytes, PCAPNG_SHB, pcapMagic } from './detect.js'
-import { PCAP_HEADER_LENGTH, PcapRecords } from './pcap.js'
+} from './format.js'
+import { PcapRecords } from './pcap.js'
 import { PcapngBlocks } from './pcapng.js'
 
-/** Before the record layer is known: the 4-byte magic, then (classic pcap) the 24-byte file header. */
-type Stage = 'magic' | 'pcap-header' | RecordLayer
+/** The 4-byte magic first; then the record layer of the format it names. */
+type Stage = 'magic' | RecordLayer
 
 export class CaptureParser implements ParseState {
   /** records produced so far */
@@ -33,8 +32,6 @@ export class CaptureParser implements ParseState {
 
   private readonly compressed: boolean
   private stage: Stage = 'magic'
-  private pcapInfo: CaptureInfo | undefined
-  private pcapng: PcapngBlocks | undefined
   /** bytes of an incomplete unit carried over from previous chunks (a fresh buffer, owned by us) */
   private pending: Buffer | undefined
   private pendingLen = 0
@@ -48,7 +45,7 @@ export class CaptureParser implements ParseState {
 
   /** File format details, known once the file header has been read. */
   get info(): CaptureInfo | undefined {
-    return this.pcapng?.info ?? this.pcapInfo
+    return this.stage === 'magic' ? undefined : this.stage.info
   }
 
   /** The error that stopped parsing, if any: throw it after handing out the records of the last push. */
@@ -105,18 +102,13 @@ export class CaptureParser implements ParseState {
     }
     if (pending === undefined) return
     const have = pending.length
-    let what: string
-    if (this.stage === 'pcap-header') what = 'the 24-byte file header'
-    else {
-      let need = 0
-      try {
-        need = this.stage.size(pending, 0, have, this)
-      } catch {
-        need = 0
-      }
-      what = this.stage.unitName
-      if (need > have) what += ` of ${need} bytes`
+    let need = 0
+    try {
+      need = this.stage.size(pending, 0, have, this)
+    } catch {
+      need = 0
     }
+    const what = this.stage.unitName(need, have)
     this.error = this.fail(
       'CAPTURE_TRUNCATED',
       this.pendingStart,
@@ -134,39 +126,28 @@ export class CaptureParser implements ParseState {
   /** Bytes the unit at b[p] needs (see RecordLayer.size). */
   private size(b: Buffer, p: number, avail: number): number {
     const s = this.stage
-    return s === 'magic' ? 4 : s === 'pcap-header' ? PCAP_HEADER_LENGTH : s.size(b, p, avail, this)
+    return s === 'magic' ? 4 : s.size(b, p, avail, this)
   }
 
   /** Parse complete units from b[p..end); return where the first incomplete unit starts. */
   private run(b: Buffer, p: number, end: number, out: CaptureRecord[]): number {
-    while (typeof this.stage === 'string') {
-      const need = this.size(b, p, end - p)
-      if (need > end - p) return p
-      p += this.header(b, p)
+    if (this.stage === 'magic') {
+      if (end - p < 4) return p
+      this.stage = this.layerFor(b, p, end)
     }
     return this.stage.run(b, p, end, this, out)
   }
 
-  /** The magic or the pcap file header at b[p]: moves to the next stage; returns the bytes consumed. */
-  private header(b: Buffer, p: number): number {
-    if (this.stage === 'pcap-header') {
-      const { layer, info } = PcapRecords.fromHeader(b, p, this, this.compressed)
-      this.stage = layer
-      this.pcapInfo = info
-      return PCAP_HEADER_LENGTH
-    }
-    const le = u32le(b, p)
-    if (le === PCAPNG_SHB) {
-      this.pcapng = new PcapngBlocks(this.compressed)
-      this.stage = this.pcapng
-      return 0 // the magic is the first field of the section header block
-    }
-    if (pcapMagic(le) !== undefined || pcapMagic(u32be(b, p)) !== undefined) {
-      this.stage = 'pcap-header'
-      return 0 // the magic is the first field of the file header
-    }
-    const detail =
-      b[p] === 0x1f && b[p + 1] === 0x8b ? 'gzip data inside gzip data' : describeBytes(b.subarray(p))
+  /**
+   * The record layer of the format whose magic is at b[p] (the magic is the first field of the pcap file
+   * header and of the pcapng section header block: the layer reads it again).
+   */
+  private layerFor(b: Buffer, p: number, end: number): RecordLayer {
+    const kind = isCaptureMagic(b.subarray(p, end))
+    if (kind === 'pcap') return new PcapRecords(this.compressed)
+    if (kind === 'pcapng') return new PcapngBlocks(this.compressed)
+    // only the bytes we hold: a pending buffer is larger than what was copied into it
+    const detail = kind === 'gzip' ? 'gzip data inside gzip data' : describeBytes(b.subarray(p, end))
     throw this.fail('CAPTURE_FORMAT', this.base + p, `not a pcap or pcapng file: ${detail}`)
   }
 

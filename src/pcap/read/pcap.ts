@@ -10,30 +10,32 @@ import {
   type CaptureInfo,
   type CaptureRecord,
   type ParseState,
+  pcapMagic,
+  unitOf,
   type RecordLayer,
-} from './types.js'
-import { pcapMagic } from './detect.js'
+} from './format.js'
 
 export const PCAP_HEADER_LENGTH = 24
 
+/** The file header first (its first field the magic the parser recognised), then the records. */
 export class PcapRecords implements RecordLayer {
-  readonly unitName = 'a record'
+  info: CaptureInfo | undefined
+  /** still to read: the file header */
+  private header = true
+  private le = true
+  private ns = false
+  private recordHeader = 16
+  private linkType = 0
+  private snaplen = 0
 
-  private constructor(
-    private readonly le: boolean,
-    private readonly ns: boolean,
-    private readonly recordHeader: number,
-    private readonly linkType: number,
-    private readonly snaplen: number,
-  ) {}
+  constructor(private readonly compressed: boolean) {}
 
-  /** Reads the file header at b[p] (24 bytes, magic already recognised). */
-  static fromHeader(
-    b: Buffer,
-    p: number,
-    st: ParseState,
-    compressed: boolean,
-  ): { layer: PcapRecords; info: CaptureInfo } {
+  unitName(need: number, have: number): string {
+    return this.header ? 'the 24-byte file header' : unitOf('a record', need, have)
+  }
+
+  /** Reads the file header at b[p] (24 bytes). */
+  private fileHeader(b: Buffer, p: number, st: ParseState): void {
     let m = pcapMagic(u32le(b, p))
     let le = true
     if (m === undefined) {
@@ -44,20 +46,24 @@ export class PcapRecords implements RecordLayer {
     const minor = u16(b, p + 6, le)
     if (major !== 2)
       throw st.fail('CAPTURE_FORMAT', st.base + p, `unsupported pcap version ${major}.${minor}`)
-    const snaplen = u32(b, p + 16, le)
+    this.snaplen = u32(b, p + 16, le)
     // the upper bits of the link-type field carry the FCS length and flags
-    const linkType = u32(b, p + 20, le) & 0x03ffffff
-    const info: CaptureInfo = {
+    this.linkType = u32(b, p + 20, le) & 0x03ffffff
+    this.le = le
+    this.ns = m.ns
+    this.recordHeader = m.recordHeader
+    this.header = false
+    this.info = {
       format: 'pcap',
       byteOrder: le ? 'le' : 'be',
       precision: m.ns ? 'ns' : 'us',
-      compressed,
-      linkTypes: [linkType],
+      compressed: this.compressed,
+      linkTypes: [this.linkType],
     }
-    return { layer: new PcapRecords(le, m.ns, m.recordHeader, linkType, snaplen), info }
   }
 
   size(b: Buffer, p: number, avail: number, st: ParseState): number {
+    if (this.header) return PCAP_HEADER_LENGTH
     const h = this.recordHeader
     if (avail < h) return h
     const caplen = u32(b, p + 8, this.le)
@@ -75,6 +81,11 @@ export class PcapRecords implements RecordLayer {
 
   /** The hot loop: a record is a view into `b`, no copy. */
   run(b: Buffer, p: number, end: number, st: ParseState, out: CaptureRecord[]): number {
+    if (this.header) {
+      if (end - p < PCAP_HEADER_LENGTH) return p
+      this.fileHeader(b, p, st)
+      p += PCAP_HEADER_LENGTH
+    }
     const { recordHeader: h, le, ns, linkType } = this
     const max = st.maxRecord
     const base = st.base

@@ -5,23 +5,17 @@
  * other block (NRB, DSB, custom, unknown) is checked for its framing and skipped.
  */
 import {
+  BOM,
+  PCAPNG_SHB,
   u16,
   u32,
+  unitOf,
   type CaptureInfo,
   type CaptureRecord,
-  type InterfaceStats,
   type ParseState,
   type RecordLayer,
-} from './types.js'
-import { BOM, PCAPNG_SHB } from './detect.js'
-import {
-  splitTimestamp,
-  timescale,
-  tsOffsetSeconds,
-  tsresol,
-  type SecondsNanos,
-  type Timescale,
-} from './time.js'
+} from './format.js'
+import { readIdb, readIsb, splitTimestamp, type Iface, type SecondsNanos } from './interfaces.js'
 
 /** blocks other than packet blocks (SHB, IDB, NRB, ISB, DSB, custom...) are accepted up to this size */
 const MAX_OTHER_BLOCK = 16 * 1024 * 1024
@@ -30,15 +24,7 @@ const PACKET_BLOCK_SLACK = 131072
 
 const BLOCK = { IDB: 1, PB: 2, SPB: 3, ISB: 5, EPB: 6 } as const
 
-interface Iface extends Timescale {
-  linkType: number
-  snaplen: number
-  /** if_name */
-  name?: string
-}
-
 export class PcapngBlocks implements RecordLayer {
-  readonly unitName = 'a block'
   info: CaptureInfo | undefined
   /** byte order of the current section */
   private le = true
@@ -47,6 +33,10 @@ export class PcapngBlocks implements RecordLayer {
   private readonly time: SecondsNanos = { seconds: 0, nanos: 0 }
 
   constructor(private readonly compressed: boolean) {}
+
+  unitName(need: number, have: number): string {
+    return unitOf('a block', need, have)
+  }
 
   size(b: Buffer, p: number, avail: number, st: ParseState): number {
     if (avail < 12) return 12
@@ -162,81 +152,20 @@ export class PcapngBlocks implements RecordLayer {
   }
 
   private idb(b: Buffer, p: number, n: number, st: ParseState): void {
-    const le = this.le
-    if (n < 20) throw st.fail('CAPTURE_BLOCK', st.base + p, `interface description block of ${n} bytes`)
-    const linkType = u16(b, p + 8, le)
-    const snaplen = u32(b, p + 12, le)
-    let units = 1e6
-    let name = 'us'
-    let tsOffset = 0
-    let ifName: string | undefined
-    // options: code(2) length(2) value, padded to 4
-    let o = p + 16
-    const optEnd = p + n - 4
-    while (o + 4 <= optEnd) {
-      const code = u16(b, o, le)
-      const len = u16(b, o + 2, le)
-      if (code === 0) break
-      const v = o + 4
-      if (v + len > optEnd) {
-        throw st.fail(
-          'CAPTURE_BLOCK',
-          st.base + p,
-          `interface description block: option ${code} overruns the block`,
-        )
-      }
-      if (code === 2 && len >= 1) ifName = b.toString('utf8', v, v + len).replace(/\0+$/, '')
-      else if (code === 9 && len >= 1) {
-        const r = tsresol(b[v])
-        if (!r) {
-          throw st.fail(
-            'CAPTURE_BLOCK',
-            st.base + p,
-            `interface description block: bad if_tsresol 0x${b[v].toString(16)}`,
-          )
-        }
-        units = r.units
-        name = r.name
-      } else if (code === 14 && len >= 8) {
-        const hi = le ? b.readInt32LE(v + 4) : b.readInt32BE(v)
-        const lo = u32(b, le ? v : v + 4, le)
-        tsOffset = tsOffsetSeconds(hi, lo)
-      }
-      o = v + ((len + 3) & ~3)
-    }
-    if (this.ifaces.length === 0 && this.sectionCount === 1 && this.info) this.info.precision = name
-    this.ifaces.push({ linkType, snaplen, name: ifName, ...timescale(units, tsOffset) })
-    if (this.info && !this.info.linkTypes.includes(linkType)) this.info.linkTypes.push(linkType)
+    const ifc = readIdb(b, p, n, this.le, st)
+    const info = this.info
+    if (this.ifaces.length === 0 && this.sectionCount === 1 && info) info.precision = ifc.precision
+    this.ifaces.push(ifc)
+    if (info && !info.linkTypes.includes(ifc.linkType)) info.linkTypes.push(ifc.linkType)
   }
 
-  /**
-   * An interface statistics block: the counters it carries (isb_ifrecv 4, isb_ifdrop 5, isb_osdrop 7,
-   * isb_usrdeliv 8), the latest block of an interface replacing the one before. A block that is not
-   * well formed is skipped as before: statistics are never worth failing a capture for.
-   */
+  /** The latest statistics block of an interface replaces the one before. */
   private isb(b: Buffer, p: number, n: number): void {
-    const le = this.le
-    if (n < 24 || !this.info) return
-    const id = u32(b, p + 8, le)
-    const s: InterfaceStats = { interfaceId: id, name: this.ifaces[id]?.name }
-    const u64 = (v: number) => u32(b, le ? v + 4 : v, le) * 2 ** 32 + u32(b, le ? v : v + 4, le)
-    let o = p + 20
-    const optEnd = p + n - 4
-    while (o + 4 <= optEnd) {
-      const code = u16(b, o, le)
-      const len = u16(b, o + 2, le)
-      const v = o + 4
-      if (code === 0 || v + len > optEnd) break
-      if (len === 8) {
-        if (code === 4) s.received = u64(v)
-        else if (code === 5) s.ifDropped = u64(v)
-        else if (code === 7) s.osDropped = u64(v)
-        else if (code === 8) s.delivered = u64(v)
-      }
-      o = v + ((len + 3) & ~3)
-    }
+    if (!this.info) return
+    const s = readIsb(b, p, n, this.le, this.ifaces)
+    if (s === undefined) return
     const all = (this.info.interfaceStats ??= [])
-    const k = all.findIndex((x) => x.interfaceId === id && x.name === s.name)
+    const k = all.findIndex((x) => x.interfaceId === s.interfaceId && x.name === s.name)
     if (k >= 0) all[k] = s
     else all.push(s)
   }

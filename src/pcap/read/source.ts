@@ -13,8 +13,9 @@ import {
   DEFAULT_READ_SIZE,
   type CaptureInfo,
   type CaptureRecord,
+  isCaptureMagic,
   type ReadOptions,
-} from './types.js'
+} from './format.js'
 
 type Chunk = Buffer | Uint8Array | string
 
@@ -148,7 +149,7 @@ export class CaptureReader {
       headLen += c.length
     }
     const first = head.length === 1 ? head[0] : Buffer.concat(head)
-    const gzip = headLen >= 2 && first[0] === 0x1f && first[1] === 0x8b
+    const gzip = isCaptureMagic(first) === 'gzip'
     const parser = new CaptureParser({ maxRecordLength: this.maxRecordLength, compressed: gzip })
     this.parser = parser
     let chunks: AsyncIterable<Buffer> = replay(head, src)

@@ -1,6 +1,8 @@
 /**
- * The capture reader's vocabulary: what it hands out and how it is configured, what the chunk machine
- * (parser.ts) needs of a format's record layer (pcap.ts, pcapng.ts), and the byte reads they share.
+ * What every part of the capture reader shares: what it hands out and how it is configured, the formats'
+ * magic numbers and the one detection of a file's kind from its first bytes (also used by input/input.ts),
+ * what the chunk machine (parser.ts) needs of a format's record layer (pcap.ts, pcapng.ts), and the byte
+ * reads they all use.
  */
 import type { CaptureError, HepErrorCode } from '../../errors.js'
 
@@ -76,6 +78,61 @@ export const LINKTYPE = {
 export const DEFAULT_READ_SIZE = 256 * 1024
 export const DEFAULT_MAX_RECORD_LENGTH = 262144
 
+// ---------------------------------------------------------------- what a file is, from its first bytes
+
+export const PCAPNG_SHB = 0x0a0d0d0a
+/** pcapng byte-order magic */
+export const BOM = 0x1a2b3c4d
+
+/** Header and record-header sizes per pcap magic (read in the file's byte order). */
+export function pcapMagic(m: number): { ns: boolean; recordHeader: number } | undefined {
+  switch (m) {
+    case 0xa1b2c3d4:
+      return { ns: false, recordHeader: 16 }
+    case 0xa1b23c4d:
+      return { ns: true, recordHeader: 16 }
+    case 0xa1b2cd34: // "modified" (Kuznetzov) pcap: ifindex, protocol, pkt_type, pad after the usual header
+      return { ns: false, recordHeader: 24 }
+    default:
+      return undefined
+  }
+}
+
+/**
+ * What the bytes at b[p] start: a pcap, a pcapng, a gzip stream, or none of those (undefined also when
+ * fewer than the 4 bytes of a magic are there and they are not gzip's two). The one test of these magics:
+ * the parser's first stage and input/input.ts both ask it.
+ */
+export function isCaptureMagic(b: Buffer, p = 0): 'pcap' | 'pcapng' | 'gzip' | undefined {
+  const avail = b.length - p
+  if (avail >= 2 && b[p] === 0x1f && b[p + 1] === 0x8b) return 'gzip'
+  if (avail < 4) return undefined
+  const le = u32le(b, p)
+  if (le === PCAPNG_SHB) return 'pcapng'
+  if (pcapMagic(le) !== undefined || pcapMagic(u32be(b, p)) !== undefined) return 'pcap'
+  return undefined
+}
+
+/** A human description of bytes that are not a capture, for CAPTURE_FORMAT messages. */
+export function describeBytes(b: Buffer): string {
+  if (b.length === 0) return 'the input is empty'
+  const head = b.subarray(0, 16)
+  const hex = [...head].map((x) => x.toString(16).padStart(2, '0')).join(' ')
+  const ascii = [...head].map((x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('')
+  let guess = ''
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x28b52ffd)
+    guess = ' (zstd-compressed: decompress it first)'
+  else if (head.subarray(0, 3).toString('latin1') === 'BZh')
+    guess = ' (bzip2-compressed: decompress it first)'
+  else if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0])))
+    guess = ' (xz-compressed: decompress it first)'
+  else if (head.subarray(0, 4).toString('latin1') === 'PK\x03\x04') guess = ' (a zip archive)'
+  else if (head.subarray(0, 4).toString('latin1') === 'HEP3')
+    guess = ' (raw HEP3 packets, not a capture file)'
+  else if (head.every((x) => x === 9 || x === 10 || x === 13 || (x >= 0x20 && x < 0x7f))) guess = ' (text)'
+  return `first bytes ${hex} "${ascii}"${guess}`
+}
+
 // ---------------------------------------------------------------- the record layer of a format
 
 /** The parser's position, shared with the layer that parses the records. */
@@ -90,8 +147,10 @@ export interface ParseState {
 }
 
 export interface RecordLayer {
-  /** how truncation messages call a unit: "the file ends N bytes into a record" */
-  readonly unitName: 'a record' | 'a block'
+  /** the file's details, once its file header (pcap) or first section header (pcapng) is read */
+  readonly info: CaptureInfo | undefined
+  /** how a truncation message names the unit at the end: "the file ends N bytes into a record of 60 bytes" */
+  unitName(need: number, have: number): string
   /**
    * Bytes the unit at b[p] needs: the header size when fewer than a header's bytes are available, else
    * the whole unit's size. Throws a CaptureError for lengths out of bounds.
@@ -100,6 +159,10 @@ export interface RecordLayer {
   /** Parses the complete units in b[p..end) into `out`; returns where the first incomplete one starts. */
   run(b: Buffer, p: number, end: number, st: ParseState, out: CaptureRecord[]): number
 }
+
+/** "a record", or "a record of 60 bytes" when more bytes than there are were needed */
+export const unitOf = (name: string, need: number, have: number): string =>
+  need > have ? `${name} of ${need} bytes` : name
 
 // ---------------------------------------------------------------- byte reads
 
