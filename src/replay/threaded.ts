@@ -13,6 +13,7 @@
  * - The worker failing (our bug) stops the replay with its error; it never keeps the process alive.
  */
 import { statSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import { HepError } from '../errors.js'
@@ -48,20 +49,27 @@ const MIN_BYTES = 4 * 1024 * 1024
 /** after a stop, the worker's statistics are waited for this long */
 const STOP_MS = 300
 
+/** cores the two threads want: theirs, and one for the rest (a receiver on the same machine...) */
+const MIN_CORES = 3
+
 /**
  * Whether a replay can run on two threads: at top speed, to a sender, from files (not stdin), with
  * no per-packet callback that needs the packet (a dry run, metrics). `threads` 'auto' asks also for
- * enough to read (MIN_BYTES, a loop counted as often as it plays); 'never' says no.
+ * enough to read (MIN_BYTES, a loop counted as often as it plays; --loop 0 is enough) and for
+ * MIN_CORES: on two cores shared with a receiver the second thread only competes for them
+ * (bench/wait.js, the replay row: 0.5× one thread there); 'never' says no.
  */
 export function twoThreadsFit(
   opts: ReplayOptions,
   sender: HepSender | undefined,
   threads: 'auto' | 'always' | 'never' = 'auto',
+  cores = availableParallelism(),
 ): boolean {
   if (threads === 'never' || sender === undefined) return false
   if (opts.timing.mode.kind !== 'topspeed' || opts.onPacket !== undefined) return false
   if (opts.files.some((f) => f === '-')) return false
   if (threads === 'always') return true
+  if (cores < MIN_CORES) return false
   if (opts.loop === 0) return true
   let bytes = 0
   for (const f of opts.files) {

@@ -231,11 +231,13 @@ describe('a failing replay thread', () => {
 describe('when replay takes two threads', () => {
   const sender = {} as HepSender
   const base: ReplayOptions = { files: [fixture('captures/sip-udp.pcap')], timing: TOP }
-  it('at top speed to a sender, from files: always; by default only for enough to read', () => {
-    expect(twoThreadsFit(base, sender, 'always')).toBe(true)
-    expect(twoThreadsFit(base, sender)).toBe(false) // a few KiB: the thread's start costs more
-    expect(twoThreadsFit({ ...base, loop: 0 }, sender)).toBe(true)
-    expect(twoThreadsFit({ ...base, loop: 2000 }, sender)).toBe(true)
+  it('at top speed to a sender, from files: always; by default only for enough to read, on 3 cores or more', () => {
+    expect(twoThreadsFit(base, sender, 'always', 2)).toBe(true)
+    expect(twoThreadsFit(base, sender, 'auto', 8)).toBe(false) // a few KiB: the thread's start costs more
+    expect(twoThreadsFit({ ...base, loop: 0 }, sender, 'auto', 8)).toBe(true)
+    expect(twoThreadsFit({ ...base, loop: 2000 }, sender, 'auto', 3)).toBe(true)
+    // two cores: the second thread competes with the receiver or anything else for them
+    expect(twoThreadsFit({ ...base, loop: 0 }, sender, 'auto', 2)).toBe(false)
   })
   it('never: dry runs, other timings, stdin, per-packet callbacks, or when told not to', () => {
     expect(twoThreadsFit(base, undefined, 'always')).toBe(false)
