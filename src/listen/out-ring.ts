@@ -5,8 +5,8 @@
  *   u32 length of the datagram | u16 length of its "via" text, 0xffff: the previous one's | via | datagram
  * (a sender's "via" text goes once per run of its packets, as the one-thread path makes it). A record
  * never straddles the end: a u32 0xffffffff there means "go on at 0". The writer publishes its
- * position (WPOS; Atomics.notify only when the reader said it sleeps); the reader advances RPOS once
- * the records are written out.
+ * position (WPOS) with each record, and notifies only a reader that said it sleeps (SLEEPING); the
+ * reader advances RPOS once the records are written out.
  */
 import type { DecodeOptions } from '../hep/codec.js'
 
@@ -24,7 +24,9 @@ export const HANDLED = 5
 /** with `decodes`: packets decoded (the session's `received`), and datagrams that were no HEP */
 export const RECEIVED = 6
 export const MALFORMED = 7
-export const CONTROL_WORDS = 8
+/** never written: the reader's naps wait on it */
+export const NAP = 8
+export const CONTROL_WORDS = 9
 
 export const SAME_VIA = 0xffff
 export const WRAP = 0xffffffff

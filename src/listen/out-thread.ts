@@ -1,11 +1,13 @@
 /**
- * `hep listen --json` into a file on two threads: the main thread receives, decodes, counts,
- * filters (and saves, relays, serves metrics) as before, and copies each packet it shows into a
- * batch; out-worker.ts decodes it again, writes its JSON line and hands the lines to the file. The
- * JSON serialisation and the writes (about half the main thread's time per packet) leave the thread
- * that has to keep up with the socket. The packets go through a ring in shared memory (out-ring.ts),
- * no message per packet or batch: the worker is woken when 128 KiB are waiting or 1 ms after the
- * first, so lines stay prompt at low rates. One reader, in order: lines in arrival order.
+ * `hep listen --json` into a file on two threads. The main thread receives and copies each datagram
+ * into a ring in shared memory (out-ring.ts); out-worker.ts decodes it, counts it (`decodes`),
+ * writes its JSON line and hands the lines to the file. With a filter or other outputs the main
+ * thread decodes, counts, filters, saves and relays as before and hands over the packets shown, which
+ * the worker decodes again and writes. Either way the JSON serialisation and the writes (about half
+ * the time per packet) leave the thread that has to keep up with the socket. No message per packet
+ * or batch: the position is published with each packet; the worker looks every millisecond while
+ * traffic flows and sleeps until woken when there is none, so lines stay prompt at low rates and the
+ * main thread makes no system call to wake it at high ones. One reader, in order: arrival order.
  *
  * - Bounded like an OutputWriter (`full`, `drained()`): the ring is `maxBuffer` bytes (what is handed
  *   to the worker and not yet written); the listener drops and counts UDP packets while it is full.
@@ -36,9 +38,6 @@ import {
   type WorkerSetup,
 } from './out-ring.js'
 
-/** the worker is woken when this much waits (or `flushMs` after the first packet) */
-const WAKE_AT = 128 * 1024
-
 export interface OutThreadOptions {
   /** the built out-worker.js */
   workerUrl: URL
@@ -50,8 +49,6 @@ export interface OutThreadOptions {
   decode?: DecodeOptions
   /** bound on bytes handed to the worker and not yet written: the ring's size (at least 256 KiB) */
   maxBuffer: number
-  /** a batch goes at most this long after its first packet (default 1 ms) */
-  flushMs?: number
   /** the output failed (disk full…): nothing more is written */
   onError: (e: OutputError) => void
   /** the worker died: our bug */
@@ -89,7 +86,6 @@ export class OutThread {
   /** where the next record goes, and the position the worker was last told */
   private pos = 0
   private published = 0
-  private timer: NodeJS.Timeout | undefined
   private poll: NodeJS.Timeout | undefined
   private waiters: (() => void)[] = []
   private endWaiter: (() => void) | undefined
@@ -212,19 +208,11 @@ export class OutThread {
     b.set(raw, p)
     this.pos = p + raw.length
     this.taken++
-    if (used(this.pos, this.published, size) >= WAKE_AT) this.flush()
-    else if (this.timer === undefined) {
-      this.timer = setTimeout(() => this.flush(), this.opts.flushMs ?? 1)
-      this.timer.unref()
-    }
+    this.flush()
   }
 
   /** Tells the worker what is waiting. */
-  flush(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer)
-      this.timer = undefined
-    }
+  private flush(): void {
     if (this.published === this.pos) return
     this.published = this.pos
     Atomics.store(this.control, WPOS, this.pos)
@@ -264,8 +252,6 @@ export class OutThread {
 
   private close(): void {
     this.closed = true
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    this.timer = undefined
     this.wake()
   }
 

@@ -17,6 +17,7 @@ import {
   END,
   HANDLED,
   MALFORMED,
+  NAP,
   RECEIVED,
   RPOS,
   SAME_VIA,
@@ -32,6 +33,8 @@ const port = parentPort
 if (!port) throw new Error('out-worker.ts runs as a worker thread')
 const setup = workerData as WorkerSetup
 const post = (m: ToMain): void => port.postMessage(m)
+/** empty looks (1 ms apart) before the reader sleeps until woken */
+const IDLE_POLLS = 20
 
 /** The reader's state: where it is in the ring, what it wrote, where its output stands. */
 class RingReader {
@@ -59,24 +62,37 @@ class RingReader {
   run(): void {
     const c = this.control
     let r = Atomics.load(c, RPOS)
+    let idle = 0
     for (;;) {
       const w = Atomics.load(c, WPOS)
       if (r === w) {
         if (Atomics.load(c, END) === 1) break
-        // said before waiting: a position published after `w` was read makes the wait return at once
+        if (idle++ < IDLE_POLLS) {
+          this.nap()
+          continue
+        }
+        // no traffic for a while: sleep until woken; said first, so a position published after `w`
+        // was read makes the wait return at once
         Atomics.store(c, SLEEPING, 1)
         Atomics.wait(c, WPOS, w, 200)
         Atomics.store(c, SLEEPING, 0)
         continue
       }
+      idle = 0
       while (r !== w) r = this.record(r)
       this.flush()
       this.publish()
       Atomics.store(c, RPOS, r)
+      this.nap() // what comes in the meantime makes the next write larger
     }
     this.flush()
     this.publish()
     post({ t: 'ended', written: this.written, kinds: this.stats?.rows() })
+  }
+
+  /** A millisecond's sleep (a wait on a word nobody changes). */
+  private nap(): void {
+    Atomics.wait(this.control, NAP, 0, 1)
   }
 
   private publish(): void {

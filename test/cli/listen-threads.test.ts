@@ -261,6 +261,33 @@ describe('listen --json > file on two threads', () => {
     },
   )
 
+  it('only malformed datagrams: exit 1 as on one thread, the same summary; SIGTERM ends it', async () => {
+    const junk = [Buffer.from('not HEP at all'), Buffer.alloc(0), Buffer.from('HEP3\x00\x05')]
+    const results = []
+    for (const env of [{ HEP_LISTEN_THREADS: '1' }, {}] as Record<string, string>[]) {
+      const { l, file } = listenToFile(['--duration', '30'], env)
+      const port = await portOf(l)
+      await send(sender, port, junk)
+      await l.waitFor(new RegExp(`(^error: udp .*\\n){${junk.length}}`, 'm'))
+      l.child.kill('SIGTERM')
+      results.push({ code: await l.exited, s: summaryNoTime(readFileSync(file, 'utf8')), err: l.stderr() })
+    }
+    expect(results[1].err).toContain('decodes and counts too')
+    expect(results.map((r) => r.code)).toEqual([1, 1])
+    expect(results[1].s).toEqual(results[0].s)
+    expect(results[1].s).toMatchObject({ received: 0, shown: 0, malformed: junk.length })
+  })
+
+  it('--duration ends it on the two-thread path, with every packet written', async () => {
+    const { l, file } = listenToFile(['--duration', '1'])
+    const port = await portOf(l)
+    await send(sender, port, hexLines('hep-v3.hex'))
+    expect(await l.exited).toBe(0)
+    const text = readFileSync(file, 'utf8')
+    expect(packetLines(text)).toHaveLength(39)
+    expect(summaryOf(text)).toMatchObject({ received: 39, shown: 39 })
+  })
+
   it('--count ends by itself: the worker does not keep the process alive', async () => {
     const { l, file } = listenToFile(['--count', '25'])
     const port = await portOf(l)

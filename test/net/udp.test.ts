@@ -58,8 +58,13 @@ async function roundTrip(host: string, dest: string): Promise<{ rec: Recorder; s
   const sent = FIXTURES.flatMap((name) => loadHexVectors(name))
   for (const b of sent) {
     if (!sender.send(b)) await sender.ready()
-    // keep well inside the socket buffer: a short pause every 50 datagrams
-    if (sender.stats().submitted % 50 === 0) await new Promise((r) => setTimeout(r, 5))
+    // keep well inside the socket buffer: every 50 datagrams, wait until the listener has taken
+    // them (a fixed pause let a starved receiver on a loaded machine overflow the kernel buffer)
+    const submitted = sender.stats().submitted
+    if (submitted % 50 === 0) {
+      expect(await sender.flush(5000)).toBe(true)
+      await waitFor(() => rec.packets.length >= submitted, `${submitted} packets`, 20_000)
+    }
   }
   expect(await sender.flush(5000)).toBe(true)
   await waitFor(() => rec.packets.length === sent.length, `${sent.length} packets`)
