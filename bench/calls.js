@@ -61,7 +61,7 @@ async function best(times, cmd, args) {
 
 /** `hep calls FILE --json` run `times` times: the best run, its calls and messages (from the summary). */
 async function calls(file, times) {
-  const r = await best(times, process.execPath, [BIN, 'calls', file, '--json', '-q'])
+  const r = await best(times, process.execPath, [BIN, 'calls', file, '--json'])
   const lines = r.stdout.trimEnd().split('\n')
   const summary = JSON.parse(lines.at(-1))
   return { ...r, calls: summary.calls, messages: summary.messages }

@@ -62,10 +62,6 @@ function timed(args, opts = {}) {
   return { ms, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN }
 }
 
-function wall(args, opts = {}) {
-  return timed(args, opts).ms
-}
-
 function bg(cmd, args, opts = {}) {
   // opts.env: variables added to the environment
   const child = spawn(cmd, args, {
@@ -151,21 +147,26 @@ export async function decodeHex(dir, rounds = 5) {
   const runs = { 'hep-js': [PEERS, 'decode', file] }
   for (const h of HEPS) runs[h.name] = [h.bin, 'decode', file, '--json', '-q']
   const best = {}
+  const cpu = {}
   for (let i = 0; i < rounds; i++)
     for (const [k, a] of Object.entries(runs)) {
       const fd = openSync(sink, 'w')
-      const ms = wall(a, { stdout: fd })
+      const r = timed(a, { stdout: fd })
       closeSync(fd)
       const n = packetLinesOf(readFileSync(sink, 'utf8'))
       if (n !== 100_000) throw new Error(`${k} wrote ${n} lines, not 100000`)
-      best[k] = Math.min(best[k] ?? Infinity, ms)
+      best[k] = Math.min(best[k] ?? Infinity, r.ms)
+      cpu[k] = Math.min(cpu[k] ?? Infinity, r.cpu)
     }
   rmSync(file)
   rmSync(sink)
+  // CPU time (user + system, best of the rounds) beside the wall time: less at the mercy of the load
+  const cpuText = (k) => (TIME ? ` (CPU ${cpu[k].toFixed(0)} ms)` : '')
   return HEPS.map(
     (h) =>
-      `decode 100,000 HEP3 hex lines -> JSON lines, whole run, best of ${rounds}: ${h.name} ${best[h.name].toFixed(0)} ms; ` +
-      `hep-js ${best['hep-js'].toFixed(0)} ms; ${ratio(best['hep-js'], best[h.name])}` +
+      `decode 100,000 HEP3 hex lines -> JSON lines, whole run, best of ${rounds}, load average ${uptimeLoad()}: ${h.name} ${best[h.name].toFixed(0)} ms${cpuText(h.name)}; ` +
+      `hep-js ${best['hep-js'].toFixed(0)} ms${cpuText('hep-js')}; ${ratio(best['hep-js'], best[h.name])}` +
+      (TIME ? ` (CPU ${ratio(cpu['hep-js'], cpu[h.name])})` : '') +
       (h.name === 'hep' ? ` (target ≥ 4×: ${best['hep-js'] / best.hep >= 4 ? 'met' : 'NOT met'})` : ''),
   )
 }
@@ -174,6 +175,8 @@ export async function convert(dir, large, records, rounds = 3) {
   const out = []
   const best = {}
   const rss = {}
+  // CPU seconds as last sampled from /proc (every 100 ms, so a lower bound): less at the mercy of the load
+  const cpu = {}
   const jsonl = join(dir, 'convert.jsonl')
   for (let i = 0; i < rounds; i++) {
     for (const h of HEPS) {
@@ -181,6 +184,7 @@ export async function convert(dir, large, records, rounds = 3) {
       if (r.code !== 0) throw new Error(`${h.name} convert failed: ${r.stderr}`)
       best[h.name] = Math.min(best[h.name] ?? Infinity, r.ms)
       rss[h.name] = Math.max(rss[h.name] ?? 0, r.peakMB)
+      cpu[h.name] = Math.min(cpu[h.name] ?? Infinity, r.cpuS)
     }
     if (have('tshark')) {
       const ts = await runMeasured('tshark', [
@@ -196,6 +200,7 @@ export async function convert(dir, large, records, rounds = 3) {
         'sip.Call-ID',
       ])
       best.tshark = Math.min(best.tshark ?? Infinity, ts.ms)
+      cpu.tshark = Math.min(cpu.tshark ?? Infinity, ts.cpuS)
     }
   }
   const lines = packetLinesOf(readFileSync(jsonl, 'utf8'))
@@ -203,9 +208,9 @@ export async function convert(dir, large, records, rounds = 3) {
   for (const h of HEPS) {
     const vs = best.tshark ? best.tshark / best[h.name] : undefined
     out.push(
-      `convert the ${records}-message capture -> JSON lines (${lines} lines), whole run, best of ${rounds}: ${h.name} ${best[h.name].toFixed(0)} ms, peak RSS ${rss[h.name].toFixed(0)} MB; ` +
+      `convert the ${records}-message capture -> JSON lines (${lines} lines), whole run, best of ${rounds}, load average ${uptimeLoad()}: ${h.name} ${best[h.name].toFixed(0)} ms (CPU ≥ ${cpu[h.name].toFixed(2)} s), peak RSS ${rss[h.name].toFixed(0)} MB; ` +
         (vs
-          ? `tshark -Y sip -T fields -e sip.Call-ID (SDP off) ${best.tshark.toFixed(0)} ms; ${vs.toFixed(1)}×` +
+          ? `tshark -Y sip -T fields -e sip.Call-ID (SDP off) ${best.tshark.toFixed(0)} ms (CPU ≥ ${cpu.tshark.toFixed(2)} s); ${vs.toFixed(1)}×` +
             (h.name === 'hep'
               ? ` (target ≥ 10× and < 150 MB: ${vs >= 10 && rss.hep < 150 ? 'met' : 'NOT met'})`
               : '')

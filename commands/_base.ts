@@ -40,6 +40,11 @@ export const STOP_DEADLINE_MS = 1000
 export const STOP_FLUSH_MS = 400
 
 /** A mistake in flags or arguments: `hep <command>: <message>`, exit code 2. */
+/** The exit code of a --metrics server that could not start: 3 if its port could not be bound, 2 for a bad address. */
+export function metricsExit(e: unknown): number {
+  return e instanceof HepError && e.code === 'NET' ? EXIT.NETWORK : EXIT.USAGE
+}
+
 export class UsageError extends Error {
   constructor(message: string) {
     super(message)
@@ -62,12 +67,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override baseFlags = {
     json: Flags.boolean({
       description:
-        'JSON on stdout, one compact object per line and nothing else: the packets, then one {"summary":true,…} line',
+        'JSON on stdout, one compact object per line and nothing else: the packets, then one {"summary":true,…} line (not with --quiet)',
       default: false,
     }),
     quiet: Flags.boolean({
       char: 'q',
-      description: 'no diagnostics, progress or summary on stderr (errors still shown)',
+      description:
+        'no diagnostics, progress or summary (with --json: no summary line either); errors still shown',
       default: false,
     }),
     color: Flags.boolean({
@@ -236,13 +242,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /**
    * The summary, the one place every command decides how: as JSON (default: under --json) one line
-   * `{"summary":true,…}` on stdout, the same shape in every command; else `human()` (on stderr),
-   * unless --quiet.
+   * `{"summary":true,…}` on stdout, the same shape in every command; else `human()` (on stderr).
+   * Nothing at all under --quiet.
    */
   protected summaryOut(json: object, human: () => void, asJson: boolean = this.flags.json): void {
     this.endProgress()
+    // --quiet: no summary, the JSON line included (`--json -q` is the packets alone)
+    if (this.flags.quiet) return
     if (asJson) this.out.line(JSON.stringify({ summary: true, ...json }))
-    else if (!this.flags.quiet) human()
+    else human()
   }
 
   /** A diagnostic line on stderr (silenced by --quiet). */
@@ -312,7 +320,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       process.exitCode = EXIT.NETWORK
       return
     }
-    if (err instanceof Errors.CLIError || err.oclif) return super.catch(err)
+    // this.exit(): nothing to say
+    if (err instanceof Errors.ExitError) return super.catch(err)
+    if (err instanceof Errors.CLIError || err.oclif) {
+      // this.error(message, { exit }) and oclif's own parse errors: one line (oclif wraps them over
+      // several, under " ›   Error:"), with the code given (a parse error is a usage error)
+      const lines = err.message
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '')
+      const help = lines.at(-1) === 'See more help with --help'
+      if (help) lines.pop()
+      process.stderr.write(
+        `hep ${this.id ?? ''}: ${lines.join(': ').replace(/:: /g, ': ')}${help ? `; see hep ${this.id ?? ''} --help` : ''}\n`,
+      )
+      process.exitCode = err.oclif?.exit ?? EXIT.USAGE
+      return
+    }
     // anything else is our bug: say so plainly, still without drowning the user in a stack
     process.stderr.write(`hep ${this.id ?? ''}: internal error: ${err.message}\n`)
     if (process.env.HEP_DEBUG) process.stderr.write(String(err.stack) + '\n')

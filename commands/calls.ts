@@ -106,6 +106,8 @@ export default class Calls extends BaseCommand<typeof Calls> {
         onCall(c, wasEarly)
       },
       onBad: (where, e) => this.problem(`${where}: ${e?.message ?? 'no packet'}`),
+      // rows not taken by stdout hold the reading (bounded by --output-buffer), as decode does
+      drained: () => (this.out.full ? this.out.drained() : Promise.resolve()),
     })
     const col = result.collector
     if (f.flow !== undefined) {

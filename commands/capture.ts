@@ -7,8 +7,9 @@ import { parseDestination } from '../src/net/address.js'
 import { createSender } from '../src/net/sender.js'
 import { counterFrom, newRegistry, serveMetrics, type MetricsServer } from '../src/metrics/metrics.js'
 import { SendMetrics } from '../src/metrics/send-metrics.js'
-import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
+import { BaseCommand, EXIT, metricsExit, STOP_FLUSH_MS } from './_base.js'
 import { filterFlags, filterFrom } from './_filter-flags.js'
+import { pathsUsable } from './_paths.js'
 import { destinationFlags, encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
 
 export default class Capture extends BaseCommand<typeof Capture> {
@@ -85,6 +86,8 @@ packets the kernel dropped.`
       this.error('say where to capture: --interface IF (or -i any)', { exit: EXIT.USAGE })
     if (!f.to?.length) this.error('say where to send: --to HOST:PORT', { exit: EXIT.USAGE })
     const dests = f.to.map((d) => this.usage(() => parseDestination(d)))
+    // --write: a directory, or in a missing folder, is said before the engine starts
+    if (f.write !== undefined && !pathsUsable('capture', [], [f.write])) return
     const packetFilter = this.usage(() => filterFrom(f))
     const portRanges = packetFilter.opts.ports
     const filter = buildFilter({
@@ -150,7 +153,7 @@ packets the kernel dropped.`
       try {
         metrics = await serveMetrics(f.metrics, registry)
       } catch (e) {
-        this.error((e as Error).message, { exit: EXIT.NETWORK })
+        this.error((e as Error).message, { exit: metricsExit(e) })
       }
       this.note(`metrics on http://${metrics.address.address}:${metrics.address.port}/metrics`)
     }

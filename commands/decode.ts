@@ -3,6 +3,7 @@ import { HEP_FORMATS, type HepFormat } from '../src/input/input.js'
 import type { CaptureItems } from '../src/capture/items.js'
 import { readHepBatches } from '../src/read/read-hep.js'
 import { matchedNothing } from '../src/filter/filter.js'
+import { tallyAll, type Counts } from '../src/item/skip.js'
 import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 import { captureIdFilterFlag, filterFlags, filterFrom } from './_filter-flags.js'
 import { timeByteOrderFlag } from './_hep-flags.js'
@@ -59,6 +60,8 @@ A malformed packet is reported with its position and reason; decoding goes on an
     if (!pathsUsable('decode', files)) return
     let ok = 0
     let bad = 0
+    /** what the captures among the inputs held and decode skipped, by reason (as the notes say) */
+    const skipped: Counts = {}
     const hints: string[] = []
     for (const file of files) {
       let capture: CaptureItems | undefined
@@ -85,9 +88,10 @@ A malformed packet is reported with its position and reason; decoding goes on an
       }
       const cap = capture as CaptureItems | undefined
       if (cap && !this.stopped) {
-        const skipped = Object.entries(cap.stats.skipped).map(([r, n]) => `${n} ${r}`)
-        if (skipped.length > 0)
-          this.note(`${file}: ${plural(cap.stats.records, 'record')}; skipped: ${skipped.join(', ')}`)
+        tallyAll(skipped, cap.stats.skipped)
+        const what = Object.entries(cap.stats.skipped).map(([r, n]) => `${n} ${r}`)
+        if (what.length > 0)
+          this.note(`${file}: ${plural(cap.stats.records, 'record')}; skipped: ${what.join(', ')}`)
         hints.push(...captureHints('decode', file, cap.stats.skipped, ok - okBefore))
       }
       if (this.stopped) break
@@ -98,7 +102,13 @@ A malformed packet is reported with its position and reason; decoding goes on an
       if (nothing) this.note(nothing)
       for (const h of hints) this.note(h)
     }
-    const json = { packets: ok, malformed: bad, ...(filter.empty ? {} : { filtered: filter.filtered }) }
+    const json = {
+      packets: ok,
+      malformed: bad,
+      ...(filter.empty ? {} : { filtered: filter.filtered }),
+      // as `filtered`: there when the inputs (captures) had something to skip
+      ...(Object.keys(skipped).length > 0 ? { skipped } : {}),
+    }
     // under --json the summary is the last stdout line; when stdout failed, it is said on stderr
     const onStdout = f.json && !this.out.error
     if (speak && onStdout) this.summaryOut(json, () => {}, true)

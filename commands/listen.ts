@@ -17,7 +17,7 @@ import type {
   ListenTransport,
   ReceiveMeta,
 } from '../src/net/types.js'
-import { BaseCommand, EXIT, STOP_FLUSH_MS, outputBufferFlag } from './_base.js'
+import { BaseCommand, EXIT, metricsExit, STOP_FLUSH_MS, outputBufferFlag } from './_base.js'
 import { captureIdFilterFlag, filterFlags, filterFrom } from './_filter-flags.js'
 import { LiveCalls } from './_calls-live.js'
 import { timeByteOrderFlag } from './_hep-flags.js'
@@ -164,7 +164,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
         metrics = await serveMetrics(f.metrics, registry)
       } catch (e) {
         await relay?.close(0)
-        this.error((e as Error).message, { exit: EXIT.NETWORK })
+        this.error((e as Error).message, { exit: metricsExit(e) })
       }
       this.note(`metrics on http://${endpoint(metrics.address.address, metrics.address.port)}/metrics`)
     }
@@ -257,7 +257,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       onWarning: (m) => this.note(`warning: ${m}`),
     })
     this.session = session
-    await Promise.race([
+    const ended = await Promise.race([
       session.done,
       new Promise<void>((resolve) => {
         if (this.stopped) resolve()
@@ -265,10 +265,13 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       }),
     ])
     if (!this.stopped) this.requestStop('signal') // --count or --duration: stop as Ctrl-C does
-    // bounded (shortly after Ctrl-C): a peer that never finishes its handshake must not hold the summary back
+    // bounded (shortly after Ctrl-C): a peer that never finishes its handshake must not hold the summary
+    // back; --duration is a deadline too: a destination that is down or slow gets the same short flush
+    // (what it did not take goes to the spool, or is counted failed)
+    const short = this.signalled || ended === 'duration'
     const result = await session.stop({
-      within: this.signalled ? STOP_FLUSH_MS : 5000,
-      relayWithin: this.signalled ? STOP_FLUSH_MS : 5000,
+      within: short ? STOP_FLUSH_MS : 5000,
+      relayWithin: short ? STOP_FLUSH_MS : 5000,
     })
     await metrics?.close()
     live?.end()

@@ -11,7 +11,7 @@ import { skippedFor } from '../src/item/skip.js'
 import { replay, type ReplayStats } from '../src/replay/replay.js'
 import { replayThreaded, twoThreadsFit } from '../src/replay/threaded.js'
 import type { TimingMode } from '../src/replay/scheduler.js'
-import { BaseCommand, EXIT, STOP_FLUSH_MS } from './_base.js'
+import { BaseCommand, EXIT, metricsExit, STOP_FLUSH_MS } from './_base.js'
 import { filterFlags, filterFrom } from './_filter-flags.js'
 import { pathsUsable } from './_paths.js'
 import { destinationFlags, encodingOptionsFrom, hepEncodingFlags, rtcpFlag } from './_hep-flags.js'
@@ -129,7 +129,7 @@ A progress line shows on a terminal. The summary gives packets sent, skipped by 
       try {
         metrics = await serveMetrics(f.metrics, registry)
       } catch (e) {
-        this.error((e as Error).message, { exit: EXIT.NETWORK })
+        this.error((e as Error).message, { exit: metricsExit(e) })
       }
       this.note(`metrics on http://${metrics.address.address}:${metrics.address.port}/metrics`)
     }

@@ -16,6 +16,8 @@ export interface ReadCallsOptions extends CollectOptions {
   from?: HepFormat
   timeByteOrder?: DecodeOptions['timeByteOrder']
   signal?: AbortSignal
+  /** awaited after each batch: reading waits while the output (the rows) is not taken (--output-buffer) */
+  drained?: () => Promise<void>
   /** an item that could not be read (malformed packet, a capture that cannot be read on) */
   onBad?: (where: string, error: HepError | undefined) => void
 }
@@ -48,6 +50,7 @@ export async function readCalls(opts: ReadCallsOptions): Promise<ReadCallsResult
       // a SIP message of a capture carries no raw HEP bytes; a HEP packet of a capture does
       collector.packet(it.packet, it.sip, it.capture !== undefined && it.raw === undefined)
     }
+    if (opts.drained) await opts.drained()
   }
   collector.end()
   return { collector, packets, malformed }

@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { CaptureItems } from '../capture/items.js'
+import { warmUp } from '../capture/warm.js'
 import type { HepError } from '../errors.js'
 import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import { ItemEncoder } from '../item/encode.js'
@@ -22,6 +23,7 @@ import { CaptureSetupError, engineArgs, engineFailure, enginesToTry, parseEngine
 import type { Engine, EngineChoice, EngineName } from './engine.js'
 import { PcapngOut } from './pcapng-out.js'
 import { EngineProcess } from './process.js'
+import { sleep, untilAborted } from './wait.js'
 
 export interface LiveCaptureOptions extends HepEncodingOptions {
   /** interfaces to capture on (`any`: all) */
@@ -194,7 +196,12 @@ export class LiveCapture {
     const stopEngines = () => void this.stopAll()
     this.halt.signal.addEventListener('abort', stopEngines, { once: true })
     try {
+      // the pipeline warmed while the engines start (tcpdump writes pcap, dumpcap pcapng)
+      const o = this.opts
+      const format = o.engine === 'dumpcap' ? 'pcapng' : 'pcap'
+      const warm = warmUp({ ...o, format, sipDetails: this.needSip, rtcp: o.rtcp })
       await this.start()
+      await warm
       if (this.opts.durationMs !== undefined) timer = setTimeout(() => this.stop(), this.opts.durationMs)
       // connecting goes on beside the capture, never before it: while a destination is slow to
       // answer or away, what is captured waits in the sender's bounded queue (dropped and counted
@@ -386,30 +393,4 @@ export class LiveCapture {
   private async stopAll(): Promise<void> {
     await Promise.all(this.slots.map((s) => s.proc?.stop()))
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const t = setTimeout(done, ms)
-    function done() {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
-}
-
-/** Resolves when `p` settles or `signal` aborts, whichever comes first. */
-function untilAborted(p: Promise<unknown>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve()
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-    p.then(done, done)
-  })
 }

@@ -22,7 +22,10 @@ export interface MetricsServer {
   close(): Promise<void>
 }
 
-/** Serves `registry` on HOST:PORT (`[HOST:]PORT`; default host 127.0.0.1). */
+/**
+ * Serves `registry` on HOST:PORT (`[HOST:]PORT`; default host 127.0.0.1). A bad address is a HepError
+ * 'INPUT_FORMAT' (a usage error), one that cannot be listened on a HepError 'NET'.
+ */
 export async function serveMetrics(hostPort: string, registry: Registry): Promise<MetricsServer> {
   let a
   try {
@@ -49,7 +52,7 @@ export async function serveMetrics(hostPort: string, registry: Registry): Promis
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new HepError('INPUT_FORMAT', `--metrics ${hostPort}: cannot listen (${e.code ?? e.message})`)),
+      reject(new HepError('NET', `--metrics ${hostPort}: cannot listen (${e.code ?? e.message})`)),
     )
     server.listen(a.port, a.host, () => resolve())
   })

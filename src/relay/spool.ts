@@ -26,6 +26,7 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { HepError } from '../errors.js'
+import { outputError } from '../output/writer.js'
 
 /** The bytes all spools of a relay may hold together. */
 export class SpoolLimit {
@@ -51,8 +52,11 @@ const segName = (seq: number) => `${String(seq).padStart(SEQ_DIGITS, '0')}.spool
 
 /** A spool directory that cannot be used, as an input error naming it. */
 function spoolError(dir: string, e: unknown): HepError {
-  const code = (e as NodeJS.ErrnoException).code
-  return new HepError('INPUT_FORMAT', `--spool ${dir}: ${code ? `${code}: ` : ''}${(e as Error).message}`)
+  const err = e as NodeJS.ErrnoException
+  // "a part of the path is not a directory (ENOTDIR)", naming the path that failed (Node's message
+  // repeated the code and named the system call)
+  const where = typeof err.path === 'string' && err.path !== dir ? ` (${err.path})` : ''
+  return new HepError('INPUT_FORMAT', `--spool ${dir}${where}: ${outputError(e, dir).reason}`)
 }
 
 export class DiskSpool {

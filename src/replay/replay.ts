@@ -4,6 +4,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { CaptureItems } from '../capture/items.js'
+import { warmUp } from '../capture/warm.js'
 import type { HepError } from '../errors.js'
 import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import type { HepPacket } from '../hep/packet.js'
@@ -135,6 +136,12 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
       sender.connect().catch(() => {}),
       opts.signal,
     )
+  }
+  // a live pipe (tcpdump ... -w - | hep replay -): its first packets must not meet cold code
+  if (opts.files.includes('-')) {
+    // tcpdump writes pcap, dumpcap pcapng
+    await warmUp({ ...opts, sipDetails: needSip, rtcp: rtcpMode, format: 'pcap' })
+    await warmUp({ ...opts, sipDetails: needSip, rtcp: rtcpMode, format: 'pcapng', messages: 100 })
   }
   for (; loops === 0 || loop < loops; loop++) {
     if (loop > 0) schedule.nextLoop()

@@ -117,3 +117,47 @@ describe('--flow beyond what it keeps: messages and reports counted apart', () =
     expect(col.stats.messages + col.flowReports.length + col.flowReportsDropped + sum(col.skipped)).toBe(10)
   })
 })
+
+describe('readCalls waits for its output (--output-buffer on calls)', () => {
+  it('reading stops while `drained` has not resolved', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const { readCalls } = await import('../../src/calls/read.js')
+    const { writePcap } = await import('../helpers/mini-pcap.js')
+    const { ipv4, udp } = await import('../pcap/build.js')
+    const dir = mkdtempSync(join(tmpdir(), 'hep-calls-drain-'))
+    const file = join(dir, 'many.pcap')
+    // 20,000 one-message calls, one a second: several reads of the capture
+    writeFileSync(
+      file,
+      writePcap(
+        101,
+        Array.from({ length: 20_000 }, (_, i) => ipv4(udp(5060, 5060, options(`call-${i}`, '1 OPTIONS')))),
+      ),
+    )
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    let waits = 0
+    let rows = 0
+    const done = readCalls({
+      files: [file],
+      onCall: () => rows++,
+      drained: () => {
+        waits++
+        return gate
+      },
+    })
+    await new Promise((r) => setTimeout(r, 300))
+    expect(waits).toBe(1) // held after the first batch
+    const before = rows
+    await new Promise((r) => setTimeout(r, 100))
+    expect(rows).toBe(before)
+    release()
+    const result = await done
+    expect(waits).toBeGreaterThan(1)
+    expect(result.packets).toBe(20_000)
+    expect(rows).toBe(20_000)
+    rmSync(dir, { recursive: true, force: true })
+  })
+})

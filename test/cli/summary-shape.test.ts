@@ -52,6 +52,27 @@ describe('--json summary on every command', () => {
   })
 })
 
+describe('decode --json of a capture', () => {
+  it('counts what it skipped, as its note on stderr does: the counts add up to the records', async () => {
+    const [plain, mixed] = await Promise.all([
+      hep(['decode', fixture('captures/sip-udp.pcap'), '--json']),
+      hep(['decode', fixture('captures/hep-v3.pcap'), fixture('captures/sip-udp.pcap'), '--json']),
+    ])
+    const last = (s: string) => JSON.parse(s.trimEnd().split('\n').pop()!)
+    expect(last(plain.stdout)).toEqual({
+      summary: true,
+      packets: 0,
+      malformed: 0,
+      skipped: { 'SIP (not HEP)': 18 },
+    })
+    // summed over the inputs; a file with nothing skipped adds nothing
+    expect(last(mixed.stdout)).toMatchObject({ packets: 39, malformed: 0, skipped: { 'SIP (not HEP)': 18 } })
+    // nothing skipped: no key (as `filtered` without a filter)
+    const hepOnly = await hep(['decode', fixture('captures/hep-v3.pcap'), '--json'])
+    expect(last(hepOnly.stdout)).toEqual({ summary: true, packets: 39, malformed: 0 })
+  })
+})
+
 describe('no rate when nothing was sent', () => {
   it('replay --dry-run --json: the summary has no achieved rate (nothing went out)', async () => {
     const r = await hep(['replay', fixture('captures/sip-udp.pcap'), '--dry-run', '--topspeed', '--json'])

@@ -12,10 +12,10 @@
  * - the frontend calls report_capture("report_capture", "$hep(0x011)", "$hep(0x00f)") for each
  *   type-5 packet: the report JSON into the table report_capture under its correlation id.
  */
-import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { fixture, hep } from '../helpers/cli.js'
+import { hep } from '../helpers/cli.js'
+import { ORACLES, RTCP_DIR } from '../helpers/rtcp-oracle.js'
 import { startSipcapture } from './kamailio.js'
 import { failIfMissing, jsonLines, kamailioConfigProblem, peerGate, Peers } from './peers.js'
 
@@ -28,24 +28,6 @@ const gate = peerGate(
 
 const NODE = 'hep-rtcp'
 const CAPTURE_ID = 2323
-
-/** What fixtures/rtcp/oracle.py wrote (the part this test reads). */
-interface Oracle {
-  file: string
-  calls: string[]
-  sip: { frame: number; 'sip.Call-ID': string }[]
-  rtcp: {
-    frame: number
-    time: { seconds: number; useconds: number }
-    family: 4 | 6
-    src: string
-    srcPort: number
-    dst: string
-    dstPort: number
-    'sip.Call-ID': string
-    packets: { 'rtcp.pt': number; 'rtcp.senderssrc'?: number; 'rtcp.ssrc.identifier'?: number | number[] }[]
-  }[]
-}
 
 interface Sent {
   payloadType: number
@@ -72,12 +54,6 @@ interface Row {
   node: string
   msg: string
 }
-
-const RTCP_DIR = fixture('rtcp')
-const ORACLES: Oracle[] = readdirSync(RTCP_DIR)
-  .filter((f) => f.endsWith('.oracle.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(join(RTCP_DIR, f), 'utf8')) as Oracle)
 
 const peers = new Peers()
 afterAll(() => peers.stopAll())

@@ -6,7 +6,7 @@
  * hangs for the sender's connect timeout (5 s). The engine is a stand-in `tcpdump` on PATH that
  * writes fixtures/captures/sip-udp.pcap (18 SIP messages) and waits to be stopped.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,6 +20,11 @@ mkdirSync(bin)
 writeFileSync(
   join(bin, 'tcpdump'),
   `#!/bin/sh
+# an engine slow to open its interface (says nothing for a while); it tells the test it runs
+if [ -n "$FAKE_SLOW" ]; then
+  trap 'kill $! 2>/dev/null; exit 0' TERM INT
+  sleep 30 & : > "$FAKE_SLOW"; wait
+fi
 echo "tcpdump: listening on $2, link-type EN10MB (Ethernet), snapshot length 262144 bytes" >&2
 cat "$FAKE_PCAP"
 trap 'exit 0' TERM INT
@@ -83,6 +88,31 @@ describe('hep capture before its destination has answered', { timeout: 30_000 },
       const s = summaryOf(cap.stdout())
       // the 18 messages: 13 dropped at the full queue, the 5 queued failed at the stop
       expect(s).toMatchObject({ captured: 18, sip: 18, packets: 18, sent: 0, dropped: 13, failed: 5 })
+    } finally {
+      cap.child.kill('SIGKILL')
+      srv.close()
+    }
+  })
+
+  it('Ctrl-C while the engine has not yet started to capture ends it at once, with the summary', async () => {
+    const srv = await silentServer()
+    const cap = start(['capture', '-i', 'eth0', '--to', `127.0.0.1:${srv.port}`, '--json'], {
+      env: { ...ENV, FAKE_SLOW: join(dir, 'engine-runs') },
+    })
+    try {
+      // the engine started (but silent): the stop must reach it
+      const end = Date.now() + 15_000
+      while (!existsSync(join(dir, 'engine-runs')) && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 20))
+      expect(existsSync(join(dir, 'engine-runs'))).toBe(true)
+      expect(cap.stderr()).not.toMatch(/capturing on/)
+      const t0 = Date.now()
+      cap.child.kill('SIGINT')
+      const code = await cap.exited
+      expect(Date.now() - t0).toBeLessThan(2500)
+      expect(code, cap.stderr()).toBe(0)
+      expect(cap.stderr()).not.toMatch(/could not stop in time/)
+      expect(summaryOf(cap.stdout())).toMatchObject({ captured: 0, sent: 0 })
     } finally {
       cap.child.kill('SIGKILL')
       srv.close()

@@ -168,3 +168,30 @@ describe('replay stopped by Ctrl-C mid-replay: the counts add up', () => {
     expect(sent + skipped).toBe(RECORDS)
   })
 })
+
+describe('replay on two threads (--topspeed), stopped by Ctrl-C: the counts add up', () => {
+  it('--loop 0 to a UDP sink, Ctrl-C after 300 packets arrived', async () => {
+    const sock = createSocket('udp4')
+    await new Promise<void>((res) => sock.bind(0, '127.0.0.1', () => res()))
+    closers.push(() => sock.close())
+    let got = 0
+    const enough = new Promise<void>((res) =>
+      sock.on('message', () => {
+        if (++got === 300) res()
+      }),
+    )
+    const out = start(
+      ['replay', LINPHONE, '--to', `127.0.0.1:${sock.address().port}`, '--topspeed', '--loop', '0', '--json'],
+      { env: { HEP_REPLAY_THREADS: '1' } },
+    )
+    running.push(out)
+    await enough
+    out.child.kill('SIGINT')
+    expect(await out.exited).toBe(0)
+    const s = summaryLine(out.stdout()) as Summary & { threads?: number; loops: number }
+    expect(s.threads).toBe(2)
+    addsUp(s, false)
+    expect(s.sent).toBeGreaterThanOrEqual(300)
+    expect(s.records).toBeGreaterThanOrEqual(RECORDS * Math.floor(s.packets / 19))
+  })
+})

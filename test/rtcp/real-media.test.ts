@@ -12,71 +12,18 @@
  * field to tshark's decode; RTP and the STUN keep-alives on the same ports give none; `--rtcp off`
  * gives none at all; the summary's counts add up.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fixture, hep } from '../helpers/cli.js'
-
-/** tshark's fields of one RTCP packet, as oracle.py keeps them (SSRCs as numbers). */
-interface TsharkBlock {
-  'rtcp.ssrc.identifier': number
-  'rtcp.ssrc.fraction': number
-  'rtcp.ssrc.cum_nr': number
-  'rtcp.ssrc.ext_high': number
-  'rtcp.ssrc.jitter': number
-  'rtcp.ssrc.lsr': number
-  'rtcp.ssrc.dlsr': number
-}
-interface TsharkXrBlock {
-  'rtcp.xr.bt': number
-  'rtcp.xr.bl': number
-  [field: string]: number
-}
-interface TsharkPacket {
-  'rtcp.pt': number
-  'rtcp.length': number
-  'rtcp.rc'?: number
-  'rtcp.sc'?: number
-  'rtcp.senderssrc'?: number
-  'rtcp.timestamp.ntp.msw'?: number
-  'rtcp.timestamp.ntp.lsw'?: number
-  'rtcp.timestamp.rtp'?: number
-  'rtcp.sender.packetcount'?: number
-  'rtcp.sender.octetcount'?: number
-  /** BYE: its SSRCs; APP: its SSRC */
-  'rtcp.ssrc.identifier'?: number | number[]
-  /** BYE: the reason */
-  'rtcp.sdes.text'?: string
-  'rtcp.app.subtype'?: number
-  'rtcp.app.name'?: string
-  'app.data.length'?: number
-  blocks?: (TsharkBlock | TsharkXrBlock)[]
-  chunks?: {
-    'rtcp.ssrc.identifier': number
-    items: { 'rtcp.sdes.type': number; 'rtcp.sdes.text': string }[]
-  }[]
-}
-interface OracleRtcp {
-  frame: number
-  time: { seconds: number; useconds: number }
-  family: 4 | 6
-  src: string
-  srcPort: number
-  dst: string
-  dstPort: number
-  'sip.Call-ID': string
-  payload: string
-  packets: TsharkPacket[]
-}
-interface Oracle {
-  file: string
-  counts: { frames: number; sip: number; rtp: number; rtcp: number; other: number }
-  calls: string[]
-  sip: { frame: number; line: string; 'sip.Call-ID': string }[]
-  rtcp: OracleRtcp[]
-  not_rtcp: { frame: number; payload: string }[]
-}
+import { hep } from '../helpers/cli.js'
+import {
+  ORACLES,
+  RTCP_DIR,
+  type TsharkBlock,
+  type TsharkPacket,
+  type TsharkXrBlock,
+} from '../helpers/rtcp-oracle.js'
 
 interface Item {
   payloadType: number
@@ -92,12 +39,6 @@ interface Item {
   mos?: number
   payload: string
 }
-
-const RTCP_DIR = fixture('rtcp')
-const ORACLES: Oracle[] = readdirSync(RTCP_DIR)
-  .filter((f) => f.endsWith('.oracle.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(join(RTCP_DIR, f), 'utf8')) as Oracle)
 
 const SDES_ITEM: Record<number, string> = {
   1: 'cname',
