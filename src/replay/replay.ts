@@ -45,6 +45,11 @@ export interface ReplayOptions extends HepEncodingOptions {
   onProgress?: (s: ReplayProgress) => void
   /** ms the sender may still flush after `signal` stopped the replay (default 400) */
   stopFlushMs?: number
+  /**
+   * encode into this buffer: the bytes handed to the sender are then a view of it, good until the
+   * next packet (only for a sender that copies them at once: the replay thread's, worker.ts)
+   */
+  scratch?: Buffer
 }
 
 export interface ReplayProgress {

@@ -13,6 +13,7 @@
  * - The worker failing (our bug) stops the replay with its error; it never keeps the process alive.
  */
 import { statSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import { HepError } from '../errors.js'
@@ -28,7 +29,15 @@ import type { ReplayOptions, ReplayProgress, ReplayStats } from './replay.js'
 export interface WorkerSetup {
   opts: Omit<
     ReplayOptions,
-    'filter' | 'signal' | 'stdin' | 'onPacket' | 'onSkip' | 'onProgress' | 'onLoss' | 'stopFlushMs'
+    | 'filter'
+    | 'signal'
+    | 'stdin'
+    | 'onPacket'
+    | 'onSkip'
+    | 'onProgress'
+    | 'onLoss'
+    | 'stopFlushMs'
+    | 'scratch'
   >
   filter?: FilterOptions
   warnLoss: boolean
@@ -40,20 +49,27 @@ const MIN_BYTES = 4 * 1024 * 1024
 /** after a stop, the worker's statistics are waited for this long */
 const STOP_MS = 300
 
+/** cores the two threads want: theirs, and one for the rest (a receiver on the same machine...) */
+const MIN_CORES = 3
+
 /**
  * Whether a replay can run on two threads: at top speed, to a sender, from files (not stdin), with
  * no per-packet callback that needs the packet (a dry run, metrics). `threads` 'auto' asks also for
- * enough to read (MIN_BYTES, a loop counted as often as it plays); 'never' says no.
+ * enough to read (MIN_BYTES, a loop counted as often as it plays; --loop 0 is enough) and for
+ * MIN_CORES: on two cores shared with a receiver the second thread only competes for them
+ * (bench/wait.js, the replay row: 0.5× one thread there); 'never' says no.
  */
 export function twoThreadsFit(
   opts: ReplayOptions,
   sender: HepSender | undefined,
   threads: 'auto' | 'always' | 'never' = 'auto',
+  cores = availableParallelism(),
 ): boolean {
   if (threads === 'never' || sender === undefined) return false
   if (opts.timing.mode.kind !== 'topspeed' || opts.onPacket !== undefined) return false
   if (opts.files.some((f) => f === '-')) return false
   if (threads === 'always') return true
+  if (cores < MIN_CORES) return false
   if (opts.loop === 0) return true
   let bytes = 0
   for (const f of opts.files) {
@@ -74,7 +90,18 @@ export async function replayThreaded(
 ): Promise<ReplayStats & { threads: 2 }> {
   // wrong options fail here as in the one-thread path, before any thread starts
   checkEncodingOptions(opts)
-  const { filter, signal, stdin: _s, onPacket: _p, onSkip, onProgress, onLoss, stopFlushMs, ...data } = opts
+  const {
+    filter,
+    signal,
+    stdin: _s,
+    onPacket: _p,
+    onSkip,
+    onProgress,
+    onLoss,
+    stopFlushMs,
+    scratch: _b,
+    ...data
+  } = opts
   const setup: WorkerSetup = {
     opts: data,
     filter: filter?.empty === false ? filter.opts : undefined,
@@ -198,9 +225,15 @@ export async function replayThreaded(
     filter.passed = final.passed
   }
   const w = final?.stats
-  // what the worker encoded and this thread did not send (a stop) was left by the stop, as on one thread
-  const skipped = { ...w?.skipped }
-  if (w !== undefined) countSkip(skipped, 'stopped', w.packets - packets)
+  // what the worker encoded and this thread did not send (after a stop) was left by the stop, as the
+  // items the one-thread path read and did not replay: records = packets + every skip still holds
+  const skipped = { ...(w?.skipped ?? {}) }
+  const unsent = (w?.packets ?? packets) - packets
+  if (unsent > 0) countSkip(skipped, 'stopped', unsent)
+  const rtcp =
+    w?.rtcp === undefined
+      ? undefined
+      : { ...w.rtcp, sent: rtcpSent, leftOut: w.rtcp.leftOut + (w.rtcp.sent - rtcpSent) }
   return {
     packets,
     sent: s.sent,
@@ -212,10 +245,7 @@ export async function replayThreaded(
     rate: elapsedMs > 0 ? (packets / elapsedMs) * 1000 : 0,
     timing: w?.timing ?? { median: 0, p99: 0, max: 0, count: 0 },
     records: w?.records ?? 0,
-    rtcp:
-      w?.rtcp === undefined
-        ? undefined
-        : { ...w.rtcp, sent: rtcpSent, leftOut: w.rtcp.leftOut + w.rtcp.sent - rtcpSent },
+    rtcp,
     threads: 2,
   }
 }

@@ -102,6 +102,8 @@ class BatchSender extends EventEmitter<SenderEvents> implements HepSender {
   }
 }
 
+/** larger than any packet the one-thread path can send (a UDP datagram, a HEP3 packet: 64 KiB) */
+const SCRATCH_BYTES = 1024 * 1024
 const stop = new AbortController()
 const lossKinds = new Set<string>()
 const sender = new BatchSender(setup.opts.needCallId === true)
@@ -119,6 +121,8 @@ try {
   const stats = await replay(
     {
       ...setup.opts,
+      // encoded in one buffer, copied into the batch at once (no buffer per packet)
+      scratch: Buffer.allocUnsafeSlow(SCRATCH_BYTES),
       filter,
       signal: stop.signal,
       onLoss: setup.warnLoss

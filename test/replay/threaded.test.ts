@@ -150,13 +150,14 @@ describe('replay on two threads gives what one thread gives', () => {
     expect(two.b.map((x) => x.toString('hex'))).toEqual(one.b.map((x) => x.toString('hex')))
   })
 
-  it('a stop (Ctrl-C) ends an endless loop at once; the counts add up', async () => {
+  it('a stop (Ctrl-C) ends an endless loop at once; the counts add up, RTCP and RTP read ahead included', async () => {
     const { port, got } = await sink()
     const sender = createSender(`127.0.0.1:${port}`)
     senders.push(sender)
     const stop = new AbortController()
     const opts: ReplayOptions = {
-      files: [fixture('captures/sip-udp.pcapng')],
+      // 109 records a loop: 7 SIP, 12 RTCP of the call, 81 RTP, 9 STUN
+      files: [fixture('rtcp/linphone-ipv4.pcap')],
       timing: TOP,
       loop: 0,
       signal: stop.signal,
@@ -170,6 +171,14 @@ describe('replay on two threads gives what one thread gives', () => {
     expect(stats.packets).toBe(3000)
     expect(stats.sent + stats.failed + stats.dropped).toBe(stats.packets)
     expect(stats.loops).toBeGreaterThan(1)
+    // every record the worker read was sent or skipped for one reason; what it encoded and this
+    // thread did not send (it reads ahead) was left by the stop
+    const skips = Object.values(stats.skipped).reduce((a, b) => a + b, 0)
+    expect(stats.packets + skips).toBe(stats.records)
+    expect(stats.skipped['left by the stop']).toBeGreaterThan(0)
+    const r = stats.rtcp!
+    expect(r.sent + r.uncorrelated + r.malformed + r.leftOut).toBe(r.found)
+    expect(r.sent).toBeGreaterThan(0)
     await until(() => got.length >= stats.sent - 50, 'most datagrams')
   })
 })
@@ -222,11 +231,13 @@ describe('a failing replay thread', () => {
 describe('when replay takes two threads', () => {
   const sender = {} as HepSender
   const base: ReplayOptions = { files: [fixture('captures/sip-udp.pcap')], timing: TOP }
-  it('at top speed to a sender, from files: always; by default only for enough to read', () => {
-    expect(twoThreadsFit(base, sender, 'always')).toBe(true)
-    expect(twoThreadsFit(base, sender)).toBe(false) // a few KiB: the thread's start costs more
-    expect(twoThreadsFit({ ...base, loop: 0 }, sender)).toBe(true)
-    expect(twoThreadsFit({ ...base, loop: 2000 }, sender)).toBe(true)
+  it('at top speed to a sender, from files: always; by default only for enough to read, on 3 cores or more', () => {
+    expect(twoThreadsFit(base, sender, 'always', 2)).toBe(true)
+    expect(twoThreadsFit(base, sender, 'auto', 8)).toBe(false) // a few KiB: the thread's start costs more
+    expect(twoThreadsFit({ ...base, loop: 0 }, sender, 'auto', 8)).toBe(true)
+    expect(twoThreadsFit({ ...base, loop: 2000 }, sender, 'auto', 3)).toBe(true)
+    // two cores: the second thread competes with the receiver or anything else for them
+    expect(twoThreadsFit({ ...base, loop: 0 }, sender, 'auto', 2)).toBe(false)
   })
   it('never: dry runs, other timings, stdin, per-packet callbacks, or when told not to', () => {
     expect(twoThreadsFit(base, undefined, 'always')).toBe(false)
