@@ -6,23 +6,17 @@
  * Also: no engine on PATH, a user who may not capture (the real tcpdump and dumpcap, as nobody).
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import dgram from 'node:dgram'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { decodeDatagram } from '../../src/hep/codec.js'
 import { readAll } from '../../src/pcap/read/index.js'
 import { BIN, fixture, hep, ROOT } from '../helpers/cli.js'
 import { onTerminal } from '../helpers/pty.js'
+import { fakeTcpdump } from './fake-engine.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'hep-capture-cli-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-const bin = join(dir, 'bin')
-spawnSync('mkdir', ['-p', bin])
-writeFileSync(
-  join(bin, 'tcpdump'),
+const { dir, bin } = fakeTcpdump(
+  'hep-capture-cli-',
   `#!/bin/sh
 if [ "$1" = "-D" ]; then printf '1.eth0 [Up, Running]\\n2.any (Pseudo-device that captures on all interfaces) [Up, Running]\\n'; exit 0; fi
 echo "tcpdump: listening on $2, link-type EN10MB (Ethernet), snapshot length 262144 bytes" >&2
@@ -32,7 +26,6 @@ trap 'echo "18 packets captured" >&2; echo "3 packets dropped by kernel" >&2; ex
 while :; do sleep 0.05; done
 `,
 )
-chmodSync(join(bin, 'tcpdump'), 0o755)
 const ENV = { PATH: `${bin}:/usr/bin:/bin`, FAKE_PCAP: fixture('captures/sip-udp.pcap'), HOME: dir }
 
 /** A UDP socket collecting HEP. */

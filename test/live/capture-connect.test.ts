@@ -6,19 +6,15 @@
  * hangs for the sender's connect timeout (5 s). The engine is a stand-in `tcpdump` on PATH that
  * writes fixtures/captures/sip-udp.pcap (18 SIP messages) and waits to be stopped.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import net from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fixture, start, summaryOf } from '../helpers/cli.js'
+import { fakeTcpdump } from './fake-engine.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'hep-capture-connect-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-const bin = join(dir, 'bin')
-mkdirSync(bin)
-writeFileSync(
-  join(bin, 'tcpdump'),
+const { dir, bin } = fakeTcpdump(
+  'hep-capture-connect-',
   `#!/bin/sh
 # an engine slow to open its interface (says nothing for a while); it tells the test it runs
 if [ -n "$FAKE_SLOW" ]; then
@@ -31,7 +27,6 @@ trap 'exit 0' TERM INT
 while :; do sleep 0.05; done
 `,
 )
-chmodSync(join(bin, 'tcpdump'), 0o755)
 const ENV = { PATH: `${bin}:/usr/bin:/bin`, FAKE_PCAP: fixture('captures/sip-udp.pcap'), HOME: dir }
 
 /** A TCP server that accepts and never answers (a TLS handshake to it hangs). */

@@ -4,24 +4,20 @@
  * captured again, not the attempts; the filters' count and SIP add up to the messages found; sent +
  * failed + dropped = the messages handed to the sender.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import dgram from 'node:dgram'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { PacketFilter } from '../../src/filter/filter.js'
 import { LiveCapture, type LiveEvent } from '../../src/live/capture.js'
 import { createSender } from '../../src/net/sender.js'
 import { fixture } from '../helpers/cli.js'
+import { fakeTcpdump } from './fake-engine.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'hep-capture-counts-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-const bin = join(dir, 'bin')
-mkdirSync(bin)
 // run 1 captures and then the interface disappears; runs 2 and 3 fail at once (the device is not
 // back yet); run 4 captures and waits to be stopped
-writeFileSync(
-  join(bin, 'tcpdump'),
+const { dir, bin } = fakeTcpdump(
+  'hep-capture-counts-',
   `#!/bin/sh
 n=$(($(cat "$FAKE_STATE" 2>/dev/null || echo 0) + 1)); echo $n > "$FAKE_STATE"
 if [ $n -eq 2 ] || [ $n -eq 3 ]; then echo "tcpdump: $2: No such device exists" >&2; exit 1; fi
@@ -32,7 +28,6 @@ trap 'echo "18 packets captured" >&2; echo "0 packets dropped by kernel" >&2; ex
 while :; do sleep 0.05; done
 `,
 )
-chmodSync(join(bin, 'tcpdump'), 0o755)
 
 async function receiver() {
   const sock = dgram.createSocket('udp4')

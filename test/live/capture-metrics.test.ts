@@ -4,19 +4,13 @@
  * stopped. The scrape, taken once the 18 messages arrived, must equal the summary.
  */
 import { spawn } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import dgram from 'node:dgram'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { BIN, ROOT, fixture, watch } from '../helpers/cli.js'
+import { fakeTcpdump } from './fake-engine.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'hep-capture-metrics-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-const bin = join(dir, 'bin')
-mkdirSync(bin)
-writeFileSync(
-  join(bin, 'tcpdump'),
+const { bin } = fakeTcpdump(
+  'hep-capture-metrics-',
   `#!/bin/sh
 echo "tcpdump: listening on $2, link-type EN10MB (Ethernet), snapshot length 262144 bytes" >&2
 cat "$FAKE_PCAP"
@@ -24,7 +18,6 @@ trap 'echo "18 packets captured" >&2; echo "3 packets dropped by kernel" >&2; ex
 while :; do sleep 0.05; done
 `,
 )
-chmodSync(join(bin, 'tcpdump'), 0o755)
 
 const sum = (text: string, name: string, label = '') =>
   text
