@@ -200,12 +200,12 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       dedup: f.dedup,
       relay,
       openSink: rotate ? rotatingOpenSink(rotate) : undefined,
-      onDatagram: decodes ? (raw, meta) => thread!.packet(raw, this.viaOf(meta)) : undefined,
+      onDatagram: decodes ? (raw, meta) => this.toThread(thread!, raw, meta) : undefined,
       onReceived: lm ? (p, meta) => lm.received(p, meta) : undefined,
       onPacket: live
         ? (p) => live.packet(p)
         : thread
-          ? (_p, meta, raw) => thread.packet(raw, this.viaOf(meta))
+          ? (_p, meta, raw) => this.toThread(thread, raw, meta)
           : show
             ? (p, meta) => this.show(p, meta)
             : undefined,
@@ -479,6 +479,11 @@ Guards with capture-server defaults protect honest senders from the others: a TC
         }),
     )
     return this.lastVia
+  }
+
+  /** A datagram to the output thread; a sender's "via" that did not get there is said again next time. */
+  private toThread(thread: OutThread, raw: Uint8Array, meta: ReceiveMeta): void {
+    if (!thread.packet(raw, this.viaOf(meta))) this.viaRemote = undefined
   }
 
   private show(p: HepPacket, meta: ReceiveMeta): void {

@@ -181,8 +181,9 @@ export class OutThread {
   }
 
   /** One packet shown: its datagram and, when it changed since the previous packet, its via text. */
-  packet(raw: Uint8Array, via: Uint8Array | undefined): void {
-    if (this.closed) return
+  /** Puts one datagram in the ring; false when it was not written (closed, or no room). */
+  packet(raw: Uint8Array, via: Uint8Array | undefined): boolean {
+    if (this.closed) return false
     const v = via === undefined ? 0 : Math.min(via.length, 1024)
     const need = 6 + v + raw.length
     const size = this.maxBuffer
@@ -193,7 +194,7 @@ export class OutThread {
     const start = wrap ? 0 : p
     if (used(p, r, size) + need + (wrap ? size - p : 0) + 1 >= size || (wrap && need + 1 >= r)) {
       this.taken++ // not written: counted in notWritten (the bound holds the listener back first)
-      return
+      return false
     }
     if (wrap) this.ring.writeUInt32LE(WRAP, p)
     p = start
@@ -209,6 +210,7 @@ export class OutThread {
     this.pos = p + raw.length
     this.taken++
     this.flush()
+    return true
   }
 
   /** Tells the worker what is waiting. */

@@ -66,7 +66,8 @@ class RingReader {
     for (;;) {
       const w = Atomics.load(c, WPOS)
       if (r === w) {
-        if (Atomics.load(c, END) === 1) break
+        // the end is said after the last position: one published between the two loads is read
+        if (Atomics.load(c, END) === 1 && Atomics.load(c, WPOS) === r) break
         if (idle++ < IDLE_POLLS) {
           this.nap()
           continue

@@ -216,7 +216,7 @@ export class UdpSender extends BaseSender {
     this.st.inFlight--
     const length = buf.length
     if (err === undefined) this.markSent(length)
-    else if (errorCode(err) === 'ECONNREFUSED' && this.socket && tries < 3) {
+    else if (this.refused(err) && this.socket && tries < 3) {
       // the kernel told the connected socket of an ICMP "port unreachable" (for an earlier datagram)
       // by refusing this one: it goes again, unconnected, as an unconnected socket would have sent it
       this.unconnect()
@@ -230,6 +230,15 @@ export class UdpSender extends BaseSender {
     // the socket takes more once half the window is confirmed (or when this was the last one, so
     // flush() and ready() hear of it)
     if (this.st.inFlight <= WINDOW / 2) this.pump()
+  }
+
+  /**
+   * A send to be made again, unconnected: ECONNREFUSED, or EDESTADDRREQ for a datagram that libuv had
+   * queued for the connected socket before unconnect() (it carries no address).
+   */
+  private refused(err: Error): boolean {
+    const code = errorCode(err)
+    return code === 'ECONNREFUSED' || (code === 'EDESTADDRREQ' && !this.connectedTo)
   }
 
   protected async shutdown(): Promise<void> {
