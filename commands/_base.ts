@@ -365,6 +365,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       .map((l) => l.trim())
       .filter((l) => l !== '' && !l.startsWith('Note:') && !l.startsWith('Alternatively'))
       .join(': ')
-      .replace(/: :/g, ':')
+      .replace(/:(: )/g, '$1') // a line ending in ':' joined to the next
   }
 }

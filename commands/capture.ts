@@ -46,7 +46,10 @@ packets the kernel dropped.`
     ...filterFlags,
     write: Flags.string({ description: 'also write what was captured to this pcapng file' }),
     duration: Flags.integer({ description: 'stop after this many seconds', min: 1 }),
-    count: Flags.integer({ description: 'stop after this many messages sent', min: 1 }),
+    count: Flags.integer({
+      description: 'stop after this many messages were handed to the sender (sent, failed or dropped)',
+      min: 1,
+    }),
     'list-interfaces': Flags.boolean({
       description: 'list the interfaces to capture on, and exit',
       default: false,

@@ -192,6 +192,7 @@ export class LiveCapture {
   /** Captures until stopped (signal, --count, --duration); the final statistics. */
   async run(): Promise<LiveStats> {
     let timer: NodeJS.Timeout | undefined
+    let deadline = false
     // a stop (Ctrl-C, --duration) ends the engines whatever is being waited for, their start too
     const stopEngines = () => void this.stopAll()
     this.halt.signal.addEventListener('abort', stopEngines, { once: true })
@@ -202,7 +203,11 @@ export class LiveCapture {
       const warm = warmUp({ ...o, format, sipDetails: this.needSip, rtcp: o.rtcp })
       await this.start()
       await warm
-      if (this.opts.durationMs !== undefined) timer = setTimeout(() => this.stop(), this.opts.durationMs)
+      if (this.opts.durationMs !== undefined)
+        timer = setTimeout(() => {
+          deadline = true
+          this.stop()
+        }, this.opts.durationMs)
       // connecting goes on beside the capture, never before it: while a destination is slow to
       // answer or away, what is captured waits in the sender's bounded queue (dropped and counted
       // once it is full), the engines are read on (not blocked, their kernel buffer not filling)
@@ -220,7 +225,8 @@ export class LiveCapture {
     }
     await this.out?.close()
     const flush = this.opts.stopFlushMs ?? 400
-    const signalled = this.opts.signal?.aborted === true
+    // --duration is a deadline, as a signal is: a destination that is down gets the short flush
+    const signalled = this.opts.signal?.aborted === true || deadline
     const s = await closeOrStop(
       this.sender.close(signalled ? { timeout: flush } : {}),
       this.sender,

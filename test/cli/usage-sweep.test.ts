@@ -50,6 +50,9 @@ describe.concurrent('usage mistakes, every command: exit code, one line naming t
     [['replay', CALLS], 2, 'say where to send: --to HOST:PORT'],
     [['listen'], 2, 'say where to listen: --udp PORT, --tcp PORT, --tls PORT or --ws PORT'],
     [['capture', '-i', 'lo'], 2, 'say where to send'],
+    // oclif's own messages: a line ending in ':' and the next make one line with one colon
+    [['convert', HEP3], 2, 'Missing 1 required arg: output '],
+    [['send'], 2, 'The following error occurred: Missing required flag to'],
     // addresses
     [['listen', '--udp', '127.0.0.1:0', '--metrics', '127.0.0.1:99999'], 2, '--metrics 127.0.0.1:99999'],
     [

@@ -89,6 +89,35 @@ describe('hep capture before its destination has answered', { timeout: 30_000 },
     }
   })
 
+  it('--duration is a deadline: with the destination still silent it ends on time, what was queued counted as failed', async () => {
+    const srv = await silentServer()
+    const cap = start(
+      [
+        'capture',
+        '-i',
+        'eth0',
+        '--to',
+        `tls://127.0.0.1:${srv.port}`,
+        '--insecure',
+        '--queue-limit',
+        '5',
+      ].concat(['--duration', '2', '--json']),
+      { env: ENV },
+    )
+    try {
+      await cap.waitFor(/capturing on/, 'stderr', 10_000)
+      const t0 = Date.now()
+      const code = await cap.exited
+      // 2 s of capture and the short stop flush; it waited for the 5 s close deadline before
+      expect(Date.now() - t0, cap.stderr()).toBeLessThan(3800)
+      expect(code, cap.stderr()).toBe(3)
+      expect(summaryOf(cap.stdout())).toMatchObject({ captured: 18, sent: 0, dropped: 13, failed: 5 })
+    } finally {
+      cap.child.kill('SIGKILL')
+      srv.close()
+    }
+  })
+
   it('Ctrl-C while the engine has not yet started to capture ends it at once, with the summary', async () => {
     const srv = await silentServer()
     const cap = start(['capture', '-i', 'eth0', '--to', `127.0.0.1:${srv.port}`, '--json'], {
