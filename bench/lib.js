@@ -111,3 +111,25 @@ export function proc(args, opts = {}) {
 
 /** A port to try (the benches bind on loopback only). */
 export const freePort = () => 30000 + Math.floor(Math.random() * 20000)
+
+/**
+ * A veth pair for the live benches: `here` (address a) on this side, `there` (address b) inside the
+ * network namespace `ns`, both up, with the namespace's loopback. Needs root; `ip` errors are left to
+ * the bench's own checks, as before.
+ */
+export function vethUp({ ns, here, there, a, b }) {
+  const ip = (...args) => spawnSync('ip', args, { encoding: 'utf8' })
+  ip('netns', 'add', ns)
+  ip('link', 'add', here, 'type', 'veth', 'peer', 'name', there, 'netns', ns)
+  ip('addr', 'add', `${a}/24`, 'dev', here)
+  ip('link', 'set', here, 'up')
+  ip('-n', ns, 'addr', 'add', `${b}/24`, 'dev', there)
+  ip('-n', ns, 'link', 'set', there, 'up')
+  ip('-n', ns, 'link', 'set', 'lo', 'up')
+}
+
+/** Removes what vethUp() made (either side may already be gone). */
+export function vethDown({ ns, here }) {
+  spawnSync('ip', ['netns', 'del', ns], { encoding: 'utf8' })
+  spawnSync('ip', ['link', 'del', here], { encoding: 'utf8' })
+}

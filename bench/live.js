@@ -15,6 +15,7 @@ import { copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSyn
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { vethDown, vethUp } from './lib.js'
 import { decodeDatagram } from '../dist/src/hep/codec.js'
 import { PacketDecoder } from '../dist/src/pcap/decoder.js'
 import { CaptureReader } from '../dist/src/pcap/read/index.js'
@@ -25,7 +26,6 @@ const TOOLS = join(ROOT, 'bench/udp-tools.js')
 const env = { ...process.env, NODE_ENV: 'production' }
 const have = (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const ip = (...a) => spawnSync('ip', a, { encoding: 'utf8' })
 
 const NS = `hepbench${process.pid}`
 const HERE = `hb${process.pid % 100000}`
@@ -36,19 +36,9 @@ const PORTS = { hep: 9060, sngrep: 9061, pipe: 9062, before: 9063 }
 /** HEP_BENCH_BEFORE=DIR: another built checkout's hep capture beside ours, in the same run */
 const BEFORE = process.env.HEP_BENCH_BEFORE
 
-function setup() {
-  ip('netns', 'add', NS)
-  ip('link', 'add', HERE, 'type', 'veth', 'peer', 'name', THERE, 'netns', NS)
-  ip('addr', 'add', `${A}/24`, 'dev', HERE)
-  ip('link', 'set', HERE, 'up')
-  ip('-n', NS, 'addr', 'add', `${B}/24`, 'dev', THERE)
-  ip('-n', NS, 'link', 'set', THERE, 'up')
-  ip('-n', NS, 'link', 'set', 'lo', 'up')
-}
-function teardown() {
-  ip('netns', 'del', NS)
-  ip('link', 'del', HERE)
-}
+const VETH = { ns: NS, here: HERE, there: THERE, a: A, b: B }
+const setup = () => vethUp(VETH)
+const teardown = () => vethDown(VETH)
 
 /**
  * Every process in a session of its own (detached: setsid). With the kernel's autogroup scheduling

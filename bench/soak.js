@@ -20,13 +20,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { vethDown, vethUp } from './lib.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const TOOLS = join(ROOT, 'bench/udp-tools.js')
 const env = { ...process.env, NODE_ENV: 'production' }
 const have = (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-const ip = (...a) => spawnSync('ip', a, { encoding: 'utf8' })
 const say = (m) => process.stderr.write(`soak: ${m}\n`)
 
 const NS = `hepsoak${process.pid}`
@@ -39,19 +39,9 @@ const LINES = 20_000
 const uacPort = (k) => 10_000 + 2 * (k % LINES)
 const uasPort = (k) => 50_000 - 2 * (k % LINES)
 
-function setup() {
-  ip('netns', 'add', NS)
-  ip('link', 'add', HERE, 'type', 'veth', 'peer', 'name', THERE, 'netns', NS)
-  ip('addr', 'add', `${A}/24`, 'dev', HERE)
-  ip('link', 'set', HERE, 'up')
-  ip('-n', NS, 'addr', 'add', `${B}/24`, 'dev', THERE)
-  ip('-n', NS, 'link', 'set', THERE, 'up')
-  ip('-n', NS, 'link', 'set', 'lo', 'up')
-}
-function teardown() {
-  ip('netns', 'del', NS)
-  ip('link', 'del', HERE)
-}
+const VETH = { ns: NS, here: HERE, there: THERE, a: A, b: B }
+const setup = () => vethUp(VETH)
+const teardown = () => vethDown(VETH)
 
 function start(cmd, args, opts = {}) {
   const c = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] })
