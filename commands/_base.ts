@@ -8,6 +8,7 @@ import type { ChalkInstance } from 'chalk'
 import { HepError } from '../src/errors.js'
 import type { HepPacket } from '../src/hep/packet.js'
 import { StdinSource } from '../src/input/input.js'
+import { endPipes } from '../src/pcap/read/pipe.js'
 import { DEFAULT_MAX_BUFFER, OutputWriter, parseSize, type OutputError } from '../src/output/writer.js'
 import { chunkTable, fullPayload, summaryLine } from './_pretty.js'
 import { ProgressLine } from './_progress.js'
@@ -173,8 +174,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.stop.signal.aborted) return
     this.stopReason = reason
     this.stop.abort()
-    // a read of stdin that waits for a terminal or a quiet pipe ends now (as with Ctrl-D)
+    // a read of stdin that waits for a terminal or a quiet pipe ends now (as with Ctrl-D), and so
+    // does one of a FIFO named as an input
     this.stdin.end()
+    endPipes()
   }
 
   /** Runs a check of flags or arguments; a HepError it throws becomes a usage error (exit code 2). */

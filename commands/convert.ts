@@ -160,7 +160,8 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
     else if (
       skippedFor(stats.skipped, 'malformed') ||
       skippedFor(stats.skipped, 'unreadable') ||
-      cap?.stats.error
+      // a record cut off where a stop (Ctrl-C) ended the reading of stdin or a FIFO is no bad input
+      (cap?.stats.error && !(this.stopped && cap.stats.error.code === 'CAPTURE_TRUNCATED'))
     )
       process.exitCode = EXIT.INPUT
     else if (skippedFor(stats.skipped, 'notEncodable')) process.exitCode = EXIT.PARTIAL

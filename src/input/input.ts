@@ -5,6 +5,7 @@ import { closeSync, createReadStream, openSync, readSync } from 'node:fs'
 import { PassThrough, Readable } from 'node:stream'
 import { HepError } from '../errors.js'
 import { isCaptureMagic } from '../pcap/read/format.js'
+import { openPipe } from '../pcap/read/pipe.js'
 
 /** Format names shared by decode, convert and send (`--from` / `--into`). */
 export type HepFormat = 'raw' | 'hex' | 'jsonl' | 'pcap' | 'pcapng' | 'hep-pcap'
@@ -59,7 +60,8 @@ export class StdinSource {
 
 export function openInput(path: string, stdin?: StdinSource): Readable {
   if (path === '-') return (stdin ?? new StdinSource()).stream()
-  return createReadStream(path, { highWaterMark: READ_SIZE })
+  // a FIFO is read as a pipe, so Ctrl-C can stop a read that waits for its writer (pcap/read/pipe.ts)
+  return openPipe(path) ?? createReadStream(path, { highWaterMark: READ_SIZE })
 }
 
 /** Format from the first bytes; undefined when they say nothing. */

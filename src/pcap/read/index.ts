@@ -9,6 +9,7 @@
  *   pcapng.ts      pcapng blocks: sections, the one EPB parser (also PB), SPB, skipped blocks
  *   interfaces.ts  pcapng interfaces (IDB, ISB) and their clocks: if_tsresol, if_tsoffset, exact split
  *   source.ts      files, FIFOs, stdin, gzip: one push loop
+ *   pipe.ts        a FIFO named as an input, read as a pipe (Ctrl-C can stop it); every input reader uses it
  *
  * Malformed input is reported as a CaptureError, thrown from the iterator after every good record before it.
  */

@@ -7,6 +7,7 @@ import { open as openFile, type FileHandle } from 'node:fs/promises'
 import { pipeline, type Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { CaptureError, type HepErrorCode } from '../../errors.js'
+import { openPipe } from './pipe.js'
 import { CaptureParser } from './parser.js'
 import {
   DEFAULT_MAX_RECORD_LENGTH,
@@ -119,6 +120,9 @@ export class CaptureReader {
         stream: stream as Partial<Readable>,
       }
     }
+    // a FIFO: read as a pipe, which Ctrl-C can stop while its writer is quiet (pcap/read/pipe.ts)
+    const pipe = openPipe(src)
+    if (pipe) return { it: (pipe as AsyncIterable<Chunk>)[Symbol.asyncIterator](), stream: pipe }
     const fh = await openFile(src, 'r')
     let regular: boolean
     try {

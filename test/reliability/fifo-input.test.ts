@@ -1,0 +1,107 @@
+/**
+ * A FIFO named as an input (`mkfifo p; tcpdump -w p & hep replay p …`), not stdin. Its reads must be
+ * ones Ctrl-C can stop: a read parked on libuv's thread pool for a quiet writer kept the process
+ * alive after "could not stop in time; exiting" until the writer wrote or closed (28 s here). Each
+ * command stops within the 1 s deadline, with its summary and exit 0, while the writer holds the FIFO
+ * open and silent; and a FIFO opened before its writer is read whole once the writer comes.
+ */
+import { spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
+import dgram from 'node:dgram'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { BIN, fixture, ROOT } from '../helpers/cli.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'hep-fifo-input-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+let n = 0
+function fifo(): string {
+  const p = join(dir, `in-${n++}`)
+  execFileSync('mkfifo', [p])
+  return p
+}
+
+function start(args: string[]) {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  let stdout = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  const exited = new Promise<number | null>((r) => child.on('close', r))
+  // never left behind, whatever the test did
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+  return {
+    child,
+    exited: exited.finally(() => clearTimeout(killer)),
+    out: () => ({ stdout, stderr }),
+  }
+}
+
+describe('a FIFO named as an input', { timeout: 60_000 }, () => {
+  const capture = readFileSync(fixture('captures/sip-udp.pcap'))
+  // the header and the first records, cut inside a record: what a writer wrote before going quiet
+  const part = capture.subarray(0, 3000)
+  const cases: [string, (f: string) => string[], RegExp][] = [
+    ['replay', (f) => ['replay', f, '--to', '127.0.0.1:9', '--topspeed'], /packets sent/],
+    ['decode', (f) => ['decode', f], /packets? decoded/],
+    ['convert', (f) => ['convert', f, join(dir, `out-${n}.hex`), '--into', 'hex'], /capture records/],
+    ['calls', (f) => ['calls', f], /calls listed/],
+  ]
+  for (const [name, args, summary] of cases)
+    it(`${name}: Ctrl-C while the writer is quiet stops within the deadline, with the summary and exit 0`, async () => {
+      const f = fifo()
+      const run = start(args(f))
+      const w = await open(f, 'w')
+      try {
+        await w.write(part)
+        await sleep(700) // read, then waiting for more
+        const t = Date.now()
+        run.child.kill('SIGINT')
+        const code = await Promise.race([run.exited, sleep(5000).then(() => 'still running' as const)])
+        const took = Date.now() - t
+        const { stderr } = run.out()
+        expect(code, stderr).toBe(0)
+        expect(took, stderr).toBeLessThan(1000)
+        expect(stderr).not.toMatch(/could not stop in time/)
+        expect(stderr).toMatch(summary)
+      } finally {
+        await w.close()
+        run.child.kill('SIGKILL')
+      }
+    })
+
+  it('replay: a FIFO opened before its writer is read whole once the writer comes, and ends with it', async () => {
+    const sock = dgram.createSocket('udp4')
+    let got = 0
+    sock.on('message', () => got++)
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r))
+    const f = fifo()
+    const run = start(['replay', f, '--to', `127.0.0.1:${sock.address().port}`, '--topspeed'])
+    try {
+      await sleep(500) // hep is up, no writer yet: it waits, it does not see an end
+      const w = await open(f, 'w')
+      await w.write(capture.subarray(0, 1000))
+      await sleep(200)
+      await w.write(capture.subarray(1000))
+      await w.close()
+      const code = await run.exited
+      await sleep(100)
+      const { stderr } = run.out()
+      expect(code, stderr).toBe(0)
+      expect(stderr).toMatch(/packets sent\s*│\s*18\s/)
+      expect(got).toBe(18)
+    } finally {
+      sock.close()
+      run.child.kill('SIGKILL')
+    }
+  })
+})
