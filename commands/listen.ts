@@ -43,6 +43,9 @@ const THREAD_MAX_BUFFER = 16 * 1024 * 1024
 /** The bundle's worker (dist/listen-worker.js, next to dist/hep.cjs); absent when running the sources. */
 const WORKER_URL = new URL('./listen-worker.js', import.meta.url)
 
+/** a kind's payload type in the summary (-1: packets whose kind is not known, see out-thread.ts) */
+const kindType = (t: number): string => (t < 0 ? 'unknown' : payloadTypeName(t))
+
 export default class Listen extends BaseCommand<typeof Listen> {
   static override summary = 'Receive HEP on UDP, TCP, TLS and WebSocket and show it'
   static override description = `Listens on every address given (several at once), decodes each HEP v1/v2/v3 packet and prints it as decode does: one line per packet, --chunks for a chunk table, --full for the whole payload, --json for JSON lines (the JSON form plus "via": how it arrived). Compressed payloads are shown inflated. Connection events (accepted, closed with the reason) go to stderr, and into the stream with --events. The filters keep only the packets that pass all of them. Ctrl-C or SIGTERM stops: outputs are flushed and closed, the summary is printed, and the exit code is 0.
@@ -551,7 +554,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
       ...(udp ? { dropped: { output: dropped.output, kernel: dropped.kernel ?? null } } : {}),
       kinds: s
         .kinds()
-        .map((k) => ({ captureId: k.captureId, type: payloadTypeName(k.payloadType), packets: k.packets })),
+        .map((k) => ({ captureId: k.captureId, type: kindType(k.payloadType), packets: k.packets })),
       ...(conns.accepted > 0 ? { connections: { accepted: conns.accepted, closed: conns.closed } } : {}),
       ...(fd.hits > 0 || fd.pauses > 0
         ? {
@@ -590,7 +593,7 @@ Guards with capture-server defaults protect honest senders from the others: a TC
     if (this.notPrinted > 0) process.stderr.write(this.notPrintedText() + '\n')
     for (const { sink, what } of outputs) if (sink.error) this.outputNote(sink, what)
     if (s.received > 0) {
-      const rows = s.kinds().map((k) => [k.captureId, payloadTypeName(k.payloadType), String(k.packets)])
+      const rows = s.kinds().map((k) => [k.captureId, kindType(k.payloadType), String(k.packets)])
       process.stderr.write(fittedTable(rows, this.stderrColumns, ['capture id', 'type', 'packets']) + '\n')
     }
     for (const [r, n] of Object.entries(rejectedBy)) process.stderr.write(`rejected (${r}): ${n}\n`)

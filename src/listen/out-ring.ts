@@ -55,6 +55,12 @@ export interface WorkerSetup {
 }
 
 /** Capture id and payload type counts (ListenStats.kinds() rows, the capture id as a number, -1: none, -2: others). */
+/** how often the worker hands over its counts by kind while it runs */
+export const KIND_EVERY_MS = 500
+
+/** the capture id of a row of packets whose kind the main thread never heard (the worker died, or was given up on) */
+export const KIND_UNKNOWN = -3
+
 export type KindRow = [captureId: number, payloadType: number, packets: number]
 
 /**
@@ -66,6 +72,8 @@ export type ToMain =
   | { t: 'malformed'; remote: string; message: string }
   | { t: 'count' }
   | { t: 'ended'; written: number; kinds?: KindRow[] }
+  /** what the worker counted by kind so far (every KIND_EVERY_MS): the main thread's if it dies */
+  | { t: 'kinds'; kinds: KindRow[] }
 
 /** Bytes in use in a ring of `size` bytes between the read and the write positions. */
 export function used(w: number, r: number, size: number): number {

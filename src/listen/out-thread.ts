@@ -23,6 +23,7 @@ import {
   CONTROL_WORDS,
   END,
   HANDLED,
+  KIND_UNKNOWN,
   MALFORMED,
   RECEIVED,
   MAX_RECORD,
@@ -96,6 +97,8 @@ export class OutThread {
   /** lines the OS accepted (as last read) */
   private writtenAtEnd: number | undefined
   private kinds: KindRow[] | undefined
+  /** the worker's counts by kind as it last told them while running */
+  private kindsSoFar: KindRow[] = []
   /** the output's error, if it failed */
   error: OutputError | undefined
   /** the worker's death, if it died */
@@ -155,7 +158,15 @@ export class OutThread {
     const c = this.control
     const lost = this.taken - Atomics.load(c, HANDLED)
     const received = Atomics.load(c, RECEIVED) + lost
-    return { received, shown: received, malformed: Atomics.load(c, MALFORMED), kinds: this.kinds ?? [] }
+    // without the worker's last word (it died, or was given up on): its counts by kind as last told,
+    // and the rest as of a kind not known, so the rows still add up to what was received
+    const kinds = this.kinds ?? this.kindsSoFar
+    let told = 0
+    for (const k of kinds) told += k[2]
+    const rest = received - told
+    const rows: KindRow[] =
+      rest > 0 && this.kinds === undefined ? [...kinds, [KIND_UNKNOWN, -1, rest]] : kinds
+    return { received, shown: received, malformed: Atomics.load(c, MALFORMED), kinds: rows }
   }
 
   /** bytes in the ring not yet written out */
@@ -228,6 +239,7 @@ export class OutThread {
       this.close()
       this.opts.onError(this.error)
     } else if (m.t === 'malformed') this.opts.onMalformed?.(m.remote, m.message)
+    else if (m.t === 'kinds') this.kindsSoFar = m.kinds
     else if (m.t === 'count') {
       this.close()
       this.opts.onCount?.()

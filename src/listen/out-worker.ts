@@ -16,6 +16,7 @@ import { ListenStats } from './stats.js'
 import {
   END,
   HANDLED,
+  KIND_EVERY_MS,
   MALFORMED,
   NAP,
   RECEIVED,
@@ -83,12 +84,24 @@ class RingReader {
       while (r !== w) r = this.record(r)
       this.flush()
       this.publish()
+      this.postKinds()
       Atomics.store(c, RPOS, r)
       this.nap() // what comes in the meantime makes the next write larger
     }
     this.flush()
     this.publish()
     post({ t: 'ended', written: this.written, kinds: this.stats?.rows() })
+  }
+
+  private kindsAt = 0
+
+  /** The counts by kind so far, at most every KIND_EVERY_MS (the main thread's, should this thread die). */
+  private postKinds(): void {
+    if (this.stats === undefined) return
+    const now = Date.now()
+    if (now - this.kindsAt < KIND_EVERY_MS) return
+    this.kindsAt = now
+    post({ t: 'kinds', kinds: this.stats.rows() })
   }
 
   /** A millisecond's sleep (a wait on a word nobody changes). */

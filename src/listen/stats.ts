@@ -5,6 +5,10 @@
  */
 import type { HepPacket } from '../hep/packet.js'
 import { MAX_KINDS } from '../item/skip.js'
+import { KIND_UNKNOWN } from './out-ring.js'
+
+/** the capture ids that are not ones: none in the packet, the rest past MAX_KINDS, not known */
+const KIND_LABELS: Record<number, string> = { [-1]: '-', [-2]: 'other', [KIND_UNKNOWN]: 'unknown' }
 
 export class ListenStats {
   readonly startedAt = Date.now()
@@ -44,12 +48,12 @@ export class ListenStats {
     }
   }
 
-  /** rows of [capture id, payload type, packets], most first */
+  /** rows of [capture id, payload type (-1: not known), packets], most first */
   kinds(): { captureId: string; payloadType: number; packets: number }[] {
     const rows: { captureId: string; payloadType: number; packets: number }[] = []
     for (const [c, m] of this.byKind) {
       for (const [t, n] of m)
-        rows.push({ captureId: c === -1 ? '-' : c === -2 ? 'other' : String(c), payloadType: t, packets: n })
+        rows.push({ captureId: KIND_LABELS[c] ?? String(c), payloadType: t, packets: n })
     }
     return rows.sort((a, b) => b.packets - a.packets)
   }

@@ -316,11 +316,42 @@ describe('listen --json > file on two threads', () => {
     await stopped
     expect(l.stderr()).toMatch(/internal error \(a bug: .*\): the output thread failed: test crash after 10/)
     const text = readFileSync(file, 'utf8')
-    const s = summaryOf(text) as { shown: number; notPrinted: number }
+    const s = summaryOf(text) as {
+      shown: number
+      received: number
+      notPrinted: number
+      kinds: { captureId: string; type: string; packets: number }[]
+    }
     const lines = packetLines(text).length
     expect(lines).toBeLessThanOrEqual(10)
     expect(s.notPrinted).toBeGreaterThan(0)
     expect(lines + s.notPrinted).toBe(s.shown)
+    // the counts by kind still add up to what was received: what the dead thread never told is a
+    // row of its own (they were an empty table)
+    expect(s.kinds.reduce((a, k) => a + k.packets, 0)).toBe(s.received)
+    expect(s.kinds).toContainEqual(expect.objectContaining({ captureId: 'unknown', type: 'unknown' }))
+  })
+
+  it('the worker dying later: its counts by kind as it last told them, the rest as unknown', async () => {
+    const { l, file } = listenToFile([], { HEP_TEST_LISTEN_WORKER_CRASH: '60' })
+    const port = await portOf(l)
+    const v3 = hexLines('hep-v3.hex')
+    await send(sender, port, v3) // 39 packets, counted by kind and told within a second
+    await new Promise((r) => setTimeout(r, 1200))
+    const t0 = Date.now()
+    while (l.child.exitCode === null && Date.now() - t0 < 10_000) {
+      await send(sender, port, v3)
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    expect(await l.exited).toBe(70)
+    const s = summaryOf(readFileSync(file, 'utf8')) as {
+      received: number
+      kinds: { captureId: string; type: string; packets: number }[]
+    }
+    expect(s.kinds.reduce((a, k) => a + k.packets, 0)).toBe(s.received)
+    const told = s.kinds.filter((k) => k.captureId !== 'unknown').reduce((a, k) => a + k.packets, 0)
+    expect(told).toBeGreaterThanOrEqual(39)
+    expect(told).toBeLessThan(s.received)
   })
 
   it.skipIf(!existsSync('/dev/full'))(
