@@ -17,6 +17,7 @@ import { createWriteStream, truncateSync, writeSync } from 'node:fs'
 import type { Writable } from 'node:stream'
 import type { HepPacket } from '../hep/packet.js'
 import { ChunkedBytes } from './chunked-bytes.js'
+import { fifoWriteStream } from './fifo.js'
 
 /** Default bound on output written but not yet accepted by stdout or a file. */
 export const DEFAULT_MAX_BUFFER = 64 * 1024 * 1024
@@ -131,7 +132,9 @@ export class OutputWriter {
     this.bytes = new ChunkedBytes((b) => this.send(b), opts.chunkSize)
     if (typeof target === 'string') {
       this.path = target
-      this.stream = createWriteStream(target, { highWaterMark: 4 * 1024 * 1024 }) as Stream
+      // a FIFO: written as a pipe, so Ctrl-C can stop an open or a write that waits for its reader
+      this.stream = (fifoWriteStream(target, 4 * 1024 * 1024) ??
+        createWriteStream(target, { highWaterMark: 4 * 1024 * 1024 })) as Stream
     } else {
       this.stream = target as Stream
     }

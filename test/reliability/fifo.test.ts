@@ -1,4 +1,8 @@
 /**
+ * FIFOs named as outputs: one with no reader yet is waited for by retried non-blocking opens, not by
+ * an open parked on the thread pool (Ctrl-C then never ended the process); one with a reader gets
+ * every line.
+ *
  * A FIFO named as an input (`mkfifo p; tcpdump -w p & hep replay p …`), not stdin. Its reads must be
  * ones Ctrl-C can stop: a read parked on libuv's thread pool for a quiet writer kept the process
  * alive after "could not stop in time; exiting" until the writer wrote or closed (28 s here). Each
@@ -101,6 +105,36 @@ describe('a FIFO named as an input', { timeout: 60_000 }, () => {
       expect(got).toBe(18)
     } finally {
       sock.close()
+      run.child.kill('SIGKILL')
+    }
+  })
+
+  it('convert into a FIFO nobody reads yet: Ctrl-C ends it within the deadline (it waited for ever)', async () => {
+    const out = fifo()
+    const run = start(['convert', fixture('captures/sip-udp.pcap'), out, '--into', 'hex'])
+    try {
+      await sleep(700)
+      const t = Date.now()
+      run.child.kill('SIGINT')
+      const code = await Promise.race([run.exited, sleep(5000).then(() => 'still running' as const)])
+      expect(code, run.out().stderr).toBe(130)
+      expect(Date.now() - t).toBeLessThan(2500)
+    } finally {
+      run.child.kill('SIGKILL')
+    }
+  })
+
+  it('convert into a FIFO whose reader comes later: every line, exit 0', async () => {
+    const out = fifo()
+    const run = start(['convert', fixture('captures/sip-udp.pcap'), out, '--into', 'hex'])
+    try {
+      await sleep(300) // hep waits for a reader
+      const r = await open(out, 'r')
+      const text = (await r.readFile()).toString()
+      await r.close()
+      expect(await run.exited, run.out().stderr).toBe(0)
+      expect(text.trim().split('\n')).toHaveLength(18)
+    } finally {
       run.child.kill('SIGKILL')
     }
   })
