@@ -5,12 +5,14 @@
 import { DecodeError, HepError } from '../errors.js'
 import type { HepPacket } from './packet.js'
 import { decodeV1V2, encodeV1V2, encodingLengthV1V2, type ByteOrder } from './v1v2.js'
-import type { Ipv4Texts } from './ip.js'
+import type { Ipv4Bits, Ipv4Texts } from './ip.js'
 import { decodeV3, encodeV3, encodingLengthV3 } from './v3.js'
 
 export interface EncodeOptions {
   /** byte order of the HEPv2 time header: 'le' (default, what Kamailio sends) or 'be' (heplify-server) */
   timeByteOrder?: ByteOrder
+  /** IPv4 texts parsed by an encoding session (a sender, a replay): each address is parsed once */
+  addressBits?: Ipv4Bits
 }
 export interface DecodeOptions extends EncodeOptions {
   /** IPv4 texts kept by a decoding session (a listener, an input): each address is formatted once */
@@ -107,7 +109,7 @@ export const encode: EncodeFn = Object.assign(
     let r: { buffer: Buffer; length: number }
     switch (packet.version) {
       case 3:
-        r = encodeV3(packet, buf, offset)
+        r = encodeV3(packet, buf, offset, options?.addressBits)
         break
       case 1:
       case 2:

@@ -16,7 +16,7 @@
 import { HepError } from '../errors.js'
 import { CANONICAL_ORDER } from './canonical-order.js'
 import { CHUNK_BY_ID, type ChunkDef } from './chunks.js'
-import { parseIPv6Text as parseIPv6, writeIPv4 } from './ip.js'
+import { ipv4Number, parseIPv6Text as parseIPv6, type Ipv4Bits } from './ip.js'
 import { SCALAR_DEFS } from './json-fields.js'
 import { writeMac } from './mac.js'
 import type { HepPacket } from './packet.js'
@@ -25,10 +25,18 @@ export type CanonicalEncoder = (
   p: HepPacket,
   target: Buffer | undefined,
   offset: number,
+  /** an encoding session's parsed IPv4 texts (EncodeOptions.addressBits) */
+  bits?: Ipv4Bits,
 ) => { buffer: Buffer; length: number }
 
+/** where an IPv4 text is parsed when no session keeps them (used and read at once) */
+const ip4Scratch = new Uint8Array(4)
+
 const helpers = {
-  writeIPv4,
+  /** the 32 bits of an IPv4 text (as a non-negative number), or -1 if it is none (writeIPv4) */
+  ip4(s: string, bits: Ipv4Bits | undefined): number {
+    return bits === undefined ? ipv4Number(s, ip4Scratch) : bits.of(s)
+  },
   parseIPv6,
   writeMac,
   Buffer,
@@ -51,64 +59,77 @@ const helpers = {
 const header = (id: string | number, len: string): string =>
   `buf[pos]=0;buf[pos+1]=0;buf[pos+2]=(${id})>>8;buf[pos+3]=(${id})&255;buf[pos+4]=(${len})>>8;buf[pos+5]=(${len})&255;`
 
-/** Source of the size (value bytes, -1 absent) and write (chunk at pos, returns value bytes) of a field. */
-function fieldSource(d: ChunkDef): { size: string; write: string } {
+/**
+ * Source of a field's two blocks, inlined in the encoder's body (no call per field: V8 inlines only
+ * so much, and the calls it left cost about a third of an encode). `size` reads the field into v{i}
+ * and sets n{i} (value bytes, -1 absent); `write` writes the chunk at pos (only when n{i} >= 0).
+ */
+function fieldSource(d: ChunkDef, i: number): { size: string; write: string } {
   const field = d.field
   const F = JSON.stringify(field)
+  const v = `v${i}`
+  const n = `n${i}`
+  const read = `const ${v}=p.${field};let ${n}=-1;`
   const int = (max: number, store: string) => ({
-    size: `return p.${field}===undefined?-1:${d.width};`,
+    size: `${read}if(${v}!==undefined)${n}=${d.width};`,
     write:
-      `const v=p.${field};if(typeof v!=='number'||!(v>=0&&v<=${max})||Math.floor(v)!==v)h.fail(${F},v,'an integer from 0 to ${max}');` +
-      `${store}${header(d.id, String(d.width + 6))}return ${d.width};`,
+      `if(typeof ${v}!=='number'||!(${v}>=0&&${v}<=${max})||Math.floor(${v})!==${v})h.fail(${F},${v},'an integer from 0 to ${max}');` +
+      `${store}${header(d.id, String(d.width + 6))}`,
   })
   switch (d.kind) {
     case 'u8':
-      return int(0xff, 'buf[pos+6]=v;')
+      return int(0xff, `buf[pos+6]=${v};`)
     case 'u16':
-      return int(0xffff, 'buf[pos+6]=v>>8;buf[pos+7]=v&255;')
+      return int(0xffff, `buf[pos+6]=${v}>>8;buf[pos+7]=${v}&255;`)
     case 'u32':
-      return int(0xffffffff, 'buf.writeUInt32BE(v,pos+6);')
+      return int(
+        0xffffffff,
+        `buf[pos+6]=${v}>>>24;buf[pos+7]=(${v}>>>16)&255;buf[pos+8]=(${v}>>>8)&255;buf[pos+9]=${v}&255;`,
+      )
     case 'u64':
       return {
-        size: `return p.${field}===undefined?-1:8;`,
-        write: `const v=p.${field};if(!h.writeMac(String(v),buf,pos+6))h.fail(${F},v,'a MAC (6 or 8 hex bytes)');${header(d.id, '14')}return 8;`,
+        size: `${read}if(${v}!==undefined)${n}=8;`,
+        write: `if(!h.writeMac(String(${v}),buf,pos+6))h.fail(${F},${v},'a MAC (6 or 8 hex bytes)');${header(d.id, '14')}`,
       }
     case 'inet4':
     case 'inet6':
+      // an IPv4 text's 32 bits (h.ip4: -1 when it is none) found in the size pass, written after
       return {
-        size: `const v=p.${field};if(v===undefined)return -1;if(typeof v!=='string')h.fail(${F},v,'an IP address');return v.includes(':')?16:4;`,
+        size:
+          `${read}let a${i}=-1;if(${v}!==undefined){if(typeof ${v}!=='string')h.fail(${F},${v},'an IP address');` +
+          `if(${v}.includes(':'))${n}=16;else{${n}=4;a${i}=h.ip4(${v},bits);}}`,
         write:
-          `const v=p.${field};if(v.includes(':')){const a=h.parseIPv6(v);if(a===undefined)h.fail(${F},v,'an IPv6 address');` +
-          `buf.set(a,pos+6);${header(d.id6, '22')}return 16;}` +
-          `if(!h.writeIPv4(v,buf,pos+6))h.fail(${F},v,'an IPv4 address');${header(d.id4, '10')}return 4;`,
+          `if(${n}===16){const a=h.parseIPv6(${v});if(a===undefined)h.fail(${F},${v},'an IPv6 address');` +
+          `buf.set(a,pos+6);${header(d.id6, '22')}}else{const a=a${i};if(a<0)h.fail(${F},${v},'an IPv4 address');` +
+          `buf[pos+6]=a>>>24;buf[pos+7]=(a>>>16)&255;buf[pos+8]=(a>>>8)&255;buf[pos+9]=a&255;${header(d.id4, '10')}}`,
       }
     default:
       return {
         size:
-          `const v=p.${field};if(v===undefined)return -1;if(typeof v==='string')return h.Buffer.byteLength(v,'utf8');` +
-          `if(v instanceof Uint8Array)return v.length;h.fail(${F},v,'${d.kind === 'text' ? 'text' : 'bytes'}');`,
+          `${read}if(${v}!==undefined){if(typeof ${v}==='string')${n}=h.Buffer.byteLength(${v},'utf8');` +
+          `else if(${v} instanceof Uint8Array)${n}=${v}.length;else h.fail(${F},${v},'${d.kind === 'text' ? 'text' : 'bytes'}');}`,
         write:
-          `const v=p.${field};let n;if(typeof v==='string')n=buf.write(v,pos+6,'utf8');else{buf.set(v,pos+6);n=v.length;}` +
-          `${header(d.id, 'n+6')}return n;`,
+          `let k;if(typeof ${v}==='string')k=buf.write(${v},pos+6,'utf8');else{buf.set(${v},pos+6);k=${v}.length;}` +
+          `${header(d.id, 'k+6')}pos+=k+6;`,
       }
   }
 }
 
-/** The encoder's source: one size and one write function per field, called in canonical order. */
+const writesText = (d: ChunkDef): boolean => d.kind === 'text' || d.kind === 'bytes'
+
+/** The encoder's source: every field's size block, then every field's write block, in canonical order. */
 export function canonicalEncoderSource(): string {
   const defs = CANONICAL_ORDER.map((id) => CHUNK_BY_ID[id]!).filter(
     (d, i, all) => all.findIndex((x) => x.slot === d.slot) === i,
   )
-  const fns = defs
-    .map((d, i) => {
-      const f = fieldSource(d)
-      return `function s${i}(p){${f.size}}\nfunction w${i}(p,buf,pos){${f.write}}`
-    })
-    .join('\n')
+  const fields = defs.map((d, i) => fieldSource(d, i))
   const body: string[] = ['let t=6;']
   defs.forEach((d, i) =>
     body.push(
-      `const n${i}=s${i}(p);if(n${i}>=0){t+=n${i}+6;if(n${i}>65529)h.tooLong(${JSON.stringify(d.field)},n${i});}`,
+      fields[i].size +
+        (writesText(d)
+          ? `if(n${i}>=0){t+=n${i}+6;if(n${i}>65529)h.tooLong(${JSON.stringify(d.field)},n${i});}`
+          : `if(n${i}>=0)t+=n${i}+6;`),
     ),
   )
   body.push('if(t>65535)h.tooLong(null,t);')
@@ -119,9 +140,10 @@ export function canonicalEncoderSource(): string {
     'buf[offset]=0x48;buf[offset+1]=0x45;buf[offset+2]=0x50;buf[offset+3]=0x33;buf[offset+4]=t>>8;buf[offset+5]=t&255;',
   )
   body.push('let pos=offset+6;')
-  defs.forEach((_d, i) => body.push(`if(n${i}>=0)pos+=w${i}(p,buf,pos)+6;`))
+  // (a text or bytes block moves pos by what it wrote, the others by their size)
+  defs.forEach((d, i) => body.push(`if(n${i}>=0){${fields[i].write}${writesText(d) ? '' : `pos+=n${i}+6;`}}`))
   body.push('return {buffer:buf,length:t};')
-  return `${fns}\nreturn function encodeCanonical(p,target,offset){\n${body.join('\n')}\n}`
+  return `return function encodeCanonical(p,target,offset,bits){\n${body.join('\n')}\n}`
 }
 
 /** The generated canonical encoder (see the module comment). */

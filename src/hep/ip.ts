@@ -151,3 +151,31 @@ export class Ipv4Texts {
     return this.texts.size
   }
 }
+
+/**
+ * The 32 bits of IPv4 texts an encoder meets, parsed once each: the encoding side of Ipv4Texts (a
+ * replay sends from few addresses, and parsing their texts was a tenth of encoding a packet).
+ * Bounded: cleared when it holds 4,096. One per encoding session, given to the codec in
+ * `EncodeOptions.addressBits`.
+ */
+export class Ipv4Bits {
+  private readonly bits = new Map<string, number>()
+  private readonly scratch = new Uint8Array(4)
+
+  /** `s` as a non-negative 32-bit number, or -1 if it is no IPv4 address (writeIPv4's rules). */
+  of(s: string): number {
+    let a = this.bits.get(s)
+    if (a !== undefined) return a
+    a = ipv4Number(s, this.scratch)
+    if (a < 0) return a
+    if (this.bits.size >= 4096) this.bits.clear()
+    this.bits.set(s, a)
+    return a
+  }
+}
+
+/** `s` as a non-negative 32-bit number (parsed into `scratch`, 4 bytes), or -1 if it is no IPv4 address. */
+export function ipv4Number(s: string, scratch: Uint8Array): number {
+  if (!writeIPv4(s, scratch, 0)) return -1
+  return scratch[0] * 0x1000000 + ((scratch[1] << 16) | (scratch[2] << 8) | scratch[3])
+}

@@ -4,7 +4,14 @@ import { DecodeError, HepError } from '../errors.js'
 import { CANONICAL_ORDER } from './canonical-order.js'
 import { CHUNK_BY_ID, chunkIdHex, type ChunkDef, type ChunkKind, type KindValue } from './chunks.js'
 import { CHUNK_HEADER_LENGTH, HEP3_HEADER_LENGTH, HEP3_MAX_LENGTH } from './constants.js'
-import { ipv4ToString, ipv6ToString, parseIPv6Text as parseIPv6, writeIPv4, type Ipv4Texts } from './ip.js'
+import {
+  ipv4ToString,
+  ipv6ToString,
+  parseIPv6Text as parseIPv6,
+  writeIPv4,
+  type Ipv4Bits,
+  type Ipv4Texts,
+} from './ip.js'
 import { encodeCanonicalGenerated } from './codegen.js'
 import { macToString, writeMac } from './mac.js'
 import { storeField } from './store.js'
@@ -371,9 +378,14 @@ export function encodeCanonicalTyped(
   return encodeTyped(p, undefined, target, offset)
 }
 
-export function encodeV3(p: HepPacket, target?: Buffer, offset = 0): { buffer: Buffer; length: number } {
+export function encodeV3(
+  p: HepPacket,
+  target?: Buffer,
+  offset = 0,
+  bits?: Ipv4Bits,
+): { buffer: Buffer; length: number } {
   return p.chunks === undefined
-    ? encodeCanonicalGenerated(p, target, offset)
+    ? encodeCanonicalGenerated(p, target, offset, bits)
     : encodeTyped(p, p.chunks, target, offset)
 }
 

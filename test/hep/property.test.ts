@@ -30,6 +30,7 @@ import { Writable } from 'node:stream'
 import { OutputWriter } from '../../src/output/writer.js'
 import { encodeCanonicalGenerated, scalarWriterGenerated } from '../../src/hep/codegen.js'
 import { jsonNum, jsonStr, jsonStrRoom, writeScalarsTyped } from '../../src/hep/json-bytes.js'
+import { Ipv4Bits } from '../../src/hep/ip.js'
 import { encodeCanonicalTyped } from '../../src/hep/v3.js'
 import { checkCodec, normalise } from '../helpers/check-codec.js'
 import { HEP_UDP_CAPTURES, loadHexVectors } from '../helpers/fixtures.js'
@@ -246,6 +247,7 @@ describe('arbitrary packets', () => {
       field: fc.constantFrom(...CHUNK_DEFS.map((d) => d.field)),
       value: fc.oneof(fc.string(), fc.integer(), fc.double(), fc.constant(null), fc.constant(-1)),
     })
+    const bits = new Ipv4Bits()
     fc.assert(
       fc.property(v3Packet, fc.option(wrong, { nil: undefined }), fc.nat(8), (p0, bad, at) => {
         const p = { ...p0, chunks: undefined } as HepPacket
@@ -263,6 +265,10 @@ describe('arbitrary packets', () => {
           run(() => encodeCanonicalTyped(p, target, at)),
         )
         expect(run(() => encodeCanonicalGenerated(p, undefined, 0))).toBe(run(() => encodeCanonicalTyped(p)))
+        // with an encoding session's parsed addresses (one for all runs: its answers reused)
+        expect(run(() => encodeCanonicalGenerated(p, undefined, 0, bits))).toBe(
+          run(() => encodeCanonicalTyped(p)),
+        )
       }),
       { numRuns: 2000 },
     )

@@ -144,4 +144,26 @@ describe('ItemEncoder', () => {
     enc.next(makeItem(1, { source: 's' }, {}))
     expect(skipped).toEqual({ RTP: 2, unreadable: 1 })
   })
+
+  it('without a scratch buffer, every packet keeps bytes of its own: later packets never write over them', () => {
+    // (they are encoded one after the other into slabs of 1 MiB: 3,000 of these fill a few)
+    const { enc } = encoder({ version: 3 })
+    const kept: [Buffer, string][] = []
+    for (let i = 0; i < 3000; i++) {
+      const p = packet({ srcPort: i % 65536, payload: Buffer.alloc(1 + ((i * 37) % 1500), i & 255) })
+      expect(enc.next(makeItem(i + 1, { source: 'x.pcap', frame: i + 1 }, { packet: p }))).toBe(true)
+      expect(enc.bytes.equals(encode(p))).toBe(true)
+      kept.push([enc.bytes, encode(p).toString('hex')])
+    }
+    // a largest HEP3 packet where less than that is left goes into a new slab, whole
+    const big = packet({ payload: Buffer.alloc(65400, 7) })
+    expect(enc.next(makeItem(3001, { source: 'x.pcap', frame: 3001 }, { packet: big }))).toBe(true)
+    expect(enc.bytes.equals(encode(big))).toBe(true)
+    for (const [b, hex] of kept) expect(b.toString('hex')).toBe(hex)
+    // HEPv2 has no length limit: not in a slab, still encoded
+    const v2 = encoder({ version: 2 })
+    const long = packet({ version: 2, payload: Buffer.alloc(2 * 1024 * 1024, 1) })
+    expect(v2.enc.next(makeItem(1, { source: 'x.pcap', frame: 1 }, { packet: long }))).toBe(true)
+    expect(v2.enc.bytes.length).toBeGreaterThan(2 * 1024 * 1024)
+  })
 })

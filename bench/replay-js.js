@@ -1,0 +1,139 @@
+// The JavaScript cost per packet of `replay --topspeed`, without the send syscall (which costs the
+// same in any Node sender): in one process, warm, best of ROUNDS.
+//   node bench/replay-js.js pipeline CAPTURE [ROUNDS]   replay() into a sender that only counts:
+//                                                       read, decode, SIP detection, encode, loop
+//   node bench/replay-js.js sender CAPTURE [ROUNDS]     the UDP sender (queue, window, confirmations)
+//                                                       on a socket whose send() confirms on the next
+//                                                       tick as Node's does, no syscall; beside it the
+//                                                       plain loop of bench/udp-tools.js sendall
+//   node bench/replay-js.js both CAPTURE [ROUNDS]       replay() through that sender: all our JS
+// HEP_DIST=DIR runs another build's dist/. Prints ns per packet. The CPU profile of a real run (node --cpu-prof) says the same with noise.
+import { EventEmitter } from 'node:events'
+import { performance } from 'node:perf_hooks'
+
+// HEP_DIST=DIR: another build's dist/ (a checkout before a change), to run the same rows against it
+const dist = process.env.HEP_DIST ?? new URL('../dist', import.meta.url).pathname
+const { replay } = await import(`${dist}/src/replay/replay.js`)
+const { UdpSender } = await import(`${dist}/src/net/udp-sender.js`)
+const { parseDestination } = await import(`${dist}/src/net/address.js`)
+const { CaptureItems } = await import(`${dist}/src/capture/items.js`)
+const { ItemEncoder } = await import(`${dist}/src/item/encode.js`)
+
+const [mode, capture, roundsText] = process.argv.slice(2)
+const rounds = Number(roundsText ?? 7)
+
+class NullSender extends EventEmitter {
+  destination = 'null'
+  connected = true
+  n = 0
+  bytes = 0
+  send(b) {
+    this.n++
+    this.bytes += b.length
+    return true
+  }
+  ready = () => Promise.resolve()
+  connect = () => Promise.resolve()
+  flush = () => Promise.resolve(true)
+  stats() {
+    return { submitted: this.n, sent: this.n, failed: 0, dropped: 0, queued: 0, inFlight: 0, resent: 0 }
+  }
+  close = () => Promise.resolve(this.stats())
+}
+
+/** A socket as dgram's connected socket looks to its caller: send(buf, cb) confirms on the next tick. */
+const fakeSend = function (buf, a, b, c) {
+  const cb = typeof a === 'function' ? a : c
+  if (cb) process.nextTick(cb, null, buf.length)
+}
+
+async function udpSender() {
+  const s = new UdpSender(parseDestination('127.0.0.1:9'), { queueLimit: 1000 })
+  await s.connect()
+  s.socket.send = fakeSend
+  return s
+}
+
+const opts = { files: [capture], timing: { mode: { kind: 'topspeed' } }, version: 3, onProgress() {} }
+
+async function encoded() {
+  const enc = new ItemEncoder({ version: 3 })
+  const out = []
+  for await (const it of new CaptureItems(capture, capture, { mode: 'sip', extract: { sipDetails: false } }))
+    if (enc.next(it)) out.push(Buffer.from(enc.bytes))
+  return out
+}
+
+function plain(pkts) {
+  const s = { send: fakeSend }
+  return new Promise((resolve) => {
+    let i = 0
+    let inflight = 0
+    const pump = () => {
+      while (i < pkts.length && inflight < 4096) {
+        inflight++
+        s.send(pkts[i++], () => {
+          inflight--
+          if (i >= pkts.length && inflight === 0) resolve()
+        })
+      }
+      if (i < pkts.length) setImmediate(pump)
+    }
+    pump()
+  })
+}
+
+async function ourSender(pkts) {
+  const s = await udpSender()
+  const t0 = performance.now()
+  for (const p of pkts) if (!s.send(p)) await s.ready()
+  await s.flush()
+  const ms = performance.now() - t0
+  await s.close()
+  if (s.stats().sent !== pkts.length) throw new Error(`sent ${s.stats().sent} of ${pkts.length}`)
+  return ms
+}
+
+const ns = (v, n) => ((v * 1e6) / n).toFixed(0).padStart(5)
+const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1]
+const row = (name, v, n, cpu) =>
+  console.log(
+    `${name.padEnd(28)} best ${ns(Math.min(...v), n)} ns/packet, median ${ns(median(v), n)}` +
+      (cpu ? `; CPU best ${ns(Math.min(...cpu), n)}, median ${ns(median(cpu), n)}` : '') +
+      ` (${n} packets, ${v.length} rounds)`,
+  )
+/** CPU ms (user + system, all threads) since `c` */
+const cpuMs = (c) => {
+  const d = process.cpuUsage(c)
+  return (d.user + d.system) / 1000
+}
+
+if (mode === 'pipeline' || mode === 'both') {
+  const v = []
+  const cpu = []
+  let n = 0
+  for (let r = 0; r < rounds; r++) {
+    const sender = mode === 'both' ? await udpSender() : new NullSender()
+    const c = process.cpuUsage()
+    const st = await replay(opts, sender)
+    cpu.push(cpuMs(c))
+    n = st.packets
+    if (st.sent !== n) throw new Error(`sent ${st.sent} of ${n}`)
+    v.push(st.elapsedMs)
+  }
+  row(mode === 'both' ? 'replay through UdpSender' : 'replay into a null sender', v, n, cpu)
+}
+if (mode === 'sender') {
+  const pkts = await encoded()
+  const a = []
+  const b = []
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now()
+    await plain(pkts)
+    a.push(performance.now() - t0)
+    b.push(await ourSender(pkts))
+  }
+  // (wall time: nothing here waits)
+  row('plain sendall loop', a, pkts.length)
+  row('UdpSender', b, pkts.length)
+}
