@@ -7,7 +7,7 @@ import { decodeDatagram, type DecodeOptions } from '../hep/codec.js'
 import { Ipv4Texts } from '../hep/ip.js'
 import type { StdinSource } from '../input/input.js'
 import type { HepPacket } from '../hep/packet.js'
-import { asHepError, makeItem, type CaptureFacts, type HepItem } from '../item/item.js'
+import { asHepError, frameItem, makeItem, type CaptureFacts, type HepItem } from '../item/item.js'
 import { countSkip, tally } from '../item/skip.js'
 import { RtcpCorrelator, type RtcpCounts, type RtcpMode } from '../rtcp/correlate.js'
 import { mosOf, type RtcpReport } from '../rtcp/rtcp.js'
@@ -126,8 +126,8 @@ export class CaptureItems {
   }
 
   private item(m: CapturedMessage): HepItem | undefined {
-    const origin = { source: this.name, frame: m.frame }
     if (this.mode === 'hep') {
+      const origin = { source: this.name, frame: m.frame }
       if (m.kind !== 'hep') {
         if (m.kind === 'rtcp') tally(this.extractor.stats.skipped, nonSipReason(m))
         else countSkip(this.extractor.stats.skipped, 'sipInHepCapture')
@@ -146,25 +146,15 @@ export class CaptureItems {
     if (m.kind === 'rtcp') return this.rtcpItem(m)
     if (m.kind !== 'sip') return undefined
     this.rtcp?.sip(m)
-    return makeItem(++this.index, origin, {
-      packet: messageToHep(m, this.opts.captureId),
-      capture: meta(m),
-      sip: m.sip,
-    })
+    return frameItem(++this.index, this.name, m.frame, messageToHep(m, this.opts.captureId), meta(m), m.sip)
   }
 
   private rtcpItem(m: CapturedMessage): HepItem | undefined {
     const skipped = this.extractor.stats.skipped
     const d = (this.rtcp as RtcpCorrelator).rtcp(m)
     if (d.kind === 'report') {
-      return makeItem(
-        ++this.index,
-        { source: this.name, frame: m.frame },
-        {
-          packet: rtcpToHep(m, d.report, d.callId, this.opts.captureId),
-          capture: meta(m),
-        },
-      )
+      const p = rtcpToHep(m, d.report, d.callId, this.opts.captureId)
+      return frameItem(++this.index, this.name, m.frame, p, meta(m), undefined)
     }
     if (d.kind === 'uncorrelated') countSkip(skipped, 'rtcpUncorrelated')
     else if (d.kind === 'malformed') countSkip(skipped, 'rtcpMalformed')

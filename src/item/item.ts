@@ -83,6 +83,44 @@ class Item implements HepItem {
   }
 }
 
+/**
+ * An item of a capture's frame (capture/items.ts, one per message: the hot path of replay): its
+ * fields set directly, its origin made only when asked for.
+ */
+class FrameItem implements HepItem {
+  raw: Buffer | undefined = undefined
+  error: HepError | undefined = undefined
+
+  constructor(
+    public index: number,
+    private readonly source: string,
+    private readonly frame: number,
+    public packet: HepPacket | undefined,
+    public capture: CaptureFacts | undefined,
+    public sip: SipInfo | undefined,
+  ) {}
+
+  get origin(): Origin {
+    return { source: this.source, frame: this.frame }
+  }
+
+  get where(): string {
+    return formatOrigin(this.origin)
+  }
+}
+
+/** An item numbered `index` of frame `frame` of capture `source` (makeItem with that origin). */
+export function frameItem(
+  index: number,
+  source: string,
+  frame: number,
+  packet: HepPacket,
+  capture: CaptureFacts,
+  sip: SipInfo | undefined,
+): HepItem {
+  return new FrameItem(index, source, frame, packet, capture, sip)
+}
+
 /** An item numbered `index`, from `origin`, with its packet or error. */
 export function makeItem(index: number, origin: Origin, content: ItemContent): HepItem {
   return new Item(index, origin, content)

@@ -15,6 +15,9 @@ describe('messages completed by one packet', () => {
       for (const it of b) {
         const p = it.packet!
         got.push([it.capture!.frame, p.timeSeconds!, p.timeUseconds!, it.sip!.startLine.slice(0, 11)])
+        // its origin: the input and the frame that completed it
+        expect(it.origin).toEqual({ source: 'x', frame: it.capture!.frame })
+        expect(it.where).toBe(`x frame ${it.capture!.frame}`)
       }
     const frame7 = got.filter((g) => g[0] === 7)
     const frame9 = got.filter((g) => g[0] === 9)
