@@ -41,7 +41,7 @@ export interface ReplayOptions extends HepEncodingOptions {
   onPacket?: (p: HepPacket, bytes: Buffer) => void
   /** called for every item that cannot be replayed */
   onSkip?: (where: string, reason: string, error?: HepError) => void
-  /** called after every packet (one object, updated in place: read it, do not keep it) */
+  /** called after every packet (one object, updated in place: read it then, do not keep it) */
   onProgress?: (s: ReplayProgress) => void
   /** ms the sender may still flush after `signal` stopped the replay (default 400) */
   stopFlushMs?: number
@@ -106,7 +106,6 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
   const timing = new TimingStats()
   const filter = opts.filter?.empty === false ? opts.filter : undefined
   const needSip = filter?.needsSip === true || opts.correlationId === 'auto' || opts.needCallId === true
-  const progress: ReplayProgress = { packets: 0, elapsedMs: 0, captureMs: 0 }
   const loops = opts.loop ?? 1
   const dry = sender === undefined
   const topspeed = opts.timing.mode.kind === 'topspeed'
@@ -120,6 +119,14 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
   let firstCapture: number | undefined
   let wallStartMs = 0
   let start = 0
+  // elapsedMs read when the reader asks (no clock read per packet: the CLI never asks)
+  const progress: ReplayProgress = {
+    packets: 0,
+    get elapsedMs() {
+      return packets > 0 ? performance.now() - start : 0
+    },
+    captureMs: 0,
+  }
   // timestamps 'now': each packet stamped with the wall time of its place in the schedule
   let wallTime = 0
   const stampNow =
@@ -215,7 +222,6 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
         opts.onPacket?.(p, bytes)
         if (opts.onProgress) {
           progress.packets = packets
-          progress.elapsedMs = performance.now() - start
           progress.captureMs = (t - (firstCapture ?? t)) * 1000
           opts.onProgress(progress)
         }

@@ -165,10 +165,17 @@ export async function replayThreaded(
     }
   }
 
-  const progress: ReplayProgress = { packets: 0, elapsedMs: 0, captureMs: 0 }
   let packets = 0
   let rtcpSent = 0
   let start = 0
+  // elapsedMs read when the reader asks (no clock read per packet: the CLI never asks)
+  const progress: ReplayProgress = {
+    packets: 0,
+    get elapsedMs() {
+      return packets > 0 ? performance.now() - start : 0
+    },
+    captureMs: 0,
+  }
   try {
     // connect (and resolve) before the clock starts, as the one-thread path does
     await untilAborted(
@@ -188,7 +195,6 @@ export async function replayThreaded(
         if (r.rtcp) rtcpSent++
         if (onProgress) {
           progress.packets = packets
-          progress.elapsedMs = performance.now() - start
           progress.captureMs = r.captureMs
           onProgress(progress)
         }
