@@ -7,7 +7,13 @@
 //                                                       tick as Node's does, no syscall; beside it the
 //                                                       plain loop of bench/udp-tools.js sendall
 //   node bench/replay-js.js both CAPTURE [ROUNDS]       replay() through that sender: all our JS
-// HEP_DIST=DIR runs another build's dist/. Prints ns per packet. The CPU profile of a real run (node --cpu-prof) says the same with noise.
+//   node bench/replay-js.js alloc CAPTURE [ROUNDS]      each stage of the pipeline on its own (read,
+//                                                       extract, items, encode), cumulative: ns and
+//                                                       bytes allocated (young generation, from
+//                                                       --trace-gc in a child process) per packet
+// HEP_DIST=DIR runs another build's dist/. Prints ns per packet. The CPU profile of a real run
+// (node --cpu-prof) says the same with noise; on a shared machine compare builds in turns.
+import { spawnSync } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
 
@@ -18,6 +24,8 @@ const { UdpSender } = await import(`${dist}/src/net/udp-sender.js`)
 const { parseDestination } = await import(`${dist}/src/net/address.js`)
 const { CaptureItems } = await import(`${dist}/src/capture/items.js`)
 const { ItemEncoder } = await import(`${dist}/src/item/encode.js`)
+const { CaptureReader } = await import(`${dist}/src/pcap/read/index.js`)
+const { CaptureExtractor } = await import(`${dist}/src/capture/extract.js`)
 
 const [mode, capture, roundsText] = process.argv.slice(2)
 const rounds = Number(roundsText ?? 7)
@@ -136,4 +144,70 @@ if (mode === 'sender') {
   // (wall time: nothing here waits)
   row('plain sendall loop', a, pkts.length)
   row('UdpSender', b, pkts.length)
+}
+
+// each stage as replay runs it: SIP without the details scan, RTCP correlated
+const itemsOf = () =>
+  new CaptureItems(capture, capture, { mode: 'sip', rtcp: 'correlated', extract: { sipDetails: false } })
+const STAGES = {
+  read: async () => {
+    let n = 0
+    for await (const b of new CaptureReader(capture).batches()) n += b.length
+    return n
+  },
+  extract: async () => {
+    let n = 0
+    const x = new CaptureExtractor(capture, { want: 'sip', sipDetails: false, rtcp: true })
+    for await (const b of x.batches()) n += b.length
+    return n
+  },
+  items: async () => {
+    let n = 0
+    for await (const b of itemsOf().batches()) n += b.length
+    return n
+  },
+  encode: async () => {
+    let n = 0
+    const e = new ItemEncoder({ version: 3 })
+    for await (const b of itemsOf().batches()) for (const it of b) if (e.readable(it) && e.encode(it)) n++
+    return n
+  },
+}
+if (mode === 'stage') {
+  // (the child: one stage, ROUNDS times, under --trace-gc; prints "packets ms" per round)
+  const fn = STAGES[process.argv[5]]
+  for (let r = 0; r < rounds; r++) {
+    const t = performance.now()
+    const n = await fn()
+    console.log(`round ${n} ${performance.now() - t}`)
+  }
+}
+if (mode === 'alloc') {
+  for (const stage of Object.keys(STAGES)) {
+    const c = spawnSync(
+      process.execPath,
+      ['--trace-gc', new URL(import.meta.url).pathname, 'stage', capture, String(rounds), stage],
+      { encoding: 'utf8', env: process.env },
+    )
+    let prev
+    let mb = 0
+    let n = 0
+    const ms = []
+    for (const l of c.stdout.split('\n')) {
+      const g = / (Scavenge|Mark-Compact) ([0-9.]+) \([0-9.]+\) -> ([0-9.]+)/.exec(l)
+      if (g) {
+        if (prev !== undefined) mb += Number(g[2]) - prev
+        prev = Number(g[3])
+      }
+      const r = /^round (\d+) ([0-9.]+)/.exec(l)
+      if (r) {
+        n += Number(r[1])
+        ms.push(Number(r[2]) / Number(r[1]))
+      }
+    }
+    console.log(
+      `${stage.padEnd(8)} ${((mb * 1048576) / n).toFixed(0).padStart(5)} bytes allocated per packet, ` +
+        `best ${(Math.min(...ms) * 1e6).toFixed(0)} ns/packet (${rounds} rounds)`,
+    )
+  }
 }
