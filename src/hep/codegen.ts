@@ -93,11 +93,12 @@ function fieldSource(d: ChunkDef, i: number): { size: string; write: string } {
       }
     case 'inet4':
     case 'inet6':
-      // an IPv4 text's 32 bits (h.ip4: -1 when it is none) found in the size pass, written after
+      // an IPv4 text's 32 bits (h.ip4: -1 when it is none) found in the size pass, written after;
+      // only a text that is none is looked at for a ':' (an IPv6 address)
       return {
         size:
           `${read}let a${i}=-1;if(${v}!==undefined){if(typeof ${v}!=='string')h.fail(${F},${v},'an IP address');` +
-          `if(${v}.includes(':'))${n}=16;else{${n}=4;a${i}=h.ip4(${v},bits);}}`,
+          `a${i}=h.ip4(${v},bits);${n}=a${i}<0&&${v}.includes(':')?16:4;}`,
         write:
           `if(${n}===16){const a=h.parseIPv6(${v});if(a===undefined)h.fail(${F},${v},'an IPv6 address');` +
           `buf.set(a,pos+6);${header(d.id6, '22')}}else{const a=a${i};if(a<0)h.fail(${F},${v},'an IPv4 address');` +

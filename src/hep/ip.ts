@@ -167,7 +167,8 @@ export class Ipv4Bits {
     let a = this.bits.get(s)
     if (a !== undefined) return a
     a = ipv4Number(s, this.scratch)
-    if (a < 0) return a
+    // a text that is none is kept too when it may be an address (IPv6: at most 45 characters)
+    if (a < 0 && s.length > 45) return a
     if (this.bits.size >= 4096) this.bits.clear()
     this.bits.set(s, a)
     return a

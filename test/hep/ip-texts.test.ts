@@ -63,7 +63,17 @@ describe('Ipv4Bits', () => {
         const s = `${i % 256}.${(i * 7) % 256}.${(i * 13) % 256}.${255 - (i % 256)}`
         expect(bits.of(s)).toBe(Buffer.from(parseIPv4(s) as Uint8Array).readUInt32BE(0))
       }
-      for (const s of ['1.2.3.04', '1.2.3', '256.1.1.1', '', 'a.b.c.d', '1.2.3.4.5', ' 1.2.3.4'])
+      for (const s of [
+        '1.2.3.04',
+        '1.2.3',
+        '256.1.1.1',
+        '',
+        'a.b.c.d',
+        '1.2.3.4.5',
+        ' 1.2.3.4',
+        '::1',
+        'x'.repeat(99),
+      ])
         expect(bits.of(s)).toBe(-1)
     }
     expect(bits.of('255.255.255.255')).toBe(0xffffffff)
