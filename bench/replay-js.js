@@ -11,6 +11,13 @@
 //                                                       extract, items, encode), cumulative: ns and
 //                                                       bytes allocated (young generation, from
 //                                                       --trace-gc in a child process) per packet
+//   node bench/replay-js.js encode CAPTURE [ROUNDS]     HEP3 encode alone of the capture's packets into
+//                                                       one buffer, with an encoding session (ItemEncoder's)
+//   node bench/replay-js.js instructions CAPTURE [MODE]  MODE (default both) under valgrind's callgrind,
+//                                                       2 rounds and 5: the instructions of the 3 warm
+//                                                       rounds between, per packet (no timer noise: on a
+//                                                       shared machine the one figure that repeats; it
+//                                                       does not see cache misses)
 // HEP_DIST=DIR runs another build's dist/. Prints ns per packet. The CPU profile of a real run
 // (node --cpu-prof) says the same with noise; on a shared machine compare builds in turns.
 import { spawnSync } from 'node:child_process'
@@ -26,6 +33,8 @@ const { CaptureItems } = await import(`${dist}/src/capture/items.js`)
 const { ItemEncoder } = await import(`${dist}/src/item/encode.js`)
 const { CaptureReader } = await import(`${dist}/src/pcap/read/index.js`)
 const { CaptureExtractor } = await import(`${dist}/src/capture/extract.js`)
+const { encode } = await import(`${dist}/src/hep/codec.js`)
+const { Ipv4Bits } = await import(`${dist}/src/hep/ip.js`)
 
 const [mode, capture, roundsText] = process.argv.slice(2)
 const rounds = Number(roundsText ?? 7)
@@ -210,4 +219,47 @@ if (mode === 'alloc') {
         `best ${(Math.min(...ms) * 1e6).toFixed(0)} ns/packet (${rounds} rounds)`,
     )
   }
+}
+
+if (mode === 'instructions') {
+  const what = process.argv[4] ?? 'both'
+  const refs = (r) => {
+    const c = spawnSync(
+      'valgrind',
+      [
+        '--tool=callgrind',
+        '--callgrind-out-file=/dev/null',
+        '--smc-check=all-non-file',
+        process.execPath,
+        new URL(import.meta.url).pathname,
+        what,
+        capture,
+        String(r),
+      ],
+      { encoding: 'utf8', env: process.env },
+    )
+    const m = /refs:\s*([\d,]+)/.exec(c.stderr)
+    const n = /\((\d+) packets/.exec(c.stdout)
+    if (!m || !n) throw new Error(`valgrind: ${c.error?.message ?? c.stderr.slice(-500)}`)
+    return { ir: Number(m[1].replaceAll(',', '')), packets: Number(n[1]) }
+  }
+  const a = refs(2)
+  const b = refs(5)
+  console.log(
+    `${what}: ${((b.ir - a.ir) / 3 / b.packets).toFixed(0)} instructions per packet (callgrind, ${b.packets} packets a round)`,
+  )
+}
+
+if (mode === 'encode') {
+  const packets = []
+  for await (const it of itemsOf()) packets.push(it.packet)
+  const into = Buffer.allocUnsafe(65536)
+  const session = { addressBits: Ipv4Bits === undefined ? undefined : new Ipv4Bits() }
+  const v = []
+  for (let r = 0; r < Math.max(rounds, 30); r++) {
+    const t = performance.now()
+    for (let i = 0; i < packets.length; i++) encode(packets[i], into, 0, session)
+    v.push(performance.now() - t)
+  }
+  row('HEP3 encode into one buffer', v, packets.length)
 }
