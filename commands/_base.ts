@@ -9,6 +9,7 @@ import { HepError } from '../src/errors.js'
 import type { HepPacket } from '../src/hep/packet.js'
 import { StdinSource } from '../src/input/input.js'
 import { endPipes } from '../src/pcap/read/pipe.js'
+import { abandonFifos } from '../src/output/fifo.js'
 import { DEFAULT_MAX_BUFFER, OutputWriter, parseSize, type OutputError } from '../src/output/writer.js'
 import { chunkTable, fullPayload, summaryLine } from './_pretty.js'
 import { ProgressLine } from './_progress.js'
@@ -163,6 +164,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         this.note(`stdout: ${o.writableLength} bytes the reader did not take were dropped`)
         o.destroy()
       }
+      // and so do FIFOs named as outputs (one with no reader yet stops waiting for one)
+      abandonFifos()
     }, STOP_FLUSH_MS).unref()
     setTimeout(() => {
       if (!this.stderrGone) process.stderr.write(`hep ${this.id ?? ''}: could not stop in time; exiting\n`)

@@ -26,6 +26,8 @@ export function inputName(path: string): string {
 export class StdinSource {
   private view: PassThrough | undefined
   private input: NodeJS.ReadStream | undefined
+  /** end() was called */
+  private stopped = false
 
   constructor(
     /** the stream read (default process.stdin, which is touched only when first read) */
@@ -36,6 +38,11 @@ export class StdinSource {
 
   /** The stream of stdin (the same one each call). `what` names the input for the hint ("HEP", "a capture"). */
   stream(what = 'HEP'): Readable {
+    if (this.view === undefined && this.stopped) {
+      // ended before it was first read (a stop while an earlier input was read): empty
+      this.view = new PassThrough()
+      this.view.end()
+    }
     if (this.view === undefined) {
       const view = new PassThrough({ highWaterMark: READ_SIZE })
       const input = (this.input = this.source())
@@ -49,6 +56,7 @@ export class StdinSource {
 
   /** Stops reading stdin: what was read is still delivered, then the end. */
   end(): void {
+    this.stopped = true
     const { view, input } = this
     if (view === undefined || input === undefined || view.writableEnded) return
     input.unpipe(view)

@@ -54,13 +54,13 @@ export interface WorkerSetup {
   crashAfter?: number
 }
 
-/** Capture id and payload type counts (ListenStats.kinds() rows, the capture id as a number, -1: none, -2: others). */
 /** how often the worker hands over its counts by kind while it runs */
 export const KIND_EVERY_MS = 500
 
 /** the capture id of a row of packets whose kind the main thread never heard (the worker died, or was given up on) */
 export const KIND_UNKNOWN = -3
 
+/** Capture id and payload type counts (ListenStats.kinds() rows, the capture id as a number, -1: none, -2: others, KIND_UNKNOWN: not known). */
 export type KindRow = [captureId: number, payloadType: number, packets: number]
 
 /**

@@ -73,8 +73,10 @@ class RingReader {
           this.nap()
           continue
         }
-        // no traffic for a while: sleep until woken; said first, so a position published after `w`
-        // was read makes the wait return at once
+        // no traffic for a while: the counts by kind are told as they stand (the last ones of a burst
+        // came within KIND_EVERY_MS of the previous telling), then sleep until woken; said first, so a
+        // position published after `w` was read makes the wait return at once
+        if (idle === IDLE_POLLS + 1) this.postKinds(true)
         Atomics.store(c, SLEEPING, 1)
         Atomics.wait(c, WPOS, w, 200)
         Atomics.store(c, SLEEPING, 0)
@@ -94,13 +96,16 @@ class RingReader {
   }
 
   private kindsAt = 0
+  /** packets received when the counts by kind were last told */
+  private kindsReceived = 0
 
   /** The counts by kind so far, at most every KIND_EVERY_MS (the main thread's, should this thread die). */
-  private postKinds(): void {
-    if (this.stats === undefined) return
-    const now = Date.now()
-    if (now - this.kindsAt < KIND_EVERY_MS) return
-    this.kindsAt = now
+  private postKinds(now = false): void {
+    if (this.stats === undefined || this.stats.received === this.kindsReceived) return
+    const t = Date.now()
+    if (!now && t - this.kindsAt < KIND_EVERY_MS) return
+    this.kindsReceived = this.stats.received
+    this.kindsAt = t
     post({ t: 'kinds', kinds: this.stats.rows() })
   }
 

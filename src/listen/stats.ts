@@ -41,7 +41,8 @@ export class ListenStats {
   /** Adds counts by kind that another thread made (rows()); `received` is the caller's. */
   addRows(rows: readonly (readonly [number, number, number])[]): void {
     for (const [c0, t, n] of rows) {
-      const c = !this.byKind.has(c0) && this.byKind.size >= MAX_KINDS ? -2 : c0
+      // (the rows of no capture id, 'other' and 'unknown' are never folded into 'other')
+      const c = c0 >= 0 && !this.byKind.has(c0) && this.byKind.size >= MAX_KINDS ? -2 : c0
       let m = this.byKind.get(c)
       if (m === undefined) this.byKind.set(c, (m = new Map()))
       m.set(t, (m.get(t) ?? 0) + n)

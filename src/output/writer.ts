@@ -37,6 +37,7 @@ const REASONS: Record<string, string> = {
   EPERM: 'operation not permitted',
   EROFS: 'read-only file system',
   ECONNRESET: 'the reader went away',
+  ESTOPPED: 'its reader had not taken everything when the command stopped',
 }
 
 /** An output that failed: where, the errno code, and the reason in words ("disk full (ENOSPC)"). */

@@ -1,7 +1,7 @@
 /**
  * FIFOs named as outputs: one with no reader yet is waited for by retried non-blocking opens, not by
- * an open parked on the thread pool (Ctrl-C then never ended the process); one with a reader gets
- * every line.
+ * an open parked on the thread pool (Ctrl-C then never ended the process); at a stop one nobody reads,
+ * or whose reader stalls, is named as failed with the summary; one with a reader gets every line.
  *
  * A FIFO named as an input (`mkfifo p; tcpdump -w p & hep replay p …`), not stdin. Its reads must be
  * ones Ctrl-C can stop: a read parked on libuv's thread pool for a quiet writer kept the process
@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process'
 import { execFileSync } from 'node:child_process'
 import dgram from 'node:dgram'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -109,7 +109,7 @@ describe('a FIFO named as an input', { timeout: 60_000 }, () => {
     }
   })
 
-  it('convert into a FIFO nobody reads yet: Ctrl-C ends it within the deadline (it waited for ever)', async () => {
+  it('convert into a FIFO nobody reads yet: Ctrl-C names it as failed, with the summary, exit 5, promptly', async () => {
     const out = fifo()
     const run = start(['convert', fixture('captures/sip-udp.pcap'), out, '--into', 'hex'])
     try {
@@ -117,9 +117,63 @@ describe('a FIFO named as an input', { timeout: 60_000 }, () => {
       const t = Date.now()
       run.child.kill('SIGINT')
       const code = await Promise.race([run.exited, sleep(5000).then(() => 'still running' as const)])
-      expect(code, run.out().stderr).toBe(130)
-      expect(Date.now() - t).toBeLessThan(2500)
+      const { stderr } = run.out()
+      expect(code, stderr).toBe(5)
+      expect(Date.now() - t).toBeLessThan(1000)
+      expect(stderr).toMatch(
+        /cannot write .*: its reader had not taken everything when the command stopped \(ESTOPPED\)/,
+      )
+      expect(stderr).not.toMatch(/could not stop in time/)
+      // the counts add up: nothing went out, all 18 were left by the output's failure
+      expect(stderr).toMatch(/out \(hex\)\s*│\s*0\s/)
+      expect(stderr).toMatch(/skipped: output failed\s*│\s*18\s/)
     } finally {
+      run.child.kill('SIGKILL')
+    }
+  })
+
+  it('convert into a FIFO whose reader stalls: Ctrl-C names it as failed, exit 5, promptly', async () => {
+    // some 30 MB of hex: more than the pipe and the writer hold
+    const lines = readFileSync(fixture('hep/hep-v3.hex'), 'utf8').trim().split('\n')
+    const input = join(dir, 'big.hex')
+    writeFileSync(input, Array.from({ length: 30_000 }, (_, i) => lines[i % lines.length]).join('\n') + '\n')
+    const out = fifo()
+    const run = start(['convert', input, out, '--into', 'hex'])
+    const r = await open(out, 'r')
+    try {
+      await r.read(Buffer.alloc(65536), 0, 65536) // takes a little, then nothing more
+      await sleep(700)
+      const t = Date.now()
+      run.child.kill('SIGINT')
+      const code = await Promise.race([run.exited, sleep(5000).then(() => 'still running' as const)])
+      const { stderr } = run.out()
+      expect(code, stderr).toBe(5)
+      expect(Date.now() - t).toBeLessThan(1000)
+      expect(stderr).toMatch(/ESTOPPED/)
+      expect(stderr).not.toMatch(/could not stop in time/)
+    } finally {
+      await r.close()
+      run.child.kill('SIGKILL')
+    }
+  })
+
+  it('calls of two FIFOs, Ctrl-C while reading the first: the second (opened after the stop) holds nothing up', async () => {
+    const f1 = fifo()
+    const f2 = fifo()
+    const run = start(['calls', f1, f2])
+    const w = await open(f1, 'w')
+    try {
+      await w.write(part)
+      await sleep(700)
+      const t = Date.now()
+      run.child.kill('SIGINT')
+      const code = await Promise.race([run.exited, sleep(5000).then(() => 'still running' as const)])
+      const { stderr } = run.out()
+      expect(code, stderr).toBe(0)
+      expect(Date.now() - t).toBeLessThan(1000)
+      expect(stderr).not.toMatch(/could not stop in time/)
+    } finally {
+      await w.close()
       run.child.kill('SIGKILL')
     }
   })

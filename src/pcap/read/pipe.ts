@@ -1,5 +1,5 @@
 /**
- * A FIFO (or a Unix socket file) as an input, read the way stdin's pipe is: opened without waiting
+ * A FIFO as an input, read the way stdin's pipe is: opened without waiting
  * for a writer and read when epoll says there is data, never by a read parked on libuv's thread
  * pool. Such a read cannot be stopped: Ctrl-C on a FIFO whose writer was quiet printed "could not
  * stop in time" and the process still waited until the writer wrote or closed (libuv joins its
@@ -9,22 +9,27 @@ import { closeSync, constants, fstatSync, openSync, statSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { PassThrough, type Readable } from 'node:stream'
 
-/** The FIFOs open now, each with what ends it (endPipes). */
-const open = new Set<() => void>()
+/** The FIFOs of this process opened as inputs, each with what ends it (endPipes). */
+class OpenPipes {
+  readonly ends = new Set<() => void>()
+  /** endPipes() was called: a FIFO opened after it (the second input of a merge) is empty */
+  ended = false
+}
+const pipes = new OpenPipes()
 
 /**
  * Stops reading every FIFO opened here (Ctrl-C, as stdin's end()): what was read is still
- * delivered, then the end of input.
+ * delivered, then the end of input; one opened after it is empty.
  */
 export function endPipes(): void {
-  for (const end of [...open]) end()
+  pipes.ended = true
+  for (const end of [...pipes.ends]) end()
 }
 
-/** Whether `path` names a FIFO or a socket (undefined when it cannot be looked at). */
-export function isPipePath(path: string): boolean {
+/** Whether `path` names a FIFO (false too when it cannot be looked at). */
+function isPipePath(path: string): boolean {
   try {
-    const st = statSync(path)
-    return st.isFIFO() || st.isSocket()
+    return statSync(path).isFIFO()
   } catch {
     return false
   }
@@ -37,6 +42,12 @@ export function isPipePath(path: string): boolean {
  */
 export function openPipe(path: string): Readable | undefined {
   if (!isPipePath(path)) return undefined
+  if (pipes.ended) {
+    // stopped before this input was reached: it ends at once (waiting for its writer would hold the stop)
+    const empty = new PassThrough()
+    empty.end()
+    return empty
+  }
   let fd: number
   try {
     // O_NONBLOCK: open(2) of a FIFO would otherwise wait for a writer, on a thread-pool thread
@@ -60,22 +71,22 @@ export function openPipe(path: string): Readable | undefined {
 function stoppable(input: Socket): Readable {
   const view = new PassThrough({ highWaterMark: 256 * 1024 })
   const end = (): void => {
-    open.delete(end)
-    if (view.writableEnded) return
+    pipes.ends.delete(end)
+    if (view.writableEnded || view.destroyed) return
     input.unpipe(view)
     input.on('error', () => {})
     input.destroy()
     view.end()
   }
-  open.add(end)
+  pipes.ends.add(end)
   input.on('error', (e) => {
-    open.delete(end)
+    pipes.ends.delete(end)
     view.destroy(e)
   })
-  input.on('end', () => open.delete(end))
+  input.on('end', () => pipes.ends.delete(end))
   // a reader that stops early (destroy) lets go of the FIFO too
   view.on('close', () => {
-    open.delete(end)
+    pipes.ends.delete(end)
     input.destroy()
   })
   input.pipe(view)
