@@ -81,6 +81,7 @@ async function encoded() {
   return out
 }
 
+/** bench/udp-tools.js sendall's loop (the plain Node sender of bench/wait.js), on the fake socket */
 function plain(pkts) {
   const s = { send: fakeSend }
   return new Promise((resolve) => {
