@@ -158,14 +158,14 @@ export class OutThread {
     const c = this.control
     const lost = this.taken - Atomics.load(c, HANDLED)
     const received = Atomics.load(c, RECEIVED) + lost
-    // without the worker's last word (it died, or was given up on): its counts by kind as last told,
-    // and the rest as of a kind not known, so the rows still add up to what was received
+    // without the worker's last word (it died, or was given up on): its counts by kind as last told;
+    // and what it never counted by kind (that too, or datagrams it never got): a row of a kind not
+    // known, so the rows still add up to what was received
     const kinds = this.kinds ?? this.kindsSoFar
     let told = 0
     for (const k of kinds) told += k[2]
     const rest = received - told
-    const rows: KindRow[] =
-      rest > 0 && this.kinds === undefined ? [...kinds, [KIND_UNKNOWN, -1, rest]] : kinds
+    const rows: KindRow[] = rest > 0 ? [...kinds, [KIND_UNKNOWN, -1, rest]] : kinds
     return { received, shown: received, malformed: Atomics.load(c, MALFORMED), kinds: rows }
   }
 
