@@ -98,6 +98,7 @@ export default class Calls extends BaseCommand<typeof Calls> {
       from: f.from as HepFormat | undefined,
       timeByteOrder: f['time-byte-order'],
       signal: this.stop.signal,
+      stdin: this.stdin,
       // --flow names its call: the filters that choose calls do not apply
       filter: f.flow === undefined ? filter : undefined,
       flow: f.flow,

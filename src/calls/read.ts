@@ -5,7 +5,7 @@
  */
 import type { HepError } from '../errors.js'
 import type { HepItem } from '../item/item.js'
-import type { HepFormat } from '../input/input.js'
+import type { HepFormat, StdinSource } from '../input/input.js'
 import { readHepBatches } from '../read/read-hep.js'
 import type { DecodeOptions } from '../hep/codec.js'
 import { timeline } from '../item/timeline.js'
@@ -16,6 +16,8 @@ export interface ReadCallsOptions extends CollectOptions {
   from?: HepFormat
   timeByteOrder?: DecodeOptions['timeByteOrder']
   signal?: AbortSignal
+  /** stdin, for a file of '-' (default: one of its own); the CLI's, which a stop (Ctrl-C) ends */
+  stdin?: StdinSource
   /** awaited after each batch: reading waits while the output (the rows) is not taken (--output-buffer) */
   drained?: () => Promise<void>
   /** an item that could not be read (malformed packet, a capture that cannot be read on) */
@@ -36,7 +38,12 @@ export async function readCalls(opts: ReadCallsOptions): Promise<ReadCallsResult
   let packets = 0
   let malformed = 0
   const sources = opts.files.map((f) =>
-    readHepBatches(f, { from: opts.from, captureMode: 'auto', timeByteOrder: opts.timeByteOrder }),
+    readHepBatches(f, {
+      from: opts.from,
+      captureMode: 'auto',
+      timeByteOrder: opts.timeByteOrder,
+      stdin: opts.stdin,
+    }),
   )
   outer: for await (const batch of timeline(sources, itemTime)) {
     for (const it of batch) {

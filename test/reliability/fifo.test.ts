@@ -173,6 +173,29 @@ describe('a FIFO named as an input', { timeout: 60_000 }, () => {
     }
   })
 
+  it('calls - with a quiet pipe on stdin: Ctrl-C ends it (calls read stdin through a source of its own, which no stop ended)', async () => {
+    const child = spawn(process.execPath, [BIN, 'calls', '-'], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const exited = new Promise<number | null>((r) => child.on('close', r))
+    try {
+      child.stdin.write(part) // and the pipe stays open, silent
+      await sleep(700)
+      const t = Date.now()
+      child.kill('SIGINT')
+      const code = await Promise.race([exited, sleep(5000).then(() => 'still running' as const)])
+      expect(code, stderr).toBe(0)
+      expect(Date.now() - t, stderr).toBeLessThan(1000)
+      expect(stderr).not.toMatch(/could not stop in time/)
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+
   it('convert into a FIFO whose reader comes later: every line, exit 0', async () => {
     const out = fifo()
     const run = start(['convert', fixture('captures/sip-udp.pcap'), out, '--into', 'hex'])
