@@ -37,7 +37,10 @@ export interface ReplayOptions extends HepEncodingOptions {
   signal?: AbortSignal
   /** the sender balances by call: give it each message's Call-ID */
   needCallId?: boolean
-  /** called for each packet as it is sent (or, in a dry run, instead of sending) */
+  /**
+   * called for each packet as it is sent (or, in a dry run, instead of sending); `bytes` is a view
+   * of a shared 1 MiB slab (HEP3): copy it to keep it, or the whole slab stays alive with it
+   */
   onPacket?: (p: HepPacket, bytes: Buffer) => void
   /** called for every item that cannot be replayed */
   onSkip?: (where: string, reason: string, error?: HepError) => void
