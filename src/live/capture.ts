@@ -23,7 +23,7 @@ import { CaptureSetupError, engineArgs, engineFailure, enginesToTry, parseEngine
 import type { Engine, EngineChoice, EngineName } from './engine.js'
 import { PcapngOut } from './pcapng-out.js'
 import { EngineProcess } from './process.js'
-import { sleep, untilAborted } from './wait.js'
+import { sleep, untilAborted } from '../wait.js'
 
 export interface LiveCaptureOptions extends HepEncodingOptions {
   /** interfaces to capture on (`any`: all) */
@@ -389,7 +389,11 @@ export class LiveCapture {
           o.onPacket?.(it, bytes)
           if (o.count !== undefined && this.packets >= o.count) this.stop()
           if (full && !o.senderDrops && !this.halt.signal.aborted)
-            await untilAborted(this.sender.ready(), this.halt.signal)
+            // (a sender that closes while waited for is the stop's business, not an error here)
+            await untilAborted(
+              this.sender.ready().catch(() => {}),
+              this.halt.signal,
+            )
         }
     } finally {
       this.halt.signal.removeEventListener('abort', stopOnHalt)

@@ -18,6 +18,7 @@ import type { HepSender } from '../net/sender-types.js'
 import type { RtcpMode } from '../rtcp/correlate.js'
 import { closeOrStop } from '../send/send.js'
 import { Schedule, TimingStats, waitUntil, type ScheduleOptions } from './scheduler.js'
+import { untilAborted } from '../wait.js'
 
 export interface ReplayOptions extends HepEncodingOptions {
   files: string[]
@@ -274,21 +275,4 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
     records,
     rtcp,
   }
-}
-
-/** Resolves when `p` settles or `signal` aborts, whichever comes first. */
-function untilAborted(p: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return p.then(() => {})
-  if (signal.aborted) return Promise.resolve()
-  return new Promise<void>((resolve, reject) => {
-    const done = () => {
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-    p.then(done, (e: unknown) => {
-      signal.removeEventListener('abort', done)
-      reject(e)
-    })
-  })
 }

@@ -5,6 +5,7 @@
  * are precise. Modes: original timing, a speed multiplier, a fixed rate, or as fast as possible.
  */
 import { performance } from 'node:perf_hooks'
+import { sleep } from '../wait.js'
 
 export type TimingMode =
   { kind: 'original'; speed?: number } | { kind: 'pps'; pps: number } | { kind: 'topspeed' }
@@ -94,18 +95,6 @@ export class TimingStats {
   }
 }
 
-/** A timer that an abort ends early (Ctrl-C during a long gap stops at once). */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(t)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const t = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, { once: true })
-  })
-}
 const tick = () => new Promise<void>((r) => setImmediate(r))
 
 /**

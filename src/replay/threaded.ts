@@ -24,6 +24,7 @@ import { countSkip } from '../item/skip.js'
 import { closeOrStop } from '../send/send.js'
 import { BatchReader, type Batch, type ToMain, type ToWorker } from './batch.js'
 import type { ReplayOptions, ReplayProgress, ReplayStats } from './replay.js'
+import { untilAborted } from '../wait.js'
 
 /** what the worker is given: the replay's options that are data */
 export interface WorkerSetup {
@@ -267,22 +268,5 @@ function waitFor(done: () => boolean, ms: number, onWake: (r: () => void) => voi
       } else onWake(check)
     }
     check()
-  })
-}
-
-/** Resolves when `p` settles or `signal` aborts, whichever comes first. */
-function untilAborted(p: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return p.then(() => {})
-  if (signal.aborted) return Promise.resolve()
-  return new Promise<void>((resolve, reject) => {
-    const done = (): void => {
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-    p.then(done, (e: unknown) => {
-      signal.removeEventListener('abort', done)
-      reject(e)
-    })
   })
 }

@@ -48,25 +48,23 @@ async function silentServer() {
   }
 }
 
+/** `hep capture` into the silent TLS server on `port`, 5 packets of queue, and `more` flags. */
+const toSilent = (port: number, more: string[]): string[] => [
+  'capture',
+  '-i',
+  'eth0',
+  '--to',
+  `tls://127.0.0.1:${port}`,
+  '--insecure',
+  '--queue-limit',
+  '5',
+  ...more,
+]
+
 describe('hep capture before its destination has answered', { timeout: 30_000 }, () => {
   it('reads the capture on at once, queues up to --queue-limit and counts the rest dropped; Ctrl-C ends it at once', async () => {
     const srv = await silentServer()
-    const cap = start(
-      [
-        'capture',
-        '-i',
-        'eth0',
-        '--to',
-        `tls://127.0.0.1:${srv.port}`,
-        '--insecure',
-        '--queue-limit',
-        '5',
-        '--stats-interval',
-        '1',
-        '--json',
-      ],
-      { env: ENV },
-    )
+    const cap = start(toSilent(srv.port, ['--stats-interval', '1', '--json']), { env: ENV })
     try {
       // within the connect timeout (5 s): every frame read, 5 queued, 13 dropped, none sent
       await cap.waitFor(
@@ -91,19 +89,7 @@ describe('hep capture before its destination has answered', { timeout: 30_000 },
 
   it('--duration is a deadline: with the destination still silent it ends on time, what was queued counted as failed', async () => {
     const srv = await silentServer()
-    const cap = start(
-      [
-        'capture',
-        '-i',
-        'eth0',
-        '--to',
-        `tls://127.0.0.1:${srv.port}`,
-        '--insecure',
-        '--queue-limit',
-        '5',
-      ].concat(['--duration', '2', '--json']),
-      { env: ENV },
-    )
+    const cap = start(toSilent(srv.port, ['--duration', '2', '--json']), { env: ENV })
     try {
       await cap.waitFor(/capturing on/, 'stderr', 10_000)
       const t0 = Date.now()
