@@ -155,6 +155,26 @@ describe('a FIFO named as an input', { timeout: 60_000 }, () => {
     }
   })
 
+  it('convert into a FIFO whose reader goes away: named (the reader went away, EPIPE), exit 5, the summary', async () => {
+    const lines = readFileSync(fixture('hep/hep-v3.hex'), 'utf8').trim().split('\n')
+    const input = join(dir, 'big-epipe.hex')
+    writeFileSync(input, Array.from({ length: 30_000 }, (_, i) => lines[i % lines.length]).join('\n') + '\n')
+    const out = fifo()
+    const run = start(['convert', input, out, '--into', 'hex'])
+    try {
+      const r = await open(out, 'r')
+      await r.read(Buffer.alloc(65536), 0, 65536)
+      await r.close() // gone, with most still to come
+      const code = await Promise.race([run.exited, sleep(10_000).then(() => 'still running' as const)])
+      const { stderr } = run.out()
+      expect(code, stderr).toBe(5)
+      expect(stderr).toMatch(/cannot write .*: the reader went away \(EPIPE\)/)
+      expect(stderr).toMatch(/skipped: output failed/)
+    } finally {
+      run.child.kill('SIGKILL')
+    }
+  })
+
   it('calls of two FIFOs, Ctrl-C while reading the first: the second (opened after the stop) holds nothing up', async () => {
     const f1 = fifo()
     const f2 = fifo()
