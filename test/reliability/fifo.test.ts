@@ -50,6 +50,14 @@ function start(args: string[]) {
   }
 }
 
+/** Some 30 MB of hex lines in `name`: more than a pipe and the writer hold. */
+function bigHex(name: string): string {
+  const lines = readFileSync(fixture('hep/hep-v3.hex'), 'utf8').trim().split('\n')
+  const input = join(dir, name)
+  writeFileSync(input, Array.from({ length: 30_000 }, (_, i) => lines[i % lines.length]).join('\n') + '\n')
+  return input
+}
+
 /** Ctrl-C to a running command: its exit code (or 'still running' 5 s on), how long it took, its stderr. */
 async function interrupt(run: ReturnType<typeof start>) {
   const t = Date.now()
@@ -134,10 +142,7 @@ describe('a FIFO named as an input', { timeout: 60_000 }, () => {
   })
 
   it('convert into a FIFO whose reader stalls: Ctrl-C names it as failed, exit 5, promptly', async () => {
-    // some 30 MB of hex: more than the pipe and the writer hold
-    const lines = readFileSync(fixture('hep/hep-v3.hex'), 'utf8').trim().split('\n')
-    const input = join(dir, 'big.hex')
-    writeFileSync(input, Array.from({ length: 30_000 }, (_, i) => lines[i % lines.length]).join('\n') + '\n')
+    const input = bigHex('big.hex')
     const out = fifo()
     const run = start(['convert', input, out, '--into', 'hex'])
     const r = await open(out, 'r')
@@ -156,9 +161,7 @@ describe('a FIFO named as an input', { timeout: 60_000 }, () => {
   })
 
   it('convert into a FIFO whose reader goes away: named (the reader went away, EPIPE), exit 5, the summary', async () => {
-    const lines = readFileSync(fixture('hep/hep-v3.hex'), 'utf8').trim().split('\n')
-    const input = join(dir, 'big-epipe.hex')
-    writeFileSync(input, Array.from({ length: 30_000 }, (_, i) => lines[i % lines.length]).join('\n') + '\n')
+    const input = bigHex('big-epipe.hex')
     const out = fifo()
     const run = start(['convert', input, out, '--into', 'hex'])
     try {
