@@ -107,6 +107,7 @@ export default class Calls extends BaseCommand<typeof Calls> {
         onCall(c, wasEarly)
       },
       onBad: (where, e) => this.problem(`${where}: ${e?.message ?? 'no packet'}`),
+      onCut: (text) => this.note(text),
       // rows not taken by stdout hold the reading (bounded by --output-buffer), as decode does
       drained: () => (this.out.full ? this.out.drained() : Promise.resolve()),
     })

@@ -131,6 +131,7 @@ HEP -> pcap writes the decapsulated messages with their original addresses, port
       signal: this.stop.signal,
       onProgress: (st) => (progress = st),
       warn: (m) => this.note(`warning: ${m}`),
+      onCut: (text) => this.note(text),
       output: {
         name: args.output === '-' ? 'stdout' : undefined,
         maxBuffer: this.maxBuffer,

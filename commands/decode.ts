@@ -4,6 +4,7 @@ import type { CaptureItems } from '../src/capture/items.js'
 import { readHepBatches } from '../src/read/read-hep.js'
 import { matchedNothing } from '../src/filter/filter.js'
 import { tallyAll, type Counts } from '../src/item/skip.js'
+import { cutByStop, cutText } from '../src/item/item.js'
 import { BaseCommand, EXIT, outputBufferFlag } from './_base.js'
 import { captureIdFilterFlag, filterFlags, filterFrom } from './_filter-flags.js'
 import { timeByteOrderFlag } from './_hep-flags.js'
@@ -73,8 +74,12 @@ A malformed packet is reported with its position and reason; decoding goes on an
         stdin: this.stdin,
       })
       for await (const items of batches) {
-        if (this.stopped) break
+        // a batch is what was read: after a stop it is still shown, then reading ends
         for (const item of items) {
+          if (cutByStop(item, this.stop.signal)) {
+            this.note(cutText(item))
+            continue
+          }
           if (item.error || !item.packet) {
             bad++
             this.problem(`${item.where}: ${item.error?.message ?? 'no packet'}`)
@@ -84,6 +89,7 @@ A malformed packet is reported with its position and reason; decoding goes on an
           ok++
           this.packetOut(item.packet, f.json ? '' : this.c.dim('#' + item.index))
         }
+        if (this.stopped) break
         await this.out.drained()
       }
       const cap = capture as CaptureItems | undefined

@@ -4,7 +4,7 @@
  * Returns what was read; the calls go to `onCall` as they are emitted.
  */
 import type { HepError } from '../errors.js'
-import type { HepItem } from '../item/item.js'
+import { cutByStop, cutText, type HepItem } from '../item/item.js'
 import type { HepFormat, StdinSource } from '../input/input.js'
 import { readHepBatches } from '../read/read-hep.js'
 import type { DecodeOptions } from '../hep/codec.js'
@@ -22,6 +22,8 @@ export interface ReadCallsOptions extends CollectOptions {
   drained?: () => Promise<void>
   /** an item that could not be read (malformed packet, a capture that cannot be read on) */
   onBad?: (where: string, error: HepError | undefined) => void
+  /** the record a stop cut short (not counted): what to say of it */
+  onCut?: (text: string) => void
 }
 
 export interface ReadCallsResult {
@@ -45,9 +47,14 @@ export async function readCalls(opts: ReadCallsOptions): Promise<ReadCallsResult
       stdin: opts.stdin,
     }),
   )
-  outer: for await (const batch of timeline(sources, itemTime)) {
+  for await (const batch of timeline(sources, itemTime)) {
+    // a batch is what was read: after a stop it is still counted (the messages a capture held while
+    // its kind was undecided come as one, at the stop), then reading ends
     for (const it of batch) {
-      if (opts.signal?.aborted) break outer
+      if (cutByStop(it, opts.signal)) {
+        opts.onCut?.(cutText(it))
+        continue
+      }
       if (it.error || !it.packet) {
         malformed++
         opts.onBad?.(it.where, it.error)
@@ -57,6 +64,7 @@ export async function readCalls(opts: ReadCallsOptions): Promise<ReadCallsResult
       // a SIP message of a capture carries no raw HEP bytes; a HEP packet of a capture does
       collector.packet(it.packet, it.sip, it.capture !== undefined && it.raw === undefined)
     }
+    if (opts.signal?.aborted) break
     if (opts.drained) await opts.drained()
   }
   collector.end()

@@ -7,7 +7,7 @@ import { HepError } from '../errors.js'
 import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import type { OutputError } from '../output/writer.js'
 import { ItemEncoder } from '../item/encode.js'
-import type { HepItem } from '../item/item.js'
+import { cutByStop, cutText, type HepItem } from '../item/item.js'
 import { countSkip } from '../item/skip.js'
 import { openSink, packetTime, type OutputFormat, type SinkOptions } from './sinks.js'
 
@@ -32,6 +32,8 @@ export interface ConvertOptions extends HepEncodingOptions, SinkOptions {
   onSkip?: (where: string, reason: string, error?: HepError) => void
   /** stop early (Ctrl-C) */
   signal?: AbortSignal
+  /** the record a stop cut short (not counted): what to say of it */
+  onCut?: (text: string) => void
   /** progress callback, every few hundred items */
   onProgress?: (stats: ConvertStats) => void
 }
@@ -51,9 +53,14 @@ export async function convertItems(
   const sink = openSink(opts.into, output, opts)
   try {
     for await (const items of batches) {
-      if (opts.signal?.aborted) break
+      // a batch is what was read: after a stop it is still written (the messages a capture held while
+      // its kind was undecided come as one, at the stop), then reading ends
       for (let i = 0; i < items.length; i++) {
         const item = items[i]
+        if (cutByStop(item, opts.signal)) {
+          opts.onCut?.(cutText(item))
+          continue
+        }
         stats.in++
         if (!encoder.next(item)) continue
         const p = encoder.packet
@@ -68,6 +75,7 @@ export async function convertItems(
         stats.out++
         if (p.payloadType === 5) stats.outRtcp = (stats.outRtcp ?? 0) + 1
       }
+      if (opts.signal?.aborted) break
       // waits while the output is over its bound: reading goes on only as fast as writing
       await sink.maybeFlush()
       opts.onProgress?.(stats)

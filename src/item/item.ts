@@ -133,3 +133,16 @@ export function asHepError(e: unknown, shift = 0): HepError {
   if (e instanceof HepError) return e
   return new HepError('INPUT_FORMAT', (e as Error)?.message ?? String(e))
 }
+
+/**
+ * An item that is the record a stop (Ctrl-C) cut short: the reading of stdin or a FIFO ended inside
+ * it. That is no bad input: readers leave it out of their counts (not malformed) and say what was
+ * cut (`cutText`).
+ */
+export function cutByStop(it: HepItem, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && it.error?.code === 'CAPTURE_TRUNCATED'
+}
+
+/** What a reader says of an item cut by the stop (cutByStop). */
+export const cutText = (it: HepItem): string =>
+  `${it.where}: the stop came inside a record (${it.error?.message ?? 'cut short'}): not counted`

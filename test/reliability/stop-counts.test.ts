@@ -1,0 +1,91 @@
+/**
+ * Ctrl-C while a capture is read from a pipe that stays open: what was read before the stop is
+ * counted and written. `calls` and `convert` read a capture in 'auto' mode (HEP if it carries any,
+ * else its SIP) and hold the first messages until they know which: a stop in that time dropped them
+ * all ("read 0 packets", an empty output), because the loops left at the stop before the batch the
+ * stop released. And the record the stop cut in half is no malformed input: it is named, not counted,
+ * and the exit code stays 0.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { BIN, fixture, ROOT } from '../helpers/cli.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'hep-stop-counts-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+// sip-udp.pcap's header and its first 6 records (6 SIP messages of one call), cut inside the 7th
+const PART = readFileSync(fixture('captures/sip-udp.pcap')).subarray(0, 3000)
+
+/** `args` with PART on a stdin pipe that stays open, then Ctrl-C: exit code, stdout, stderr. */
+async function stopped(args: string[]) {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<number | null>((r) => child.on('close', r))
+  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  try {
+    child.stdin.write(PART)
+    await sleep(700)
+    child.kill('SIGINT')
+    const code = await Promise.race([exited, sleep(5000).then(() => 'still running' as const)])
+    return { code, stdout, stderr }
+  } finally {
+    clearTimeout(killer)
+    child.kill('SIGKILL')
+  }
+}
+
+describe('Ctrl-C while a capture on stdin is read: what was read counts', { timeout: 30_000 }, () => {
+  it('calls: the call of the 6 messages read is listed, "read 6 packets", exit 0', async () => {
+    const { code, stdout, stderr } = await stopped(['calls', '-', '--json'])
+    expect(code, stderr).toBe(0)
+    const lines = stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    const summary = lines.at(-1) as { summary: boolean; calls: number; packets: number; malformed: number }
+    expect(summary.summary).toBe(true)
+    expect(summary.packets).toBe(6)
+    expect(summary.malformed).toBe(0)
+    expect(summary.calls).toBe(1)
+    expect(lines.filter((l) => l.summary !== true)).toHaveLength(1)
+    expect(stderr).toMatch(/stdin: the stop came inside a record \(record 7 at byte 2677: .*\): not counted/)
+  })
+
+  it('convert: the 6 messages read are written, the summary adds up, exit 0', async () => {
+    const out = join(dir, 'part.jsonl')
+    const { code, stdout, stderr } = await stopped(['convert', '-', out, '--into', 'jsonl', '--json'])
+    expect(code, stderr).toBe(0)
+    expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(6)
+    const summary = JSON.parse(stdout.trimEnd().split('\n').at(-1) as string) as {
+      in: number
+      out: number
+      records: number
+      skipped: Record<string, number>
+    }
+    expect(summary).toMatchObject({ in: 6, out: 6, records: 6, skipped: {} })
+    expect(stderr).toMatch(/the stop came inside a record/)
+    expect(stderr).not.toMatch(/malformed/)
+  })
+
+  it('decode: the cut record is named, not counted as malformed, exit 0', async () => {
+    const { code, stdout, stderr } = await stopped(['decode', '-', '--json'])
+    expect(code, stderr).toBe(0)
+    expect(JSON.parse(stdout.trimEnd().split('\n').at(-1) as string)).toEqual({
+      summary: true,
+      packets: 0,
+      malformed: 0,
+    })
+    expect(stderr).toMatch(/the stop came inside a record/)
+  })
+})
