@@ -200,6 +200,20 @@ describe.skipIf(!python)('stdin on a terminal (python3 pty)', () => {
     expect(t.out).toMatch(summary)
   })
 
+  // a terminal named by its path was read on libuv's thread pool: a read there waits for Enter
+  // whatever Ctrl-C does ("could not stop in time", then the process hung until killed)
+  it.each([
+    [['decode', '/dev/tty'], /0 packets decoded/],
+    [['calls', '/dev/tty'], /0 calls listed/],
+    [['replay', '/dev/tty', '--to', '127.0.0.1:9'], /packets sent\s+│ 0/],
+  ])('%j (a terminal named by its path): Ctrl-C ends it with the summary', (args, summary) => {
+    const t = ptyRun(args, { ctrlCWhen: '', ctrlCDelayMs: 500 })
+    expect(t.code, t.out).toBe(0)
+    expect(t.ms).toBeLessThan(STOP_MS)
+    expect(t.out).not.toMatch(/could not stop in time/)
+    expect(t.out).toMatch(summary)
+  })
+
   it('replay - on a terminal names a capture', () => {
     const t = onTerminal(['replay', '-', '--to', '127.0.0.1:9'])
     expect(t.out).toContain('reading a capture from stdin; Ctrl-D ends')

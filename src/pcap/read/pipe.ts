@@ -1,5 +1,5 @@
 /**
- * A FIFO as an input, read the way stdin's pipe is: opened without waiting
+ * A FIFO (or a terminal named by its path) as an input, read the way stdin's pipe is: opened without waiting
  * for a writer and read when epoll says there is data, never by a read parked on libuv's thread
  * pool. Such a read cannot be stopped: Ctrl-C on a FIFO whose writer was quiet printed "could not
  * stop in time" and the process still waited until the writer wrote or closed (libuv joins its
@@ -8,6 +8,7 @@
 import { closeSync, constants, fstatSync, openSync, statSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { PassThrough, type Readable } from 'node:stream'
+import { isatty, ReadStream } from 'node:tty'
 
 /** The FIFOs of this process opened as inputs, each with what ends it (endPipes). */
 class OpenPipes {
@@ -26,10 +27,14 @@ export function endPipes(): void {
   for (const end of [...pipes.ends]) end()
 }
 
-/** Whether `path` names a FIFO (false too when it cannot be looked at). */
+/**
+ * Whether `path` names a FIFO or a character device (which may be a terminal: /dev/tty, /dev/pts/N);
+ * false too when it cannot be looked at.
+ */
 function isPipePath(path: string): boolean {
   try {
-    return statSync(path).isFIFO()
+    const st = statSync(path)
+    return st.isFIFO() || st.isCharacterDevice()
   } catch {
     return false
   }
@@ -50,17 +55,19 @@ export function openPipe(path: string): Readable | undefined {
   }
   let fd: number
   try {
-    // O_NONBLOCK: open(2) of a FIFO would otherwise wait for a writer, on a thread-pool thread
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+    // O_NONBLOCK: open(2) of a FIFO would otherwise wait for a writer, on a thread-pool thread;
+    // O_NOCTTY: a terminal opened so never becomes the process's controlling terminal
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
   } catch {
     return undefined
   }
   try {
-    if (!fstatSync(fd).isFIFO()) {
-      closeSync(fd)
-      return undefined
-    }
-    return stoppable(new Socket({ fd, readable: true, writable: false }))
+    if (fstatSync(fd).isFIFO()) return stoppable(new Socket({ fd, readable: true, writable: false }))
+    // a terminal named by its path is read as stdin's terminal is (a read of it on the thread pool
+    // waited for Enter, whatever Ctrl-C did); other devices (/dev/zero...) are read as files
+    if (isatty(fd)) return stoppable(new ReadStream(fd))
+    closeSync(fd)
+    return undefined
   } catch {
     closeSync(fd)
     return undefined
