@@ -17,6 +17,7 @@ import {
   closeSync,
   readdirSync,
   readFileSync,
+  readSync,
   rmSync,
   writeFileSync,
 } from 'node:fs'
@@ -227,6 +228,32 @@ function packetLinesOf(text) {
   return lines.length - (lines.at(-1)?.startsWith('{"summary":true') ? 1 : 0)
 }
 
+/**
+ * packetLinesOf for a file of any size (a flat-out listen writes more than one string can hold), read
+ * in chunks: its newlines, less a last summary line.
+ */
+function packetLinesOfFile(path) {
+  const fd = openSync(path, 'r')
+  const chunk = Buffer.allocUnsafe(4 * 1024 * 1024)
+  let lines = 0
+  let lastStart = 0 // where the last line (up to the last newline) starts
+  let nextStart = 0
+  try {
+    for (let pos = 0, n; (n = readSync(fd, chunk, 0, chunk.length, pos)) > 0; pos += n) {
+      for (let i = chunk.indexOf(10); i >= 0 && i < n; i = chunk.indexOf(10, i + 1)) {
+        lines++
+        lastStart = nextStart
+        nextStart = pos + i + 1
+      }
+    }
+    const head = Buffer.alloc(16)
+    readSync(fd, head, 0, 16, lastStart)
+    return lines - (lines > 0 && head.toString('latin1').startsWith('{"summary":true') ? 1 : 0)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /** CPU ms (user + system) of each thread of a process: { main, others } (from /proc; Linux only). */
 function threadCpu(pid) {
   const out = { main: 0, others: 0 }
@@ -288,9 +315,7 @@ async function listenRun(rc, dir, pps, seconds) {
   await r.exited
   closeSync(fd)
   const taken =
-    rc.kind === 'plain'
-      ? Number(r.out().trim().split('\n').pop().split(' ')[0])
-      : packetLinesOf(readFileSync(file, 'utf8'))
+    rc.kind === 'plain' ? Number(r.out().trim().split('\n').pop().split(' ')[0]) : packetLinesOfFile(file)
   const buffer = /receive buffer (\d+) bytes/.exec(r.err())?.[1]
   rmSync(file, { force: true })
   const per = (ms) => (taken > 0 ? (ms * 1000) / taken : NaN)
