@@ -7,7 +7,7 @@ import { parseIsoTime } from '../src/hep/json.js'
 import type { HepPacket } from '../src/hep/packet.js'
 import { msToMicros } from '../src/hep/time.js'
 import { makeItem, type HepItem } from '../src/item/item.js'
-import { skippedFor } from '../src/item/skip.js'
+import { SKIP_LABELS, skippedFor } from '../src/item/skip.js'
 import { HEP_FORMATS, type HepFormat } from '../src/input/input.js'
 import { readHepBatches } from '../src/read/read-hep.js'
 import { parseDestination } from '../src/net/address.js'
@@ -164,7 +164,8 @@ The summary counts sent, failed and dropped; they add up to the total. Over tcp/
     const s = stats.sender
     if (s.failed > 0 || s.dropped > 0) process.exitCode = s.sent === 0 ? EXIT.NETWORK : EXIT.PARTIAL
     else if (skippedFor(stats.skipped, 'notEncodable')) process.exitCode = EXIT.PARTIAL
-    else if (Object.keys(stats.skipped).length > 0) process.exitCode = EXIT.INPUT
+    // what a stop left unsent is no bad input
+    else if (Object.keys(stats.skipped).some((k) => k !== SKIP_LABELS.stopped)) process.exitCode = EXIT.INPUT
   }
 
   private stream(file: string, onCapture: (c: CaptureItems) => void): AsyncIterable<HepItem[]> {

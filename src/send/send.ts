@@ -8,7 +8,8 @@ import { payloadOf } from '../hep/compress.js'
 import type { HepEncodingOptions } from '../hep/encoding-options.js'
 import type { HepPacket } from '../hep/packet.js'
 import { ItemEncoder } from '../item/encode.js'
-import type { HepItem } from '../item/item.js'
+import { cutByStop, type HepItem } from '../item/item.js'
+import { countSkip } from '../item/skip.js'
 import type { HepSender, SenderStats } from '../net/sender-types.js'
 import { callIdOf } from '../sip/call-id.js'
 
@@ -58,8 +59,16 @@ export async function sendItems(
     stats.skipped,
   )
   outer: for await (const items of batches) {
-    for (const item of items) {
-      if (opts.signal?.aborted) break outer
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]
+      if (opts.signal?.aborted) {
+        // read and not sent: left by the stop (as replay counts them), but for the record the stop cut
+        let left = 0
+        for (let j = i; j < items.length; j++) if (!cutByStop(items[j], opts.signal)) left++
+        stats.in += left
+        countSkip(stats.skipped, 'stopped', left)
+        break outer
+      }
       stats.in++
       if (!encoder.next(item)) continue
       const p = encoder.packet

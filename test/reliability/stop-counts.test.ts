@@ -4,10 +4,13 @@
  * else its SIP) and hold the first messages until they know which: a stop in that time dropped them
  * all ("read 0 packets", an empty output), because the loops left at the stop before the batch the
  * stop released. And the record the stop cut in half is no malformed input: it is named, not counted,
- * and the exit code stays 0.
+ * and the exit code stays 0. `send` stopped while it waits for a destination that takes nothing:
+ * the packets read and not handed to the sender were left out of every count; they are "left by the
+ * stop", as replay counts them, so the summary's figures add up to what was read.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -87,5 +90,49 @@ describe('Ctrl-C while a capture on stdin is read: what was read counts', { time
       malformed: 0,
     })
     expect(stderr).toMatch(/the stop came inside a record/)
+  })
+})
+
+describe('Ctrl-C while send waits for a destination that takes nothing', { timeout: 30_000 }, () => {
+  it('the packets read and not sent are counted as left by the stop: in = submitted + left', async () => {
+    const lines = readFileSync(fixture('hep/hep-v3.hex'), 'utf8').trim().split('\n')
+    const input = join(dir, 'many.hex')
+    writeFileSync(input, Array.from({ length: 30_000 }, (_, i) => lines[i % lines.length]).join('\n') + '\n')
+    // accepts the connection and never reads it: the kernel's buffers and the sender's queue fill
+    const server = net.createServer((c) => c.pause())
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as net.AddressInfo).port
+    try {
+      const child = spawn(
+        process.execPath,
+        [BIN, 'send', input, '--to', `tcp://127.0.0.1:${port}`, '--json'],
+        {
+          cwd: ROOT,
+          env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      let stdout = ''
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+      const exited = new Promise<number | null>((r) => child.on('close', r))
+      await sleep(1500)
+      child.kill('SIGINT')
+      const code = await Promise.race([exited, sleep(5000).then(() => 'still running' as const)])
+      child.kill('SIGKILL')
+      // nothing the destination confirmed: the network's exit code, not the input's
+      expect(code).toBe(3)
+      const s = JSON.parse(stdout.trimEnd().split('\n').at(-1) as string) as {
+        in: number
+        submitted: number
+        skipped: Record<string, number>
+      }
+      const left = s.skipped['left by the stop']
+      expect(left).toBeGreaterThan(0)
+      expect(Object.keys(s.skipped)).toEqual(['left by the stop'])
+      expect(s.in).toBe(s.submitted + left)
+      expect(s.in).toBeLessThan(30_000)
+    } finally {
+      server.close()
+    }
   })
 })
