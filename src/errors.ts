@@ -67,6 +67,8 @@ export class DecodeError extends HepError {
 export class CaptureError extends HepError {
   readonly record: number
   readonly offset: number
+  /** the input ended before its first byte (an empty file, or a pipe a stop ended before it wrote) */
+  empty = false
   constructor(code: HepErrorCode, record: number, offset: number, detail: string) {
     super(code, `record ${record} at byte ${offset}: ${detail}`)
     this.name = 'CaptureError'

@@ -3,7 +3,7 @@
  * input/hep-source.ts, captures in capture/items.ts) yields items, each carrying either a packet or
  * the error that kept one from decoding, and where it came from: its origin, as data.
  */
-import { DecodeError, HepError } from '../errors.js'
+import { CaptureError, DecodeError, HepError } from '../errors.js'
 import type { HepPacket } from '../hep/packet.js'
 import type { SipInfo } from '../sip/scan.js'
 
@@ -136,13 +136,16 @@ export function asHepError(e: unknown, shift = 0): HepError {
 
 /**
  * An item that is the record a stop (Ctrl-C) cut short: the reading of stdin or a FIFO ended inside
- * it. That is no bad input: readers leave it out of their counts (not malformed) and say what was
+ * it (or before the input's first byte). That is no bad input: readers leave it out of their counts (not malformed) and say what was
  * cut (`cutText`).
  */
 export function cutByStop(it: HepItem, signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true && it.error?.code === 'CAPTURE_TRUNCATED'
+  if (signal?.aborted !== true) return false
+  return it.error?.code === 'CAPTURE_TRUNCATED' || (it.error instanceof CaptureError && it.error.empty)
 }
 
 /** What a reader says of an item cut by the stop (cutByStop). */
 export const cutText = (it: HepItem): string =>
-  `${it.where}: the stop came inside a record (${it.error?.message ?? 'cut short'}): not counted`
+  it.error instanceof CaptureError && it.error.empty
+    ? `${it.where}: the stop came before its first byte: nothing read`
+    : `${it.where}: the stop came inside a record (${it.error?.message ?? 'cut short'}): not counted`

@@ -217,6 +217,8 @@ describe.skipIf(!python)('stdin on a terminal (python3 pty)', () => {
   it('replay - on a terminal names a capture', () => {
     const t = onTerminal(['replay', '-', '--to', '127.0.0.1:9'])
     expect(t.out).toContain('reading a capture from stdin; Ctrl-D ends')
+    // nothing was read: no item "left by the stop" (the error of the input the stop ended empty is none)
+    expect(t.out).not.toMatch(/left by the stop/)
     expect(TABLE).toContain(t.code)
     expect(t.ms).toBeLessThan(STOP_MS)
   })

@@ -9,6 +9,7 @@
  * stop", as replay counts them, so the summary's figures add up to what was read.
  */
 import { spawn } from 'node:child_process'
+import dgram from 'node:dgram'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -79,6 +80,27 @@ describe('Ctrl-C while a capture on stdin is read: what was read counts', { time
     expect(summary).toMatchObject({ in: 6, out: 6, records: 6, skipped: {} })
     expect(stderr).toMatch(/the stop came inside a record/)
     expect(stderr).not.toMatch(/malformed/)
+  })
+
+  it('replay: the 6 messages read are sent; the cut record is no packet "left by the stop"', async () => {
+    const sink = dgram.createSocket('udp4')
+    let got = 0
+    sink.on('message', () => got++)
+    await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r))
+    try {
+      const to = `127.0.0.1:${sink.address().port}`
+      const { code, stdout, stderr } = await stopped(['replay', '-', '--to', to, '--topspeed', '--json'])
+      expect(code, stderr).toBe(0)
+      const s = JSON.parse(stdout.trimEnd().split('\n').at(-1) as string) as {
+        packets: number
+        sent: number
+        skipped: Record<string, number>
+      }
+      expect(s).toMatchObject({ packets: 6, sent: 6, skipped: {} })
+      expect(got).toBe(6)
+    } finally {
+      sink.close()
+    }
   })
 
   it('decode: the cut record is named, not counted as malformed, exit 0', async () => {

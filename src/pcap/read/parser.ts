@@ -98,6 +98,7 @@ export class CaptureParser implements ParseState {
         0,
         `not a capture file: ${describeBytes(pending ?? Buffer.alloc(0))}`,
       )
+      this.error.empty = pending === undefined || pending.length === 0
       throw this.error
     }
     if (pending === undefined) return
