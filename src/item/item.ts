@@ -136,8 +136,8 @@ export function asHepError(e: unknown, shift = 0): HepError {
 
 /**
  * An item that is the record a stop (Ctrl-C) cut short: the reading of stdin or a FIFO ended inside
- * it (or before the input's first byte). That is no bad input: readers leave it out of their counts (not malformed) and say what was
- * cut (`cutText`).
+ * it (or before the input's first byte). That is no bad input: readers leave it out of their counts
+ * (not malformed) and say what was cut (`cutText`).
  */
 export function cutByStop(it: HepItem, signal: AbortSignal | undefined): boolean {
   if (signal?.aborted !== true) return false

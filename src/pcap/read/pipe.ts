@@ -1,9 +1,9 @@
 /**
- * A FIFO (or a terminal named by its path) as an input, read the way stdin's pipe is: opened without waiting
- * for a writer and read when epoll says there is data, never by a read parked on libuv's thread
- * pool. Such a read cannot be stopped: Ctrl-C on a FIFO whose writer was quiet printed "could not
- * stop in time" and the process still waited until the writer wrote or closed (libuv joins its
- * thread pool at exit).
+ * A FIFO (or a terminal named by its path) as an input, read the way stdin's pipe is: opened
+ * without waiting for a writer and read when epoll says there is data, never by a read parked on
+ * libuv's thread pool. Such a read cannot be stopped: Ctrl-C on a FIFO whose writer was quiet
+ * printed "could not stop in time" and the process still waited until the writer wrote or closed
+ * (libuv joins its thread pool at exit).
  */
 import { closeSync, constants, fstatSync, openSync, statSync } from 'node:fs'
 import { Socket } from 'node:net'
