@@ -4,7 +4,7 @@
  * input error; usage mistakes exit 2 before anything is sent or bound; exit codes stay in the table.
  * Real processes, loopback only, ports chosen by the OS.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect, type Socket } from 'node:net'
@@ -212,6 +212,35 @@ describe.skipIf(!python)('stdin on a terminal (python3 pty)', () => {
     expect(t.ms).toBeLessThan(STOP_MS)
     expect(t.out).not.toMatch(/could not stop in time/)
     expect(t.out).toMatch(summary)
+  })
+
+  it('a terminal named by its path that goes away (its master closed) after a line: the line is decoded, exit 0', () => {
+    // python3 opens a pseudo-terminal, runs `hep decode SLAVE --json` (not its controlling terminal),
+    // types one hex line, then closes both ends
+    const py = `
+import os, pty, subprocess, sys, time
+m, s = pty.openpty()
+p = subprocess.Popen([sys.argv[1], sys.argv[2], 'decode', os.ttyname(s), '--json'], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+time.sleep(1.0)
+os.write(m, (sys.argv[3] + '\\n').encode())
+time.sleep(0.5)
+os.close(m); os.close(s)
+try:
+    out, err = p.communicate(timeout=5)
+    sys.stdout.write('%d\\n%s%s' % (p.returncode, out.decode(), err.decode()))
+except subprocess.TimeoutExpired:
+    p.kill(); sys.stdout.write('hung\\n')
+`
+    const line = readFileSync(hexLine, 'utf8').split('\n')[0]
+    const r = spawnSync('python3', ['-c', py, process.execPath, BIN, line], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 15_000,
+    })
+    const [code, ...rest] = r.stdout.split('\n')
+    expect(code, r.stdout + r.stderr).toBe('0')
+    expect(rest.join('\n')).toContain('{"summary":true,"packets":1,"malformed":0}')
   })
 
   it('replay - on a terminal names a capture', () => {
