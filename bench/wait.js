@@ -154,7 +154,7 @@ export async function decodeHex(dir, rounds = 5) {
       const fd = openSync(sink, 'w')
       const r = timed(a, { stdout: fd })
       closeSync(fd)
-      const n = packetLinesOf(readFileSync(sink, 'utf8'))
+      const n = packetLinesOf(sink)
       if (n !== 100_000) throw new Error(`${k} wrote ${n} lines, not 100000`)
       best[k] = Math.min(best[k] ?? Infinity, r.ms)
       cpu[k] = Math.min(cpu[k] ?? Infinity, r.cpu)
@@ -204,7 +204,7 @@ export async function convert(dir, large, records, rounds = 3) {
       cpu.tshark = Math.min(cpu.tshark ?? Infinity, ts.cpuS)
     }
   }
-  const lines = packetLinesOf(readFileSync(jsonl, 'utf8'))
+  const lines = packetLinesOf(jsonl)
   rmSync(jsonl)
   for (const h of HEPS) {
     const vs = best.tshark ? best.tshark / best[h.name] : undefined
@@ -221,18 +221,11 @@ export async function convert(dir, large, records, rounds = 3) {
   return out
 }
 
-/** Lines of a --json output that are packets: all but a last {"summary":true,…} line (newer builds). */
-function packetLinesOf(text) {
-  const lines = text.split('\n')
-  lines.pop() // after the last newline
-  return lines.length - (lines.at(-1)?.startsWith('{"summary":true') ? 1 : 0)
-}
-
 /**
- * packetLinesOf for a file of any size (a flat-out listen writes more than one string can hold), read
- * in chunks: its newlines, less a last summary line.
+ * Lines of a --json output file that are packets: all but a last {"summary":true,…} line (newer
+ * builds). Read in chunks: a flat-out listen writes more than one string can hold.
  */
-function packetLinesOfFile(path) {
+function packetLinesOf(path) {
   const fd = openSync(path, 'r')
   const chunk = Buffer.allocUnsafe(4 * 1024 * 1024)
   let lines = 0
@@ -315,7 +308,7 @@ async function listenRun(rc, dir, pps, seconds) {
   await r.exited
   closeSync(fd)
   const taken =
-    rc.kind === 'plain' ? Number(r.out().trim().split('\n').pop().split(' ')[0]) : packetLinesOfFile(file)
+    rc.kind === 'plain' ? Number(r.out().trim().split('\n').pop().split(' ')[0]) : packetLinesOf(file)
   const buffer = /receive buffer (\d+) bytes/.exec(r.err())?.[1]
   rmSync(file, { force: true })
   const per = (ms) => (taken > 0 ? (ms * 1000) / taken : NaN)

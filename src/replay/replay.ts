@@ -178,7 +178,8 @@ async function play(opts: ReplayOptions, sender?: HepSender): Promise<ReplayStat
       for (const it of batch) {
         if (opts.signal?.aborted) {
           // the error of an input the stop ended before its first byte or inside a record is no
-          // item that was left: it is counted nowhere (the other readers name it, replay's summary is of packets)
+          // item that was left: it is counted nowhere (the other readers name it; replay's summary
+          // is of packets)
           if (cutByStop(it, opts.signal)) {
             handled++
             continue

@@ -1,6 +1,6 @@
 /** Runs the built CLI (`node bin/run.js`, as users do after npm install) and collects its output. */
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -15,6 +15,13 @@ export interface RunResult {
 
 export function fixture(rel: string): string {
   return `${ROOT}fixtures/${rel}`
+}
+
+/** Writes `lines` HEP3 hex lines (fixtures/hep/hep-v3.hex, over and over) to `path`; returns `path`. */
+export function hexLinesFile(path: string, lines: number): string {
+  const hex = readFileSync(fixture('hep/hep-v3.hex'), 'utf8').trim().split('\n')
+  writeFileSync(path, Array.from({ length: lines }, (_, i) => hex[i % hex.length]).join('\n') + '\n')
+  return path
 }
 
 export function hep(

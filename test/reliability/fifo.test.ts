@@ -12,12 +12,12 @@
 import { spawn } from 'node:child_process'
 import { execFileSync } from 'node:child_process'
 import dgram from 'node:dgram'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BIN, fixture, ROOT } from '../helpers/cli.js'
+import { BIN, fixture, hexLinesFile, ROOT } from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'hep-fifo-input-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -51,12 +51,7 @@ function start(args: string[]) {
 }
 
 /** Some 30 MB of hex lines in `name`: more than a pipe and the writer hold. */
-function bigHex(name: string): string {
-  const lines = readFileSync(fixture('hep/hep-v3.hex'), 'utf8').trim().split('\n')
-  const input = join(dir, name)
-  writeFileSync(input, Array.from({ length: 30_000 }, (_, i) => lines[i % lines.length]).join('\n') + '\n')
-  return input
-}
+const bigHex = (name: string): string => hexLinesFile(join(dir, name), 30_000)
 
 /** Ctrl-C to a running command: its exit code (or 'still running' 5 s on), how long it took, its stderr. */
 async function interrupt(run: ReturnType<typeof start>) {

@@ -8,14 +8,13 @@
  * the packets read and not handed to the sender were left out of every count; they are "left by the
  * stop", as replay counts them, so the summary's figures add up to what was read.
  */
-import { spawn } from 'node:child_process'
 import dgram from 'node:dgram'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BIN, fixture, ROOT } from '../helpers/cli.js'
+import { fixture, hexLinesFile, packetLines, start, summaryOf, type Running } from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'hep-stop-counts-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -24,45 +23,34 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 // sip-udp.pcap's header and its first 6 records (6 SIP messages of one call), cut inside the 7th
 const PART = readFileSync(fixture('captures/sip-udp.pcap')).subarray(0, 3000)
 
-/** `args` with PART on a stdin pipe that stays open, then Ctrl-C: exit code, stdout, stderr. */
-async function stopped(args: string[]) {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  const exited = new Promise<number | null>((r) => child.on('close', r))
-  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+/** Ctrl-C `afterMs` into a run: its exit code (or 'still running' 5 s on), stdout, stderr. */
+async function interrupt(run: Running, afterMs: number) {
   try {
-    child.stdin.write(PART)
-    await sleep(700)
-    child.kill('SIGINT')
-    const code = await Promise.race([exited, sleep(5000).then(() => 'still running' as const)])
-    return { code, stdout, stderr }
+    await sleep(afterMs)
+    run.child.kill('SIGINT')
+    const code = await Promise.race([run.exited, sleep(5000).then(() => 'still running' as const)])
+    return { code, stdout: run.stdout(), stderr: run.stderr() }
   } finally {
-    clearTimeout(killer)
-    child.kill('SIGKILL')
+    run.child.kill('SIGKILL')
   }
+}
+
+/** `args` with PART on a stdin pipe that stays open, then Ctrl-C. */
+function stopped(args: string[]) {
+  const run = start(args)
+  run.child.stdin.write(PART)
+  return interrupt(run, 700)
 }
 
 describe('Ctrl-C while a capture on stdin is read: what was read counts', { timeout: 30_000 }, () => {
   it('calls: the call of the 6 messages read is listed, "read 6 packets", exit 0', async () => {
     const { code, stdout, stderr } = await stopped(['calls', '-', '--json'])
     expect(code, stderr).toBe(0)
-    const lines = stdout
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-    const summary = lines.at(-1) as { summary: boolean; calls: number; packets: number; malformed: number }
-    expect(summary.summary).toBe(true)
+    const summary = summaryOf(stdout)
     expect(summary.packets).toBe(6)
     expect(summary.malformed).toBe(0)
     expect(summary.calls).toBe(1)
-    expect(lines.filter((l) => l.summary !== true)).toHaveLength(1)
+    expect(packetLines(stdout)).toHaveLength(1)
     expect(stderr).toMatch(/stdin: the stop came inside a record \(record 7 at byte 2677: .*\): not counted/)
   })
 
@@ -71,13 +59,7 @@ describe('Ctrl-C while a capture on stdin is read: what was read counts', { time
     const { code, stdout, stderr } = await stopped(['convert', '-', out, '--into', 'jsonl', '--json'])
     expect(code, stderr).toBe(0)
     expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(6)
-    const summary = JSON.parse(stdout.trimEnd().split('\n').at(-1) as string) as {
-      in: number
-      out: number
-      records: number
-      skipped: Record<string, number>
-    }
-    expect(summary).toMatchObject({ in: 6, out: 6, records: 6, skipped: {} })
+    expect(summaryOf(stdout)).toMatchObject({ in: 6, out: 6, records: 6, skipped: {} })
     expect(stderr).toMatch(/the stop came inside a record/)
     expect(stderr).not.toMatch(/malformed/)
   })
@@ -91,12 +73,7 @@ describe('Ctrl-C while a capture on stdin is read: what was read counts', { time
       const to = `127.0.0.1:${sink.address().port}`
       const { code, stdout, stderr } = await stopped(['replay', '-', '--to', to, '--topspeed', '--json'])
       expect(code, stderr).toBe(0)
-      const s = JSON.parse(stdout.trimEnd().split('\n').at(-1) as string) as {
-        packets: number
-        sent: number
-        skipped: Record<string, number>
-      }
-      expect(s).toMatchObject({ packets: 6, sent: 6, skipped: {} })
+      expect(summaryOf(stdout)).toMatchObject({ packets: 6, sent: 6, skipped: {} })
       expect(got).toBe(6)
     } finally {
       sink.close()
@@ -106,48 +83,26 @@ describe('Ctrl-C while a capture on stdin is read: what was read counts', { time
   it('decode: the cut record is named, not counted as malformed, exit 0', async () => {
     const { code, stdout, stderr } = await stopped(['decode', '-', '--json'])
     expect(code, stderr).toBe(0)
-    expect(JSON.parse(stdout.trimEnd().split('\n').at(-1) as string)).toEqual({
-      summary: true,
-      packets: 0,
-      malformed: 0,
-    })
+    expect(summaryOf(stdout)).toEqual({ summary: true, packets: 0, malformed: 0 })
     expect(stderr).toMatch(/the stop came inside a record/)
   })
 })
 
 describe('Ctrl-C while send waits for a destination that takes nothing', { timeout: 30_000 }, () => {
   it('the packets read and not sent are counted as left by the stop: in = submitted + left', async () => {
-    const lines = readFileSync(fixture('hep/hep-v3.hex'), 'utf8').trim().split('\n')
-    const input = join(dir, 'many.hex')
-    writeFileSync(input, Array.from({ length: 30_000 }, (_, i) => lines[i % lines.length]).join('\n') + '\n')
+    const input = hexLinesFile(join(dir, 'many.hex'), 30_000)
     // accepts the connection and never reads it: the kernel's buffers and the sender's queue fill
     const server = net.createServer((c) => c.pause())
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     const port = (server.address() as net.AddressInfo).port
     try {
-      const child = spawn(
-        process.execPath,
-        [BIN, 'send', input, '--to', `tcp://127.0.0.1:${port}`, '--json'],
-        {
-          cwd: ROOT,
-          env: { ...process.env, NODE_ENV: 'production', NO_COLOR: '1' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
+      const { code, stdout } = await interrupt(
+        start(['send', input, '--to', `tcp://127.0.0.1:${port}`, '--json']),
+        1500,
       )
-      let stdout = ''
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-      const exited = new Promise<number | null>((r) => child.on('close', r))
-      await sleep(1500)
-      child.kill('SIGINT')
-      const code = await Promise.race([exited, sleep(5000).then(() => 'still running' as const)])
-      child.kill('SIGKILL')
       // nothing the destination confirmed: the network's exit code, not the input's
       expect(code).toBe(3)
-      const s = JSON.parse(stdout.trimEnd().split('\n').at(-1) as string) as {
-        in: number
-        submitted: number
-        skipped: Record<string, number>
-      }
+      const s = summaryOf(stdout) as { in: number; submitted: number; skipped: Record<string, number> }
       const left = s.skipped['left by the stop']
       expect(left).toBeGreaterThan(0)
       expect(Object.keys(s.skipped)).toEqual(['left by the stop'])
