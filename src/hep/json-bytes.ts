@@ -5,6 +5,7 @@
  * flattened or re-encoded, and many lines share one buffer handed to the stream in one write.
  */
 import { isUtf8 } from 'node:buffer'
+import { byteKernels, ESCAPE_MAX } from './byte-kernels.js'
 import { scalarWriterGenerated } from './codegen.js'
 import { isoTime, numText, SCALAR_DEFS, type IsoCache } from './json-fields.js'
 import type { HepPacket } from './packet.js'
@@ -64,12 +65,32 @@ function ascii(b: Buffer, o: number, text: string): number {
 const PLAIN = new Uint8Array(256)
 for (let c = 0x20; c < 0x80; c++) PLAIN[c] = c === 0x22 || c === 0x5c ? 0 : 1
 
+/** Payloads shorter than this are escaped in JavaScript: the copies in and out would cost more. */
+const KERNEL_FROM = 48
+
 /**
  * The payload as a JSON string: ASCII bytes are escaped as JSON.stringify escapes them (\r, \n, \",
  * \\, \b, \t, \f, \u00XX); other UTF-8 goes through JSON.stringify; bytes that are not UTF-8 as base64
- * with "payloadEncoding". `o` is just after `,"payload":`.
+ * with "payloadEncoding". `o` is just after `,"payload":`. The ASCII case runs in WebAssembly where
+ * it can (byte-kernels.ts), else in payloadAscii.
  */
 function payload(b: Buffer, o: number, src: Buffer): number {
+  const n = src.length
+  if (n >= KERNEL_FROM && n <= ESCAPE_MAX) {
+    const k = byteKernels()
+    if (k !== undefined) {
+      b[o] = 34
+      const end = k.escapeAscii(src, b, o + 1)
+      if (end < 0) return payloadSlow(b, o, src)
+      b[end] = 34
+      return end + 1
+    }
+  }
+  return payloadAscii(b, o, src)
+}
+
+/** payload() in JavaScript: byte by byte, four at a time while all four are copied as they are. */
+export function payloadAscii(b: Buffer, o: number, src: Buffer): number {
   const start = o
   b[o++] = 34
   const n = src.length

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream'
 import { DecodeError, HepError } from '../errors.js'
 import { decode, decodeDatagram, detectVersion, encodingLength, type DecodeOptions } from '../hep/codec.js'
 import { Hep3Framer } from '../hep/framer.js'
+import { byteKernels } from '../hep/byte-kernels.js'
 import { Ipv4Texts } from '../hep/ip.js'
 import { fromJson } from '../hep/json.js'
 import type { HepPacket } from '../hep/packet.js'
@@ -34,17 +35,20 @@ export const MAX_JSON_LINE = 1024 * 1024
 export const MAX_PACKET = 0xffff
 
 /**
- * The lines of a text stream, one array per read (readline's line breaks: \n, \r\n and a lone \r).
- * Lines are cut at newline bytes and decoded whole, so no UTF-8 character is ever split. With
- * `maxBytes`, a longer line comes as an OverlongLine, and its bytes are dropped as they arrive:
- * memory stays within about `maxBytes` plus one read, however long the line.
+ * The lines of one read as spans of a buffer: line k is `buf[at[2k], at[2k + 1])`, without its
+ * newline and the \r of a CRLF; `at[2k]` -1 is a line over the bound, of `at[2k + 1]` bytes (dropped).
  */
-export function lineBatches(stream: Readable): AsyncGenerator<string[]>
-export function lineBatches(stream: Readable, maxBytes: number): AsyncGenerator<(string | OverlongLine)[]>
-export async function* lineBatches(
-  stream: Readable,
-  maxBytes = Infinity,
-): AsyncGenerator<(string | OverlongLine)[]> {
+export interface LineSpans {
+  buf: Buffer
+  at: number[]
+}
+
+/**
+ * The lines of a byte stream as spans, one array per read: cut at newline bytes, so no UTF-8
+ * character is ever split. With `maxBytes`, a longer line is only counted, and its bytes are dropped
+ * as they arrive: memory stays within about `maxBytes` plus one read, however long the line.
+ */
+export async function* lineSpans(stream: Readable, maxBytes = Infinity): AsyncGenerator<LineSpans[]> {
   // the start of a line not ended yet, in pieces (joined once its newline comes: no quadratic copying)
   let pieces: Buffer[] = []
   let held = 0
@@ -52,7 +56,8 @@ export async function* lineBatches(
   let skipped = -1
   for await (const c of stream) {
     const chunk = typeof c === 'string' ? Buffer.from(c, 'utf8') : (c as Buffer)
-    const out: (string | OverlongLine)[] = []
+    const out: LineSpans[] = []
+    const at: number[] = []
     let a = 0
     let nl = chunk.indexOf(10)
     if (skipped >= 0 || pieces.length > 0) {
@@ -69,14 +74,14 @@ export async function* lineBatches(
         continue
       }
       if (skipped >= 0) {
-        out.push(new OverlongLine(skipped + nl))
+        at.push(-1, skipped + nl)
         skipped = -1
       } else if (held + nl > maxBytes) {
-        out.push(new OverlongLine(held + nl))
+        at.push(-1, held + nl)
       } else {
         pieces.push(chunk.subarray(0, nl))
         const head = Buffer.concat(pieces)
-        pushLine(out, lineText(head, 0, head.length))
+        out.push({ buf: head, at: [0, lineEnd(head, 0, head.length)] })
       }
       pieces = []
       held = 0
@@ -84,8 +89,8 @@ export async function* lineBatches(
       nl = chunk.indexOf(10, a)
     }
     for (; nl >= 0; nl = chunk.indexOf(10, a)) {
-      if (nl - a > maxBytes) out.push(new OverlongLine(nl - a))
-      else pushLine(out, lineText(chunk, a, nl))
+      if (nl - a > maxBytes) at.push(-1, nl - a)
+      else at.push(a, lineEnd(chunk, a, nl))
       a = nl + 1
     }
     if (a < chunk.length) {
@@ -95,14 +100,34 @@ export async function* lineBatches(
         held = chunk.length - a
       }
     }
+    if (at.length > 0) out.push({ buf: chunk, at })
     if (out.length > 0) yield out
   }
-  if (skipped >= 0) yield [new OverlongLine(skipped)]
+  if (skipped >= 0) yield [{ buf: Buffer.alloc(0), at: [-1, skipped] }]
   else if (pieces.length > 0) {
     const rest = Buffer.concat(pieces)
-    const out: string[] = []
-    pushLine(out, lineText(rest, 0, rest.length))
-    yield out
+    yield [{ buf: rest, at: [0, lineEnd(rest, 0, rest.length)] }]
+  }
+}
+
+/**
+ * The lines of a text stream, one array per read (readline's line breaks: \n, \r\n and a lone \r),
+ * each decoded whole from UTF-8. With `maxBytes`, a longer line comes as an OverlongLine (lineSpans).
+ */
+export function lineBatches(stream: Readable): AsyncGenerator<string[]>
+export function lineBatches(stream: Readable, maxBytes: number): AsyncGenerator<(string | OverlongLine)[]>
+export async function* lineBatches(
+  stream: Readable,
+  maxBytes = Infinity,
+): AsyncGenerator<(string | OverlongLine)[]> {
+  for await (const batch of lineSpans(stream, maxBytes)) {
+    const out: (string | OverlongLine)[] = []
+    for (const { buf, at } of batch)
+      for (let k = 0; k < at.length; k += 2) {
+        if (at[k] < 0) out.push(new OverlongLine(at[k + 1]))
+        else pushLine(out, buf.toString('utf8', at[k], at[k + 1]))
+      }
+    if (out.length > 0) yield out
   }
 }
 
@@ -124,9 +149,8 @@ function tooBig(bytes: number): HepError {
   )
 }
 
-/** b[a..end) as text, without the \r of a CRLF */
-const lineText = (b: Buffer, a: number, end: number): string =>
-  b.toString('utf8', a, end > a && b[end - 1] === 13 ? end - 1 : end)
+/** The end of the line b[a..end) without the \r of a CRLF */
+const lineEnd = (b: Buffer, a: number, end: number): number => (end > a && b[end - 1] === 13 ? end - 1 : end)
 
 /** A line that holds lone carriage returns is several lines (as readline sees it). */
 function pushLine(out: (string | OverlongLine)[], line: string): void {
@@ -138,7 +162,11 @@ const HEX_SEPARATORS = /[\s:]/g
 
 const HEX_ONLY = /^[0-9a-fA-F]*$/
 
-/** One item per line of hex (a "0x" prefix, spaces and colons allowed; blank and # lines skipped). */
+/**
+ * One item per line of hex (a "0x" prefix, spaces and colons allowed; blank and # lines skipped).
+ * A line of hex digits only (what we and tshark write) is decoded from the bytes read, in WebAssembly
+ * where it can (byte-kernels.ts); any other line as text, tidied first.
+ */
 export async function* hexBatches(
   stream: Readable,
   name: string,
@@ -146,43 +174,67 @@ export async function* hexBatches(
 ): AsyncGenerator<HepItem[]> {
   let lineNo = 0
   let index = 0
-  for await (const lines of lineBatches(stream, MAX_HEX_LINE)) {
+  const kernels = byteKernels()
+  const packetItem = (raw: Buffer, origin: Origin): HepItem => {
+    try {
+      const packet = decodeDatagram(raw, opts)
+      // (a HEP3 packet's length field keeps it within bounds; a v1/v2 one has none)
+      if (raw.length > MAX_PACKET) return makeItem(index, origin, { raw, error: tooBig(raw.length) })
+      return makeItem(index, origin, { raw, packet })
+    } catch (e) {
+      return makeItem(index, origin, { raw, error: asHepError(e) })
+    }
+  }
+  for await (const batch of lineSpans(stream, MAX_HEX_LINE)) {
     const items: HepItem[] = []
-    for (const line of lines) {
-      lineNo++
-      if (typeof line !== 'string') {
-        items.push(overlong(++index, { source: name, line: lineNo }, line, 'hex', MAX_HEX_LINE))
-        continue
-      }
-      const t = line.trim()
-      if (t === '' || t.charCodeAt(0) === 35) continue
-      index++
-      const origin = { source: name, line: lineNo }
-      // plain hex digits (what we and tshark write) decode at once; anything else is tidied first
-      let raw = Buffer.from(t, 'hex')
-      if (raw.length * 2 !== t.length) {
-        const hex = t.replace(/^0x/i, '').replace(HEX_SEPARATORS, '')
-        if (hex.length % 2 !== 0 || !HEX_ONLY.test(hex)) {
-          const bad = hex.search(/[^0-9a-fA-F]/)
+    for (const { buf, at } of batch) {
+      kernels?.load(buf)
+      for (let k = 0; k < at.length; k += 2) {
+        const a = at[k]
+        if (a < 0) {
+          lineNo++
           items.push(
-            makeItem(index, origin, {
-              error: new HepError(
-                'INPUT_FORMAT',
-                bad >= 0 ? `not hex at column ${bad + 1}` : 'odd number of hex digits',
-              ),
-            }),
+            overlong(
+              ++index,
+              { source: name, line: lineNo },
+              new OverlongLine(at[k + 1]),
+              'hex',
+              MAX_HEX_LINE,
+            ),
           )
           continue
         }
-        raw = Buffer.from(hex, 'hex')
-      }
-      try {
-        const packet = decodeDatagram(raw, opts)
-        // (a HEP3 packet's length field keeps it within bounds; a v1/v2 one has none)
-        if (raw.length > MAX_PACKET) items.push(makeItem(index, origin, { raw, error: tooBig(raw.length) }))
-        else items.push(makeItem(index, origin, { raw, packet }))
-      } catch (e) {
-        items.push(makeItem(index, origin, { raw, error: asHepError(e) }))
+        const end = at[k + 1]
+        const fast =
+          kernels !== undefined && end > a && (end - a) % 2 === 0 ? kernels.unhexLoaded(a, end) : undefined
+        if (fast !== undefined) {
+          lineNo++
+          index++
+          items.push(packetItem(fast, { source: name, line: lineNo }))
+          continue
+        }
+        const lines: string[] = []
+        pushLine(lines, buf.toString('utf8', a, end))
+        for (const line of lines) {
+          lineNo++
+          const t = line.trim()
+          if (t === '' || t.charCodeAt(0) === 35) continue
+          index++
+          const origin = { source: name, line: lineNo }
+          // plain hex digits decode at once; anything else is tidied first
+          let raw = Buffer.from(t, 'hex')
+          if (raw.length * 2 !== t.length) {
+            const hex = t.replace(/^0x/i, '').replace(HEX_SEPARATORS, '')
+            if (hex.length % 2 !== 0 || !HEX_ONLY.test(hex)) {
+              const bad = hex.search(/[^0-9a-fA-F]/)
+              const why = bad >= 0 ? `not hex at column ${bad + 1}` : 'odd number of hex digits'
+              items.push(makeItem(index, origin, { error: new HepError('INPUT_FORMAT', why) }))
+              continue
+            }
+            raw = Buffer.from(hex, 'hex')
+          }
+          items.push(packetItem(raw, origin))
+        }
       }
     }
     if (items.length > 0) yield items
