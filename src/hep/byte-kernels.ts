@@ -3,7 +3,7 @@
  * scripts/wasm.mjs): a payload as the inside of a JSON string (every JSON line written), and hex
  * digits as bytes (hex input). Each runs 16 or 32 bytes a step where JavaScript goes byte by byte: a
  * 420-byte SIP payload is escaped in about a third of the time, a hex line decoded in about half
- * (bench/codec-apart.js `kernels` runs both ways side by side).
+ * (the decode row of `npm run bench`, bench/wait.js, runs hep both ways beside hep-js).
  *
  * The bytes are copied into the module's memory and the results out of it; the caller keeps no view
  * of that memory. The module is made on first use, once per thread. Where WebAssembly SIMD is not
